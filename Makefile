@@ -1,0 +1,29 @@
+# One command sets up and runs each thing; `make test` is what CI runs.
+PYTHON ?= python3
+VENV ?= .venv
+# A GPU host may want another build, e.g. TORCH="torch --index-url https://download.pytorch.org/whl/cu124"
+TORCH ?= torch==2.13.0
+EXTRAS ?= dev
+BIN := $(VENV)/bin
+
+.PHONY: setup test chat tiny-model
+setup: $(VENV)/.installed-$(EXTRAS)
+
+$(VENV)/.installed-$(EXTRAS): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	# torch first, so the project's torch range is already satisfied and no other build is pulled
+	$(BIN)/python -m pip install -q $(TORCH)
+	$(BIN)/python -m pip install -q -e ".[$(EXTRAS)]"
+	touch $@
+
+test: setup
+	$(BIN)/lint-imports
+	$(BIN)/pytest
+
+chat: setup
+	$(BIN)/tinktalker chat $(if $(MODEL),--model $(MODEL))
+
+# A random-weight model folder, to try everything offline (it talks gibberish).
+tiny-model: setup
+	$(BIN)/python -m tests.tiny_model $(or $(OUT),tiny-model)

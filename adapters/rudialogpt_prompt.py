@@ -1,0 +1,66 @@
+"""The ruDialoGPT prompt on token ids: `@@ПЕРВЫЙ@@ m1 @@ВТОРОЙ@@ m2 @@ПЕРВЫЙ@@ m3 @@ВТОРОЙ@@`."""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from domain.dialogue import Message, Speaker
+
+
+@dataclass(frozen=True)
+class PromptMarkers:
+    first: str = "@@ПЕРВЫЙ@@"
+    second: str = "@@ВТОРОЙ@@"
+
+
+class RuDialoGptPrompt:
+    """Encodes a context for the model; user text can never become a control token."""
+
+    def __init__(self, tokenizer, markers: PromptMarkers = PromptMarkers(), pad_to_messages: int = 3) -> None:
+        self._tokenizer = tokenizer
+        self.first_ids = self._encode(markers.first)
+        self.second_ids = self._encode(markers.second)
+        self.markers = markers
+        self._pad_to = pad_to_messages
+        eos = tokenizer.eos_token_id
+        single = [ids[0] for ids in (self.first_ids, self.second_ids) if len(ids) == 1]
+        self.stop_ids = tuple(dict.fromkeys([*([eos] if eos is not None else []), *single]))
+        self._control_ids = set(self.stop_ids) | set(tokenizer.all_special_ids)
+
+    def encode(self, context: Sequence[Message], max_tokens: int) -> list[int]:
+        """Prompt ids ending in the bot marker, left-truncated to at most `max_tokens`."""
+        segments = [self._segment(m) for m in self._padded(context)]
+        while len(segments) > 1 and self._length(segments) > max_tokens:
+            segments.pop(0)  # drop the oldest whole message before cutting into one
+        marker, text = segments[0]
+        overflow = self._length(segments) - max_tokens
+        if overflow > 0:
+            text = text[min(overflow, len(text)):]
+            segments[0] = (marker, text)
+        ids = [i for marker, text in segments for i in (*marker, *text)] + list(self.second_ids)
+        return ids[-max_tokens:] if len(ids) > max_tokens else ids
+
+    def _padded(self, context: Sequence[Message]) -> list[Message]:
+        messages = list(context)
+        while len(messages) < self._pad_to:  # the original padded missing turns with a blank
+            speaker = Speaker.BOT if messages and messages[0].speaker is Speaker.USER else Speaker.USER
+            messages.insert(0, Message(speaker, ""))
+        return messages
+
+    def _segment(self, message: Message) -> tuple[list[int], list[int]]:
+        marker = self.first_ids if message.speaker is Speaker.USER else self.second_ids
+        text = [i for i in self._encode(f" {message.text} ") if i not in self._control_ids]
+        return marker, text
+
+    def _length(self, segments: list[tuple[list[int], list[int]]]) -> int:
+        return sum(len(m) + len(t) for m, t in segments) + len(self.second_ids)
+
+    def _encode(self, text: str) -> list[int]:
+        return self._tokenizer.encode(text, add_special_tokens=False)
+
+    def cut_reply(self, generated: Sequence[int]) -> tuple[list[int], bool]:
+        """Generated ids up to the first stop id; True when a stop id ended the reply."""
+        for position, token in enumerate(generated):
+            if token in self.stop_ids:
+                return list(generated[:position]), True
+        return list(generated), False

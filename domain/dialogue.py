@@ -1,0 +1,41 @@
+"""Value types of a conversation."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Literal
+
+ChatId = str
+
+
+class Speaker(str, Enum):
+    USER = "user"
+    BOT = "bot"
+
+
+@dataclass(frozen=True)
+class Message:
+    speaker: Speaker
+    text: str
+
+
+@dataclass(frozen=True)
+class Reply:
+    text: str
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    finish_reason: Literal["stop", "length"] = "stop"
+
+
+@dataclass(frozen=True)
+class GenerationOptions:
+    """Per-request decoding overrides; None keeps the generator's configured value."""
+
+    max_new_tokens: int | None = None
+    temperature: float | None = None
+    top_p: float | None = None
+    top_k: int | None = None
+    do_sample: bool | None = None
+    num_beams: int | None = None
+    seed: int | None = None
+    stop: tuple[str, ...] = field(default=())

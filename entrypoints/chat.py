@@ -1,0 +1,43 @@
+"""`tinktalker chat`: talk with the model in a terminal, in-process."""
+from __future__ import annotations
+
+import asyncio
+import sys
+from typing import TextIO
+
+from entrypoints.container import Container
+
+CHAT_ID = "console"
+HELP = "Type a message and press Enter. /reset forgets the conversation, /quit (or Ctrl-D) leaves.\n"
+
+
+async def run_chat(container: Container, stdin: TextIO = sys.stdin, stdout: TextIO = sys.stdout) -> int:
+    """Read lines until /quit or end of input; each line is one user message."""
+    stdout.write("Loading the model…\n")
+    stdout.flush()
+    await _maybe_await(container.init_resources())
+    try:
+        service = container.dialogue_service(channel=container.console_channel(out=stdout))
+        stdout.write(HELP)
+        while True:
+            stdout.write("you> ")
+            stdout.flush()
+            line = await asyncio.to_thread(stdin.readline)
+            if not line:
+                stdout.write("\n")
+                return 0
+            text = line.strip()
+            if text in ("/quit", "/exit"):
+                return 0
+            if text == "/reset":
+                await service.reset(CHAT_ID)
+                stdout.write("(conversation forgotten)\n")
+            elif text:
+                await service.handle(CHAT_ID, text)
+    finally:
+        await _maybe_await(container.shutdown_resources())
+
+
+async def _maybe_await(result) -> None:
+    if asyncio.iscoroutine(result) or isinstance(result, asyncio.Future):
+        await result

@@ -1,0 +1,55 @@
+"""The `tinktalker` command: one subcommand per way of running."""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from collections.abc import Sequence
+
+from domain.errors import SetupError
+from entrypoints.config_loading import load_settings
+from entrypoints.container import make_container
+from entrypoints.settings import Settings
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="tinktalker", description="TinkTalker: a chatbot that loves investing.")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    chat = commands.add_parser("chat", help="talk with the model in this terminal (model in-process)")
+    _common(chat)
+    return parser
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--config", metavar="PATH", help="YAML config (default: $TINKTALKER_CONFIG or the shipped config.yml)")
+    parser.add_argument("--model", metavar="FOLDER_OR_HUB_ID", help="model to load (also $TINKTALKER_MODEL)")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        settings = load_settings(args.config, model=args.model)
+        _configure_logging(settings)
+        return _run(args, settings)
+    except SetupError as error:
+        print(f"tinktalker: error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+def _run(args: argparse.Namespace, settings: Settings) -> int:
+    if args.command == "chat":
+        from entrypoints.chat import run_chat
+
+        return asyncio.run(run_chat(make_container(settings)))
+    raise AssertionError(f"unhandled command {args.command}")
+
+
+def _configure_logging(settings: Settings) -> None:
+    logging.basicConfig(level=settings.logging.level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

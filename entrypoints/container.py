@@ -1,0 +1,63 @@
+"""The composition root: the one module that imports adapters and wires them to the domain."""
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from dependency_injector import containers, providers
+
+from adapters.console_user_channel import ConsoleUserChannel
+from adapters.memory_dialogue_store import InMemoryDialogueStore
+from adapters.sqlite_dialogue_store import open_sqlite_dialogue_store
+from domain.service import DialoguePolicy, DialogueService
+from entrypoints.settings import Settings
+
+
+def _open_local_generator(**settings) -> Iterator:
+    # torch and transformers load only when the local backend is chosen, so a bot host needs neither
+    from adapters.torch_reply_generator import open_torch_reply_generator
+
+    yield from open_torch_reply_generator(**settings)
+
+
+class Container(containers.DeclarativeContainer):
+    config = providers.Configuration(strict=True)
+
+    local_generator = providers.Resource(
+        _open_local_generator,
+        name_or_path=config.model.name_or_path,
+        device=config.model.device,
+        dtype=config.model.dtype,
+        local_files_only=config.model.local_files_only,
+        decoding=config.generation,
+        markers=providers.Dict(first=config.prompt.first_marker, second=config.prompt.second_marker),
+        pad_to_messages=config.prompt.pad_to_messages,
+    )
+    reply_generator = providers.Selector(config.generator.backend, local=local_generator)
+
+    dialogue_store = providers.Selector(
+        config.store.backend,
+        sqlite=providers.Resource(open_sqlite_dialogue_store, path=config.store.sqlite_path),
+        memory=providers.Singleton(InMemoryDialogueStore),
+    )
+
+    dialogue_policy = providers.Singleton(
+        DialoguePolicy,
+        context_size=config.dialogue.context_size,
+        control_fragments=config.dialogue.control_fragments,
+        fallback_reply=config.dialogue.fallback_reply,
+        unavailable_reply=config.dialogue.unavailable_reply,
+        reply_timeout_s=config.dialogue.reply_timeout_s,
+    )
+
+    console_channel = providers.Factory(ConsoleUserChannel)  # chat passes its output stream
+
+    # Each entrypoint passes its own channel: container.dialogue_service(channel=...)
+    dialogue_service = providers.Factory(
+        DialogueService, generator=reply_generator, store=dialogue_store, policy=dialogue_policy,
+    )
+
+
+def make_container(settings: Settings) -> Container:
+    container = Container()
+    container.config.from_dict(settings.model_dump())
+    return container

@@ -1,0 +1,66 @@
+"""The configuration schema: every key, its type and its default (config.yml documents the same)."""
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ModelSettings(Section):
+    name_or_path: str = "tinkoff-ai/ruDialoGPT-medium"
+    device: str = "auto"
+    dtype: Literal["auto", "float32", "float16", "bfloat16"] = "auto"
+    local_files_only: bool = False
+
+
+class GenerationSettings(Section):
+    top_k: int = Field(10, ge=0)
+    top_p: float = Field(0.95, gt=0, le=1)
+    num_beams: int = Field(3, ge=1)
+    do_sample: bool = True
+    no_repeat_ngram_size: int = Field(2, ge=0)
+    temperature: float = Field(1.2, gt=0)
+    repetition_penalty: float = Field(1.2, gt=0)
+    length_penalty: float = 1.0
+    max_new_tokens: int = Field(40, ge=1)
+
+
+class PromptSettings(Section):
+    first_marker: str = "@@ПЕРВЫЙ@@"
+    second_marker: str = "@@ВТОРОЙ@@"
+    pad_to_messages: int = Field(3, ge=1)
+
+
+class DialogueSettings(Section):
+    context_size: int = Field(3, ge=1)
+    control_fragments: list[str] = ["@@ПЕРВЫЙ@@", "@@ВТОРОЙ@@", "</s>", "<|endoftext|>"]
+    fallback_reply: str = "Хм, даже не знаю, что сказать. А что думаешь ты?"
+    unavailable_reply: str = "Извините, я сейчас не могу ответить. Попробуйте чуть позже."
+    reply_timeout_s: float | None = Field(120.0, gt=0)
+
+
+class GeneratorSettings(Section):
+    backend: Literal["local"] = "local"
+
+
+class StoreSettings(Section):
+    backend: Literal["sqlite", "memory"] = "sqlite"
+    sqlite_path: str = "tinktalker.sqlite3"
+
+
+class LoggingSettings(Section):
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "WARNING"
+
+
+class Settings(Section):
+    model: ModelSettings = ModelSettings()
+    generation: GenerationSettings = GenerationSettings()
+    prompt: PromptSettings = PromptSettings()
+    dialogue: DialogueSettings = DialogueSettings()
+    generator: GeneratorSettings = GeneratorSettings()
+    store: StoreSettings = StoreSettings()
+    logging: LoggingSettings = LoggingSettings()

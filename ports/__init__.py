@@ -1,0 +1,1 @@
+"""The domain's needs, as Protocols that adapters implement."""

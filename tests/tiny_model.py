@@ -1,0 +1,58 @@
+"""Builds tiny random-weight GPT-2 dialogue models for tests, benches and offline trials.
+
+Run `python -m tests.tiny_model FOLDER` to write one you can point `tinktalker chat --model` at.
+"""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+FIRST_MARKER = "@@ПЕРВЫЙ@@"
+SECOND_MARKER = "@@ВТОРОЙ@@"
+EOS = "</s>"
+
+_CORPUS = [
+    "привет как дела", "акции растут", "купил облигации", "что думаешь о рынке",
+    "индекс мосбиржи упал", "дивиденды скоро", "hello how are you", "buy the dip",
+    "сегодня хорошая погода", "я держу долгосрок", "доллар дорожает", "нефть дешевеет",
+    "спасибо", "пока", "да", "нет", "возможно", "ничего не понятно", "0123456789 !?.,",
+]
+
+
+def build_tokenizer(folder: Path | None = None, vocab_size: int = 400):
+    """A byte-level BPE tokenizer that knows the two dialogue markers and an eos."""
+    from tokenizers import ByteLevelBPETokenizer
+    from transformers import PreTrainedTokenizerFast
+
+    bpe = ByteLevelBPETokenizer()
+    bpe.train_from_iterator(_CORPUS * 20, vocab_size=vocab_size, min_frequency=1, show_progress=False)
+    tokenizer = PreTrainedTokenizerFast(tokenizer_object=bpe._tokenizer, eos_token=EOS, bos_token=EOS)
+    tokenizer.add_tokens([FIRST_MARKER, SECOND_MARKER])
+    if folder is not None:
+        tokenizer.save_pretrained(folder)
+    return tokenizer
+
+
+def build_tiny_model(folder: Path | str, *, n_layer: int = 2, n_embd: int = 32, n_head: int = 2,
+                     n_positions: int = 128, vocab_size: int | None = None, seed: int = 0) -> Path:
+    """Write a random GPT-2 and its tokenizer into `folder`; `vocab_size` pads the embedding."""
+    import torch
+    from transformers import GPT2Config, GPT2LMHeadModel
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    tokenizer = build_tokenizer(folder)
+    torch.manual_seed(seed)
+    config = GPT2Config(
+        vocab_size=max(vocab_size or 0, len(tokenizer)), n_positions=n_positions, n_embd=n_embd,
+        n_layer=n_layer, n_head=n_head, bos_token_id=tokenizer.eos_token_id,
+        eos_token_id=tokenizer.eos_token_id,
+    )
+    GPT2LMHeadModel(config).save_pretrained(folder)
+    return folder
+
+
+if __name__ == "__main__":
+    if len(sys.argv) != 2:
+        sys.exit("usage: python -m tests.tiny_model FOLDER")
+    print(build_tiny_model(sys.argv[1]))

@@ -1,0 +1,1 @@
+"""Head-only fine-tuning from a chat CSV (see the training issue)."""
