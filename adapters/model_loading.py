@@ -45,12 +45,15 @@ def load_model_and_tokenizer(name_or_path: str, device: str = "auto", dtype: str
     if looks_like_path(name_or_path) and not Path(source).is_dir():
         raise SetupError(f"model folder '{source}' does not exist; pass --model /path/to/model-folder "
                          "(or set TINKTALKER_MODEL) to a folder with config.json, weights and tokenizer")
+    if looks_like_path(name_or_path) and not (Path(source) / "config.json").is_file():
+        raise SetupError(f"model folder '{source}' has no config.json; it needs the files that "
+                         "`save_pretrained` writes (config.json, weights, tokenizer)")
     device = pick_device(device)
     torch_dtype = pick_dtype(dtype, device)
     try:
         tokenizer = AutoTokenizer.from_pretrained(source, local_files_only=local_files_only)
         model = AutoModelForCausalLM.from_pretrained(source, dtype=torch_dtype, local_files_only=local_files_only)
-    except OSError as error:
+    except (OSError, ValueError) as error:
         raise SetupError(_load_failure(source, error)) from error
     log.info("loaded model %s on %s as %s", source, device, torch_dtype)
     return model.to(device).eval(), tokenizer

@@ -15,8 +15,8 @@ async def run_chat(container: Container, stdin: TextIO = sys.stdin, stdout: Text
     """Read lines until /quit or end of input; each line is one user message."""
     stdout.write("Loading the model…\n")
     stdout.flush()
-    await _maybe_await(container.init_resources())
     try:
+        # resources start on first use, so only the selected backends are opened
         service = container.dialogue_service(channel=container.console_channel(out=stdout))
         stdout.write(HELP)
         while True:

@@ -1,0 +1,73 @@
+"""Settings: config.yml documents the defaults; partial files, env overrides and clear errors."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from domain.errors import SetupError
+from entrypoints.config_loading import SHIPPED_CONFIG, load_settings
+from entrypoints.settings import Settings
+
+
+def test_shipped_config_states_exactly_the_schema_defaults():
+    shipped = yaml.safe_load(SHIPPED_CONFIG.read_text(encoding="utf-8"))
+    assert Settings.model_validate(shipped) == Settings()
+    assert shipped == Settings().model_dump()  # every key is written out, none is missing
+
+
+def test_every_shipped_key_has_a_comment():
+    lines = SHIPPED_CONFIG.read_text(encoding="utf-8").splitlines()
+    for number, line in enumerate(lines):
+        if line.startswith("  ") and ":" in line and not line.strip().startswith("#"):
+            above = lines[number - 1].strip()
+            assert "#" in line or above.startswith("#"), f"config.yml line {number + 1} has no comment: {line}"
+
+
+def test_a_partial_config_overrides_only_what_it_names(tmp_path):
+    path = tmp_path / "mine.yml"
+    path.write_text("generation:\n  max_new_tokens: 60\n", encoding="utf-8")
+    settings = load_settings(path, env={})
+    assert settings.generation.max_new_tokens == 60
+    assert settings.generation.top_k == 10 and settings.model == Settings().model
+
+
+def test_environment_overrides_the_file_and_model_flag_wins(tmp_path):
+    env = {"TINKTALKER__GENERATION__TEMPERATURE": "0.7", "TINKTALKER__STORE__BACKEND": "memory",
+           "TINKTALKER_MODEL": "/models/from-env"}
+    settings = load_settings(None, env=env)
+    assert settings.generation.temperature == 0.7 and settings.store.backend == "memory"
+    assert settings.model.name_or_path == "/models/from-env"
+    assert load_settings(None, env=env, model="./flag").model.name_or_path == "./flag"
+
+
+def test_config_path_from_the_environment(tmp_path):
+    path = tmp_path / "c.yml"
+    path.write_text("store:\n  backend: memory\n", encoding="utf-8")
+    assert load_settings(None, env={"TINKTALKER_CONFIG": str(path)}).store.backend == "memory"
+
+
+@pytest.mark.parametrize("text,needle", [
+    ("generation:\n  topk: 5\n", "unknown config key 'generation.topk'"),
+    ("generation:\n  top_k: lots\n", "config key 'generation.top_k'"),
+    ("store:\n  backend: postgres\n", "config key 'store.backend'"),
+    ("modle:\n  device: cpu\n", "unknown config key 'modle'"),
+    ("- just\n- a list\n", "must be a mapping"),
+    ("model: [unclosed\n", "not valid YAML"),
+])
+def test_bad_configs_name_the_key(tmp_path, text, needle):
+    path = tmp_path / "bad.yml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(SetupError, match=needle.replace("[", r"\[")):
+        load_settings(path, env={})
+
+
+def test_a_missing_config_file_is_named(tmp_path):
+    with pytest.raises(SetupError, match="nope.yml' not found"):
+        load_settings(tmp_path / "nope.yml", env={})
+
+
+def test_an_ill_typed_env_override_is_named():
+    with pytest.raises(SetupError, match="generation.max_new_tokens"):
+        load_settings(None, env={"TINKTALKER__GENERATION__MAX_NEW_TOKENS": "many"})

@@ -1,0 +1,36 @@
+"""Model loading errors a user can make get one clear line."""
+from __future__ import annotations
+
+import pytest
+
+from adapters.model_loading import load_model_and_tokenizer, looks_like_path
+from domain.errors import SetupError
+
+
+def test_a_missing_folder_is_named_with_the_fix(tmp_path):
+    with pytest.raises(SetupError, match=r"model folder '.*nope' does not exist.*--model"):
+        load_model_and_tokenizer(str(tmp_path / "nope"))
+
+
+def test_a_folder_without_a_model_says_what_it_needs(tmp_path):
+    with pytest.raises(SetupError, match="config.json"):
+        load_model_and_tokenizer(str(tmp_path))
+
+
+def test_an_unreachable_hub_gives_the_offline_hint(monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    with pytest.raises(SetupError) as error:
+        load_model_and_tokenizer("tinkoff-ai/ruDialoGPT-medium")
+    message = str(error.value)
+    assert "tinkoff-ai/ruDialoGPT-medium" in message and "offline" in message and "--model" in message
+
+
+def test_an_unknown_dtype_is_named(tiny_model_dir):
+    with pytest.raises(SetupError, match="model.dtype 'float8'"):
+        load_model_and_tokenizer(str(tiny_model_dir), dtype="float8")
+
+
+@pytest.mark.parametrize("value,is_path", [("tinkoff-ai/ruDialoGPT-medium", False), ("./model", True),
+                                           ("/models/x", True), ("~/m", True), ("a/b/c", True)])
+def test_hub_ids_and_paths_are_told_apart(value, is_path):
+    assert looks_like_path(value) is is_path
