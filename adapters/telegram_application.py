@@ -1,7 +1,35 @@
-"""The python-telegram-bot Application: Bot API client, rate limiter and concurrent update handling."""
+"""The python-telegram-bot Application: Bot API client, rate limiter, chats handled side by side."""
 from __future__ import annotations
 
-from telegram.ext import AIORateLimiter, Application, ApplicationBuilder
+from collections.abc import Awaitable
+
+from telegram import Update
+from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, BaseUpdateProcessor
+
+from domain.chat_locks import ChatLocks
+
+
+class ChatOrderedUpdateProcessor(BaseUpdateProcessor):
+    """Up to `max_concurrent_updates` updates at once, but one chat's updates strictly in arrival order
+    (a command never overtakes the reply to the message before it)."""
+
+    def __init__(self, max_concurrent_updates: int) -> None:
+        super().__init__(max_concurrent_updates)
+        self._chats = ChatLocks()
+
+    async def do_process_update(self, update: object, coroutine: Awaitable) -> None:
+        chat = update.effective_chat if isinstance(update, Update) else None
+        if chat is None:
+            await coroutine
+            return
+        async with self._chats.hold(str(chat.id)):
+            await coroutine
+
+    async def initialize(self) -> None:
+        pass
+
+    async def shutdown(self) -> None:
+        pass
 
 
 def build_telegram_application(token: str, api_base_url: str, max_concurrent_updates: int,
@@ -13,7 +41,7 @@ def build_telegram_application(token: str, api_base_url: str, max_concurrent_upd
         ApplicationBuilder()
         .token(token)
         .base_url(api_base_url)
-        .concurrent_updates(max_concurrent_updates)
+        .concurrent_updates(ChatOrderedUpdateProcessor(max_concurrent_updates))
         .rate_limiter(AIORateLimiter(max_retries=rate_limit_retries))
         .build()
     )

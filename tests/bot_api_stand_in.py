@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 import threading
 import time
 from dataclasses import dataclass, field
@@ -47,7 +48,7 @@ class BotApiStandIn:
         self._failures: dict[str, Failure] = {}
         self._changed = threading.Condition()
         self._closing = False
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
+        self._server = _QuietServer(("127.0.0.1", 0), _handler_for(self))
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, name="bot-api-stand-in", daemon=True)
 
@@ -93,6 +94,11 @@ class BotApiStandIn:
 
     def texts_to(self, chat_id: int) -> list[str]:
         return [c.params["text"] for c in self.sent("sendMessage", chat_id)]
+
+    def poke(self) -> None:
+        """Wake `wait_for` callers so they re-check their condition (something outside changed)."""
+        with self._changed:
+            self._changed.notify_all()
 
     def wait_for(self, predicate, timeout: float = 10.0, what: str = "condition"):
         deadline = time.monotonic() + timeout
@@ -172,6 +178,13 @@ def _entities(text: str) -> list[dict]:
         entities.insert(0, {"type": "bot_command", "offset": 0, "length": len(command.group())})
         entities = [e for e in entities if e["type"] == "bot_command" or e["offset"] >= command.end()]
     return entities
+
+
+class _QuietServer(ThreadingHTTPServer):
+    def handle_error(self, request, client_address) -> None:
+        # a client that hung up mid long-poll (the bot stopping) is normal here
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
 
 
 def _handler_for(api: BotApiStandIn) -> type[BaseHTTPRequestHandler]:
