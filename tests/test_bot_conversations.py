@@ -29,7 +29,7 @@ def api():
 
 
 def test_many_chats_at_once_each_reply_lands_in_its_chat_and_contexts_never_mix(api, tmp_path):
-    generator = EchoContextGenerator(slow_s=1.5)
+    generator = EchoContextGenerator(slow_s=2.0)
     with BotRun(api, bot_settings(api, tmp_path / "history.sqlite3"), generator):
         api.say(private(ALICE), ALICE, "slow привет")
         api.say(private(BOB), BOB, "hi from bob")

@@ -47,7 +47,7 @@ def test_a_generator_slower_than_the_timeout_yields_the_apology_in_time(api):
         api.say(private(BOB), BOB, "slow question")
         asked = time.monotonic()
         assert api.wait_for_texts(BOB["id"], 1) == [settings.dialogue.unavailable_reply]
-        assert time.monotonic() - asked < 2.5
+        assert time.monotonic() - asked < 3.0  # 1 s timeout + delivery slack on a busy machine
         api.say(private(BOB), BOB, "quick one")
         assert api.wait_for_texts(BOB["id"], 2)[1] == echo([user("quick one")])
 

@@ -63,6 +63,7 @@ def test_webhook_mode_registers_the_url_and_secret_and_answers_only_telegram(api
     env = {"TELEGRAM_TOKEN": TOKEN, "TELEGRAM_WEBHOOK_SECRET": "hook-secret_42"}
     with BotRun(api, settings, EchoContextGenerator(), env=env):
         registered = api.sent("setWebhook")[0].params
+        _wait_until_listening(port)  # setWebhook goes out just before the server binds
         assert registered["url"] == webhook["public_url"] and registered["secret_token"] == "hook-secret_42"
         update = {"update_id": 1, "message": {"message_id": 1, "date": int(time.time()), "chat": private(ALICE),
                                               "from": ALICE, "text": "via webhook"}}
@@ -104,6 +105,18 @@ def _post(url: str, update: dict, secret: str) -> int:
             return response.status
     except urllib.error.HTTPError as error:
         return error.code
+
+
+def _wait_until_listening(port: int, timeout: float = 10) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
 
 
 def _free_port() -> int:

@@ -84,7 +84,7 @@ def test_typing_is_resent_every_interval_until_the_block_ends():
         return seen
 
     seen = asyncio.run(scenario())
-    assert 4 <= seen <= 6
+    assert 3 <= seen <= 6  # ~0.23 s / 0.05 s, with slack for a busy machine
     assert {(chat, action) for chat, action, _ in bot.actions} == {(7, "typing")}
     gaps = [b[2] - a[2] for a, b in zip(bot.actions, bot.actions[1:])]
     assert all(gap >= 0.04 for gap in gaps)
