@@ -7,9 +7,10 @@ import os
 import re
 import secrets
 import signal
-from collections.abc import Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
+from contextlib import asynccontextmanager
 
-from telegram.error import InvalidToken, NetworkError, TelegramError
+from telegram.error import InvalidToken, TelegramError
 from telegram.ext import Application
 
 from domain.errors import SetupError
@@ -71,24 +72,20 @@ def _check_webhook(settings: Settings, env: Mapping[str, str]) -> str:
     return secret
 
 
-class _online:
-    """`async with application`, with start-up failures turned into one line naming the fix."""
-
-    def __init__(self, application: Application, settings: Settings) -> None:
-        self._application = application
-        self._settings = settings
-
-    async def __aenter__(self) -> Application:
-        try:
-            return await self._application.__aenter__()
-        except InvalidToken:
-            raise SetupError(f"Telegram rejected {TOKEN_ENV}; copy the token from @BotFather again") from None
-        except (NetworkError, TelegramError) as error:
-            raise SetupError(f"cannot reach the Bot API at {self._settings.bot.api_base_url} "
-                             f"({redact(str(error))}); check bot.api_base_url and the network") from None
-
-    async def __aexit__(self, *exc_info) -> None:
-        await self._application.__aexit__(*exc_info)
+@asynccontextmanager
+async def _online(application: Application, settings: Settings) -> AsyncIterator[None]:
+    """The Bot API client started (getMe) and shut down, with start-up failures as one line naming the fix."""
+    try:
+        await application.initialize()
+    except InvalidToken:
+        raise SetupError(f"Telegram rejected {TOKEN_ENV}; copy the token from @BotFather again") from None
+    except TelegramError as error:
+        raise SetupError(f"cannot reach the Bot API at {settings.bot.api_base_url} ({redact(str(error))}); "
+                         "check bot.api_base_url and the network") from None
+    try:
+        yield
+    finally:
+        await application.shutdown()
 
 
 async def _set_commands(application: Application, handlers: BotHandlers) -> None:

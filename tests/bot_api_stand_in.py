@@ -87,6 +87,11 @@ class BotApiStandIn:
         with self._changed:
             self._failures[method] = Failure(status, description, times, retry_after)
 
+    def failures_left(self, method: str) -> int:
+        with self._changed:
+            failure = self._failures.get(method)
+            return failure.times if failure else 0
+
     # --- what the bot did ------------------------------------------------------------------------
     def sent(self, method: str = "sendMessage", chat_id: int | None = None) -> list[Call]:
         with self._changed:

@@ -64,6 +64,16 @@ def test_a_429_from_telegram_is_waited_out_and_the_reply_still_lands(api):
     assert attempts[1].at - attempts[0].at >= 1.0  # retry_after honoured
 
 
+def test_polling_survives_a_bot_api_that_fails_for_a_while(api):
+    with BotRun(api, bot_settings(api, None), EchoContextGenerator()):
+        api.fail("getUpdates", times=1, retry_after=1)
+        api.wait_for(lambda: api.failures_left("getUpdates") == 0, what="the 429 to be served")
+        api.fail("getUpdates", times=1, status=502, retry_after=None, description="Bad Gateway")
+        api.say(private(ALICE), ALICE, "anyone home?")
+        assert api.wait_for_texts(ALICE["id"], 1, timeout=15) == [echo([user("anyone home?")])]
+    assert api.failures_left("getUpdates") == 0
+
+
 def test_a_user_who_blocked_the_bot_is_logged_and_others_are_still_served(api, caplog):
     with BotRun(api, bot_settings(api, None), EchoContextGenerator()), caplog.at_level(logging.WARNING):
         api.fail("sendMessage", times=1, status=403, retry_after=None,
