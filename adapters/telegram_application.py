@@ -32,6 +32,16 @@ class ChatOrderedUpdateProcessor(BaseUpdateProcessor):
         pass
 
 
+class MessageRateLimiter(AIORateLimiter):
+    """AIORateLimiter for messages only: Telegram allows about 20 messages a minute per group, and
+    "typing…" actions queued in that allowance would hold the replies themselves up for a minute."""
+
+    async def process_request(self, callback, args, kwargs, endpoint, data, rate_limit_args):
+        if endpoint == "sendChatAction":
+            return await callback(*args, **kwargs)
+        return await super().process_request(callback, args, kwargs, endpoint, data, rate_limit_args)
+
+
 def build_telegram_application(token: str, api_base_url: str, max_concurrent_updates: int,
                                rate_limit_retries: int) -> Application:
     """An Application that talks to `api_base_url` (token appended, or put where "{token}" stands),
@@ -42,6 +52,6 @@ def build_telegram_application(token: str, api_base_url: str, max_concurrent_upd
         .token(token)
         .base_url(api_base_url)
         .concurrent_updates(ChatOrderedUpdateProcessor(max_concurrent_updates))
-        .rate_limiter(AIORateLimiter(max_retries=rate_limit_retries))
+        .rate_limiter(MessageRateLimiter(max_retries=rate_limit_retries))
         .build()
     )

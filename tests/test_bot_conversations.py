@@ -68,6 +68,18 @@ def test_messages_in_one_chat_are_answered_in_order(api):
     assert replies == [echo([user(t)]) for t in ["slow one", "two", "slow three", "four"]]
 
 
+def test_typing_indicators_never_eat_a_groups_message_allowance(api):
+    # Telegram allows a bot about 20 messages a minute per group; AIORateLimiter enforces that. Typing
+    # actions queued in the same allowance would hold replies up for a minute.
+    generator = EchoContextGenerator(slow_s=0.3)
+    with BotRun(api, bot_settings(api, None, typing_interval_s=0.05, dialogue={"context_size": 1}), generator):
+        for n in range(10):
+            api.say(GROUP, DAVE, f"@tink_test_bot slow {n}")
+        replies = api.wait_for_texts(GROUP["id"], 10, timeout=15)
+    assert replies == [echo([user(f"slow {n}")]) for n in range(10)]
+    assert len(api.sent("sendChatAction", GROUP["id"])) > 20  # typing was shown all along
+
+
 def test_commands_greet_reset_forgets_and_non_text_gets_a_polite_line(api):
     settings = bot_settings(api, None)
     texts = settings.bot.texts
