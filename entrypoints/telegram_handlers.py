@@ -34,6 +34,9 @@ class BotHandlers:
         application.add_handler(CommandHandler("help", self.on_help, _NEW_MESSAGES))
         application.add_handler(CommandHandler("reset", self.on_reset, _NEW_MESSAGES))
         application.add_handler(CommandHandler("ask", self.on_ask, _NEW_MESSAGES))
+        # an unknown command in a private chat gets the help; in a group it may be another bot's
+        application.add_handler(MessageHandler(_NEW_MESSAGES & filters.COMMAND & filters.ChatType.PRIVATE,
+                                               self.on_help))
         application.add_handler(MessageHandler(_NEW_MESSAGES & filters.TEXT & ~filters.COMMAND, self.on_text))
         application.add_handler(MessageHandler(
             _NEW_MESSAGES & ~filters.TEXT & ~filters.StatusUpdate.ALL, self.on_non_text))

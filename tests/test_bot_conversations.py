@@ -8,10 +8,10 @@ import json
 
 import pytest
 
+from domain.dialogue import Message, Speaker
 from tests.bot_api_stand_in import BotApiStandIn
 from tests.bot_fakes import EchoContextGenerator, echo
 from tests.bot_run import ALICE, BOB, CAROL, DAVE, ERIN, GROUP, TOKEN, BotRun, bot_settings, private
-from domain.dialogue import Message, Speaker
 
 
 def user(text: str) -> Message:
@@ -94,9 +94,10 @@ def test_commands_greet_reset_forgets_and_non_text_gets_a_polite_line(api):
         api.say(private(ALICE), ALICE, "/reset")
         api.say(private(ALICE), ALICE, "who am I?")
         api.send_sticker(private(ALICE), ALICE)
-        replies = api.wait_for_texts(ALICE["id"], 6)
+        api.say(private(ALICE), ALICE, "/weird")
+        replies = api.wait_for_texts(ALICE["id"], 7)
     assert replies == [texts.start, texts.help, echo([user("remember me")]), texts.reset,
-                       echo([user("who am I?")]), texts.non_text]
+                       echo([user("who am I?")]), texts.non_text, texts.help]
     assert texts.start.startswith("Привет")
 
 
@@ -105,6 +106,7 @@ def test_in_a_group_only_addressed_messages_and_own_commands_are_answered(api):
         api.say(GROUP, DAVE, "just people talking")
         api.send_sticker(GROUP, DAVE)
         api.say(GROUP, DAVE, "/reset@some_other_bot")
+        api.say(GROUP, DAVE, "/weird")
         api.say(GROUP, DAVE, "/ask@tink_test_bot как рынок?")
         api.say(GROUP, ERIN, "/reset@tink_test_bot")
         api.say(GROUP, ERIN, "/ask")
