@@ -36,7 +36,7 @@ async def run_bot(container: Container, settings: Settings, env: Mapping[str, st
     env = os.environ if env is None else env
     container.telegram_token.override(read_token(env))
     webhook_secret = _check_webhook(settings, env) if settings.bot.mode == "webhook" else None
-    stop = stop or asyncio.Event()
+    stop = asyncio.Event() if stop is None else stop
     try:
         # The store opens and the model loads before going online, so a broken setup fails before any chat
         channel = container.telegram_channel()
