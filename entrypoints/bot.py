@@ -40,7 +40,7 @@ async def run_bot(container: Container, settings: Settings, env: Mapping[str, st
     try:
         # The store opens and the model loads before going online, so a broken setup fails before any chat
         channel = container.telegram_channel()
-        handlers = BotHandlers(container.dialogue_service(channel=channel), channel, settings.bot,
+        handlers = BotHandlers(_dialogue_service(container, channel, settings), channel, settings.bot,
                                settings.dialogue.unavailable_reply)
         application = container.telegram_application()
         handlers.register(application)
@@ -50,6 +50,15 @@ async def run_bot(container: Container, settings: Settings, env: Mapping[str, st
     finally:
         await _maybe_await(container.shutdown_resources())
     return 0
+
+
+def _dialogue_service(container: Container, channel, settings: Settings):
+    try:
+        return container.dialogue_service(channel=channel)
+    except ModuleNotFoundError as error:  # e.g. a slim bot image left without torch
+        raise SetupError(f"generator.backend '{settings.generator.backend}' needs the {error.name} package; "
+                         "install the model extra (pip install -e '.[model]') or pick another generator.backend"
+                         ) from None
 
 
 def read_token(env: Mapping[str, str]) -> str:

@@ -83,3 +83,11 @@ def test_setup_problems_exit_2_with_one_line(env, message, tmp_path):
     assert result.returncode == 2
     assert result.stderr.startswith("tinktalker: error: ") and message in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_a_bot_install_without_torch_says_which_extra_the_local_backend_needs(tmp_path):
+    script = "import sys; sys.modules['torch'] = None; from entrypoints.cli import main; sys.exit(main(['bot']))"
+    result = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=60,
+                            env={**os.environ, "TELEGRAM_TOKEN": TOKEN, "TINKTALKER_MODEL": str(tmp_path)})
+    assert result.returncode == 2, result.stderr[-2000:]
+    assert "generator.backend 'local' needs the torch package" in result.stderr and "Traceback" not in result.stderr
