@@ -27,3 +27,8 @@ chat: setup
 # A random-weight model folder, to try everything offline (it talks gibberish).
 tiny-model: setup
 	$(BIN)/python -m tests.tiny_model $(or $(OUT),tiny-model)
+
+# The Telegram bot (token from TELEGRAM_TOKEN; see the README's bot section).
+.PHONY: bot
+bot: setup
+	$(BIN)/tinktalker bot $(if $(MODEL),--model $(MODEL))

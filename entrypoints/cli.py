@@ -18,6 +18,8 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     chat = commands.add_parser("chat", help="talk with the model in this terminal (model in-process)")
     _common(chat)
+    bot = commands.add_parser("bot", help="run the Telegram bot (token from $TELEGRAM_TOKEN)")
+    _common(bot)
     return parser
 
 
@@ -44,6 +46,12 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         from entrypoints.chat import run_chat
 
         return asyncio.run(run_chat(make_container(settings)))
+    if args.command == "bot":
+        try:
+            from entrypoints.bot import serve_bot
+        except ModuleNotFoundError as error:
+            raise SetupError(f"the bot needs {error.name}; install the bot extra: pip install -e '.[bot]'") from None
+        return serve_bot(make_container(settings), settings)
     raise AssertionError(f"unhandled command {args.command}")
 
 

@@ -19,6 +19,19 @@ def _open_local_generator(**settings) -> Iterator:
     yield from open_torch_reply_generator(**settings)
 
 
+def _telegram_application(**settings):
+    # python-telegram-bot loads only for `tinktalker bot`, so other hosts need not install the bot extra
+    from adapters.telegram_application import build_telegram_application
+
+    return build_telegram_application(**settings)
+
+
+def _telegram_channel(**settings):
+    from adapters.telegram_user_channel import TelegramUserChannel
+
+    return TelegramUserChannel(**settings)
+
+
 class Container(containers.DeclarativeContainer):
     config = providers.Configuration(strict=True)
 
@@ -54,6 +67,19 @@ class Container(containers.DeclarativeContainer):
     # Each entrypoint passes its own channel: container.dialogue_service(channel=...)
     dialogue_service = providers.Factory(
         DialogueService, generator=reply_generator, store=dialogue_store, policy=dialogue_policy,
+    )
+
+    # The bot's token comes from the environment, never from config: `tinktalker bot` overrides this.
+    telegram_token = providers.Dependency(instance_of=str)
+    telegram_application = providers.Singleton(
+        _telegram_application,
+        token=telegram_token,
+        api_base_url=config.bot.api_base_url,
+        max_concurrent_updates=config.bot.max_concurrent_updates,
+        rate_limit_retries=config.bot.rate_limit_retries,
+    )
+    telegram_channel = providers.Singleton(
+        _telegram_channel, bot=telegram_application.provided.bot, typing_interval_s=config.bot.typing_interval_s,
     )
 
 

@@ -56,6 +56,42 @@ class LoggingSettings(Section):
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "WARNING"
 
 
+class WebhookSettings(Section):
+    public_url: str = ""
+    listen: str = "0.0.0.0"
+    port: int = Field(8443, ge=1, le=65535)
+    path: str = "telegram"
+
+
+class BotTexts(Section):
+    start: str = ("Привет! Я ТинькТокер: болтаю о чём угодно, а больше всего люблю поговорить об инвестициях. "
+                  "Напиши мне что-нибудь!")
+    help: str = ("Просто напиши мне, и я отвечу. /reset начинает разговор заново. "
+                 "В группе я отвечаю, когда меня упоминают, отвечают на моё сообщение или пишут /ask вопрос.")
+    reset: str = "Хорошо, начнём с чистого листа."
+    non_text: str = "Я понимаю только текст. Напиши мне словами, пожалуйста."
+    denied: str = "Извините, этот бот доступен только приглашённым собеседникам."
+    start_command: str = "Поздороваться"
+    help_command: str = "Что я умею"
+    reset_command: str = "Забыть наш разговор"
+    ask_command: str = "Спросить бота (удобно в группах)"
+
+
+class BotSettings(Section):
+    api_base_url: str = "https://api.telegram.org/bot"
+    mode: Literal["polling", "webhook"] = "polling"
+    polling_timeout_s: int = Field(30, ge=0, le=50)
+    webhook: WebhookSettings = WebhookSettings()
+    group_mode: Literal["addressed", "every_message", "ignore"] = "addressed"
+    allowed_user_ids: list[int] = []
+    allowed_chat_ids: list[int] = []
+    when_denied: Literal["reply", "silence"] = "reply"
+    max_concurrent_updates: int = Field(256, ge=1)
+    typing_interval_s: float = Field(4.0, gt=0)
+    rate_limit_retries: int = Field(3, ge=0)
+    texts: BotTexts = BotTexts()
+
+
 class Settings(Section):
     model: ModelSettings = ModelSettings()
     generation: GenerationSettings = GenerationSettings()
@@ -64,3 +100,4 @@ class Settings(Section):
     generator: GeneratorSettings = GeneratorSettings()
     store: StoreSettings = StoreSettings()
     logging: LoggingSettings = LoggingSettings()
+    bot: BotSettings = BotSettings()

@@ -1,0 +1,36 @@
+# The Telegram bot (`tinktalker bot`). The token is given at run time, never baked in:
+#   docker build -t tinktalker-bot .
+#   docker run -d --name tinktalker --restart unless-stopped --stop-timeout 130 \
+#       -e TELEGRAM_TOKEN=123456:ABC... -v tinktalker-data:/data tinktalker-bot
+FROM python:3.11-slim
+
+# bot,model = the model runs inside the bot (generator.backend: local, the default);
+# bot = a slim image for generator.backend: http (run it with -e TINKTALKER__GENERATOR__BACKEND=http).
+ARG EXTRAS=bot,model
+# torch's CPU build; a GPU host passes e.g. --build-arg TORCH_INDEX=https://download.pytorch.org/whl/cu124
+ARG TORCH_INDEX=https://download.pytorch.org/whl/cpu
+
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
+
+WORKDIR /app
+COPY pyproject.toml README.md config.yml ./
+COPY domain ./domain
+COPY ports ./ports
+COPY adapters ./adapters
+COPY entrypoints ./entrypoints
+COPY training ./training
+RUN case ",$EXTRAS," in *,model,*) pip install torch --index-url "$TORCH_INDEX" ;; esac \
+    && pip install ".[$EXTRAS]"
+
+RUN useradd --create-home --uid 10001 tinktalker && mkdir /data && chown tinktalker /data
+USER tinktalker
+
+# The history (SQLite) and the downloaded model live on the volume, so a new container keeps both.
+# Mount a config of your own and point TINKTALKER_CONFIG at it to change settings.
+ENV TINKTALKER_CONFIG=/app/config.yml \
+    TINKTALKER__STORE__SQLITE_PATH=/data/tinktalker.sqlite3 \
+    HF_HOME=/data/huggingface
+VOLUME ["/data"]
+# Only webhook mode (bot.mode: webhook) listens; polling needs no port.
+EXPOSE 8443
+CMD ["tinktalker", "bot"]

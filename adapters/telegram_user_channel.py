@@ -1,0 +1,92 @@
+"""UserChannel on Telegram: replies split to fit a message, "typing…" kept alive while the model writes."""
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from telegram import Bot
+from telegram.constants import ChatAction, MessageLimit
+from telegram.error import Forbidden, TelegramError
+
+from domain.dialogue import ChatId
+
+log = logging.getLogger(__name__)
+
+# Preferred cut points, best first: a piece ends after a paragraph, a line, a sentence, a word.
+_BOUNDARIES = ("\n\n", "\n", ". ", "! ", "? ", "… ", "; ", ", ", " ")
+
+
+class TelegramUserChannel:
+    """Implements ports.UserChannel over a python-telegram-bot `Bot`."""
+
+    def __init__(self, bot: Bot, typing_interval_s: float = 4.0,
+                 max_message_length: int = MessageLimit.MAX_TEXT_LENGTH) -> None:
+        self._bot = bot
+        self._typing_interval_s = typing_interval_s
+        self._max_length = max_message_length
+
+    async def send_reply(self, chat_id: ChatId, text: str) -> None:
+        for piece in split_message(text, self._max_length):
+            try:
+                await self._bot.send_message(chat_id=int(chat_id), text=piece)
+            except Forbidden as error:  # the user blocked the bot or it left the group: nothing to deliver to
+                log.warning("chat %s cannot be written to (%s); reply dropped", chat_id, error.message)
+                return
+
+    @asynccontextmanager
+    async def typing(self, chat_id: ChatId) -> AsyncIterator[None]:
+        keeper = asyncio.create_task(self._keep_typing(int(chat_id)))
+        try:
+            yield
+        finally:
+            keeper.cancel()
+            await asyncio.wait({keeper})
+
+    async def _keep_typing(self, chat_id: int) -> None:
+        # Telegram shows the action for about 5 s, so it is re-sent until the reply goes out
+        while True:
+            try:
+                await self._bot.send_chat_action(chat_id=chat_id, action=ChatAction.TYPING)
+            except Forbidden:
+                return
+            except TelegramError as error:  # the indicator is a courtesy; the reply itself still goes out
+                log.debug("typing action for chat %s failed: %s", chat_id, error)
+            await asyncio.sleep(self._typing_interval_s)
+
+
+def split_message(text: str, limit: int = MessageLimit.MAX_TEXT_LENGTH) -> list[str]:
+    """Pieces of at most `limit` UTF-16 units (Telegram's measure), cut at the best boundary that keeps
+    a piece at least half full; a word longer than that is cut where the limit falls."""
+    pieces: list[str] = []
+    rest = text.strip()
+    while _utf16_length(rest) > limit:
+        head = rest[:max(_fitting_prefix_length(rest, limit), 1)]
+        cut = _best_cut(head)
+        pieces.append(rest[:cut].rstrip())
+        rest = rest[cut:].lstrip()
+    if rest:
+        pieces.append(rest)
+    return pieces
+
+
+def _best_cut(head: str) -> int:
+    for boundary in _BOUNDARIES:
+        position = head.rfind(boundary)
+        if position >= len(head) // 2:
+            return position + len(boundary)
+    return len(head)
+
+
+def _fitting_prefix_length(text: str, limit: int) -> int:
+    units = 0
+    for index, char in enumerate(text):
+        units += 2 if ord(char) > 0xFFFF else 1
+        if units > limit:
+            return index
+    return len(text)
+
+
+def _utf16_length(text: str) -> int:
+    return len(text.encode("utf-16-le")) // 2

@@ -1,0 +1,144 @@
+"""`tinktalker bot`: the Telegram bot, by long polling or a webhook, until SIGTERM or SIGINT."""
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import re
+import secrets
+import signal
+from collections.abc import AsyncIterator, Mapping, Sequence
+from contextlib import asynccontextmanager
+
+from telegram.error import InvalidToken, TelegramError
+from telegram.ext import Application
+
+from domain.errors import SetupError
+from entrypoints.container import Container
+from entrypoints.log_redaction import redact, redact_in_logs
+from entrypoints.settings import Settings
+from entrypoints.telegram_handlers import BotHandlers
+
+log = logging.getLogger(__name__)
+TOKEN_ENV = "TELEGRAM_TOKEN"
+WEBHOOK_SECRET_ENV = "TELEGRAM_WEBHOOK_SECRET"
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
+_SECRET_TOKEN = re.compile(r"[A-Za-z0-9_-]{1,256}")
+
+
+def serve_bot(container: Container, settings: Settings) -> int:
+    return asyncio.run(run_bot(container, settings))
+
+
+async def run_bot(container: Container, settings: Settings, env: Mapping[str, str] | None = None,
+                  stop: asyncio.Event | None = None, stop_signals: Sequence[int] = STOP_SIGNALS) -> int:
+    """Answer chats until `stop` is set or a stop signal arrives; in-flight replies finish first."""
+    env = os.environ if env is None else env
+    container.telegram_token.override(read_token(env))
+    webhook_secret = _check_webhook(settings, env) if settings.bot.mode == "webhook" else None
+    stop = asyncio.Event() if stop is None else stop
+    try:
+        # The store opens and the model loads before going online, so a broken setup fails before any chat
+        channel = container.telegram_channel()
+        handlers = BotHandlers(_dialogue_service(container, channel, settings), channel, settings.bot,
+                               settings.dialogue.unavailable_reply)
+        application = container.telegram_application()
+        handlers.register(application)
+        async with _online(application, settings):
+            await _set_commands(application, handlers)
+            await _serve(application, settings, webhook_secret, stop, stop_signals)
+    finally:
+        await _maybe_await(container.shutdown_resources())
+    return 0
+
+
+def _dialogue_service(container: Container, channel, settings: Settings):
+    try:
+        return container.dialogue_service(channel=channel)
+    except ModuleNotFoundError as error:  # e.g. a slim bot image left without torch
+        raise SetupError(f"generator.backend '{settings.generator.backend}' needs the {error.name} package; "
+                         "install the model extra (pip install -e '.[model]') or pick another generator.backend"
+                         ) from None
+
+
+def read_token(env: Mapping[str, str]) -> str:
+    token = env.get(TOKEN_ENV, "").strip()
+    if not token:
+        raise SetupError(f"{TOKEN_ENV} is not set; create a bot with @BotFather and export {TOKEN_ENV}=<its token>")
+    redact_in_logs(token)  # before any client exists that could log a URL holding it
+    return token
+
+
+def _check_webhook(settings: Settings, env: Mapping[str, str]) -> str:
+    """The webhook's secret token (from the environment, else random per start), once the URL is known."""
+    if not settings.bot.webhook.public_url:
+        raise SetupError("bot.webhook.public_url is empty; set it to the https URL Telegram should call, "
+                         "e.g. https://bot.example.com/telegram")
+    secret = env.get(WEBHOOK_SECRET_ENV, "").strip() or secrets.token_urlsafe(32)
+    if not _SECRET_TOKEN.fullmatch(secret):
+        raise SetupError(f"{WEBHOOK_SECRET_ENV} may hold only A-Z, a-z, 0-9, _ and - (1 to 256 characters)")
+    redact_in_logs(secret)
+    return secret
+
+
+@asynccontextmanager
+async def _online(application: Application, settings: Settings) -> AsyncIterator[None]:
+    """The Bot API client started (getMe) and shut down, with start-up failures as one line naming the fix."""
+    try:
+        await application.initialize()
+    except InvalidToken:
+        raise SetupError(f"Telegram rejected {TOKEN_ENV}; copy the token from @BotFather again") from None
+    except TelegramError as error:
+        raise SetupError(f"cannot reach the Bot API at {settings.bot.api_base_url} ({redact(str(error))}); "
+                         "check bot.api_base_url and the network") from None
+    try:
+        yield
+    finally:
+        await application.shutdown()
+
+
+async def _set_commands(application: Application, handlers: BotHandlers) -> None:
+    try:
+        await application.bot.set_my_commands(handlers.commands())
+    except TelegramError as error:  # the menu is a convenience; the bot works without it
+        log.warning("could not register the command menu: %s", error)
+
+
+async def _serve(application: Application, settings: Settings, webhook_secret: str | None,
+                 stop: asyncio.Event, stop_signals: Sequence[int]) -> None:
+    await application.start()
+    try:
+        await _start_updates(application, settings, webhook_secret)
+        log.info("bot @%s is up (%s)", application.bot.username, settings.bot.mode)
+        await _wait_for_stop(stop, stop_signals)
+        log.info("stopping: finishing the replies in flight")
+    finally:
+        if application.updater.running:
+            await application.updater.stop()
+        await application.stop()  # waits for every update already taken in
+
+
+async def _start_updates(application: Application, settings: Settings, webhook_secret: str | None) -> None:
+    bot = settings.bot
+    if bot.mode == "polling":
+        await application.updater.start_polling(timeout=bot.polling_timeout_s, allowed_updates=["message"])
+    else:
+        await application.updater.start_webhook(
+            listen=bot.webhook.listen, port=bot.webhook.port, url_path=bot.webhook.path,
+            webhook_url=bot.webhook.public_url, secret_token=webhook_secret, allowed_updates=["message"])
+
+
+async def _wait_for_stop(stop: asyncio.Event, stop_signals: Sequence[int]) -> None:
+    loop = asyncio.get_running_loop()
+    for number in stop_signals:
+        loop.add_signal_handler(number, stop.set)
+    try:
+        await stop.wait()
+    finally:
+        for number in stop_signals:
+            loop.remove_signal_handler(number)
+
+
+async def _maybe_await(result) -> None:
+    if asyncio.iscoroutine(result) or isinstance(result, asyncio.Future):
+        await result

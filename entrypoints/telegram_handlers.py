@@ -1,0 +1,117 @@
+"""Telegram updates in, DialogueService calls out: greetings, /reset, /ask, text, non-text, access rules."""
+from __future__ import annotations
+
+import logging
+
+from telegram import BotCommand, Message, Update
+from telegram.error import Forbidden, NetworkError, RetryAfter
+from telegram.ext import Application, CommandHandler, ContextTypes, MessageHandler, filters
+
+from domain.service import DialogueService
+from entrypoints.settings import BotSettings
+from entrypoints.telegram_audience import Allowlist, is_private, speaks_to_bot, without_mentions
+from ports.user_channel import UserChannel
+
+log = logging.getLogger(__name__)
+Context = ContextTypes.DEFAULT_TYPE
+_NEW_MESSAGES = filters.UpdateType.MESSAGE
+
+
+class BotHandlers:
+    """Thin: decides whether to answer, then hands the text to the DialogueService."""
+
+    def __init__(self, service: DialogueService, channel: UserChannel, settings: BotSettings,
+                 unavailable_reply: str) -> None:
+        self._service = service
+        self._channel = channel
+        self._settings = settings
+        self._texts = settings.texts
+        self._unavailable_reply = unavailable_reply
+        self._allowlist = Allowlist(frozenset(settings.allowed_user_ids), frozenset(settings.allowed_chat_ids))
+
+    def register(self, application: Application) -> None:
+        application.add_handler(CommandHandler("start", self.on_start, _NEW_MESSAGES))
+        application.add_handler(CommandHandler("help", self.on_help, _NEW_MESSAGES))
+        application.add_handler(CommandHandler("reset", self.on_reset, _NEW_MESSAGES))
+        application.add_handler(CommandHandler("ask", self.on_ask, _NEW_MESSAGES))
+        # an unknown command in a private chat gets the help; in a group it may be another bot's
+        application.add_handler(MessageHandler(_NEW_MESSAGES & filters.COMMAND & filters.ChatType.PRIVATE,
+                                               self.on_help))
+        application.add_handler(MessageHandler(_NEW_MESSAGES & filters.TEXT & ~filters.COMMAND, self.on_text))
+        application.add_handler(MessageHandler(
+            _NEW_MESSAGES & ~filters.TEXT & ~filters.StatusUpdate.ALL, self.on_non_text))
+        application.add_error_handler(self.on_error)
+
+    def commands(self) -> list[BotCommand]:
+        return [BotCommand("start", self._texts.start_command), BotCommand("help", self._texts.help_command),
+                BotCommand("reset", self._texts.reset_command), BotCommand("ask", self._texts.ask_command)]
+
+    async def on_start(self, update: Update, context: Context) -> None:
+        await self._say(update.effective_message, self._texts.start)
+
+    async def on_help(self, update: Update, context: Context) -> None:
+        await self._say(update.effective_message, self._texts.help)
+
+    async def on_reset(self, update: Update, context: Context) -> None:
+        message = update.effective_message
+        if await self._admitted(message):
+            await self._service.reset(str(message.chat_id))
+            await self._channel.send_reply(str(message.chat_id), self._texts.reset)
+
+    async def on_ask(self, update: Update, context: Context) -> None:
+        message = update.effective_message
+        if await self._admitted(message):
+            await self._talk(message, " ".join(context.args or ()))
+
+    async def on_text(self, update: Update, context: Context) -> None:
+        message = update.effective_message
+        if self._addressed(message, context) and await self._admitted(message):
+            await self._talk(message, without_mentions(message, context.bot.id, context.bot.username))
+
+    async def on_non_text(self, update: Update, context: Context) -> None:
+        message = update.effective_message
+        if self._addressed(message, context):
+            await self._say(message, self._texts.non_text)
+
+    async def on_error(self, update: object, context: Context) -> None:
+        error = context.error
+        where = update.effective_chat.id if isinstance(update, Update) and update.effective_chat else "-"
+        if isinstance(error, Forbidden):
+            log.warning("chat %s cannot be written to: %s", where, error.message)
+        elif isinstance(error, (NetworkError, RetryAfter)):
+            log.warning("Telegram request for chat %s failed: %s", where, error)
+        else:
+            log.error("handling an update for chat %s failed", where, exc_info=error)
+
+    async def _say(self, message: Message, text: str) -> None:
+        if await self._admitted(message):
+            await self._channel.send_reply(str(message.chat_id), text)
+
+    async def _talk(self, message: Message, text: str) -> None:
+        chat_id = str(message.chat_id)
+        if not text:
+            await self._channel.send_reply(chat_id, self._texts.help)
+            return
+        try:
+            await self._service.handle(chat_id, text)
+        except Exception:  # a broken generator must cost one reply, never the bot
+            log.exception("no reply for chat %s", chat_id)
+            await self._channel.send_reply(chat_id, self._unavailable_reply)
+
+    def _addressed(self, message: Message, context: Context) -> bool:
+        if is_private(message):
+            return True
+        mode = self._settings.group_mode
+        return mode == "every_message" or (
+            mode == "addressed" and speaks_to_bot(message, context.bot.id, context.bot.username))
+
+    async def _admitted(self, message: Message) -> bool:
+        if not is_private(message) and self._settings.group_mode == "ignore":
+            return False
+        user_id = message.from_user.id if message.from_user else None
+        if self._allowlist.admits(user_id, message.chat_id):
+            return True
+        log.info("refused user %s in chat %s (not in the allowlists)", user_id, message.chat_id)
+        if self._settings.when_denied == "reply":
+            await self._channel.send_reply(str(message.chat_id), self._texts.denied)
+        return False

@@ -1,0 +1,105 @@
+"""TelegramUserChannel with a fake Bot: splitting long replies, the typing indicator, blocked users."""
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from telegram.error import BadRequest, Forbidden, NetworkError
+
+from adapters.telegram_user_channel import TelegramUserChannel, split_message
+from tests.bot_fakes import FakeTelegramBot
+
+
+def test_a_short_text_is_one_piece():
+    assert split_message("  привет  ") == ["привет"]
+    assert split_message("   ") == []
+
+
+def test_long_text_splits_at_the_last_paragraph_break_that_fits():
+    paragraph = ("Акции растут. " * 100).strip()  # 1399 characters
+    pieces = split_message("\n\n".join([paragraph] * 3), 4096)
+    assert pieces == [paragraph + "\n\n" + paragraph, paragraph]
+
+
+def test_a_long_paragraph_splits_after_a_sentence():
+    text = "Акции растут. " * 400
+    pieces = split_message(text, 4096)
+    assert all(len(p) <= 4096 and p.endswith("растут.") for p in pieces)
+    assert " ".join(pieces).split() == text.split()
+
+
+def test_without_breaks_it_cuts_after_a_sentence_or_a_word():
+    text = "word " * 30 + "end. " + "x" * 10
+    pieces = split_message(text, 60)
+    assert all(len(p) <= 60 for p in pieces)
+    assert all(not p.endswith("wor") for p in pieces)
+    assert " ".join(pieces).split() == text.split()
+
+
+def test_a_word_longer_than_the_limit_is_cut_where_the_limit_falls():
+    assert split_message("a" * 25, 10) == ["a" * 10, "a" * 10, "a" * 5]
+
+
+def test_length_is_counted_in_utf16_units_as_telegram_does():
+    pieces = split_message("😀" * 3000)  # each emoji is two UTF-16 units
+    assert [len(p) for p in pieces] == [2048, 952]
+
+
+def test_send_reply_sends_every_piece_in_order():
+    bot = FakeTelegramBot()
+    channel = TelegramUserChannel(bot, max_message_length=20)
+    asyncio.run(channel.send_reply("-100", "first part here. second part here. third"))
+    assert bot.messages == [(-100, "first part here."), (-100, "second part here."), (-100, "third")]
+
+
+def test_a_user_who_blocked_the_bot_is_logged_not_raised(caplog):
+    bot = FakeTelegramBot()
+    bot.errors[5] = [Forbidden("Forbidden: bot was blocked by the user")]
+    with caplog.at_level(logging.WARNING):
+        asyncio.run(TelegramUserChannel(bot).send_reply("5", "hello"))
+    assert bot.messages == []
+    assert "chat 5" in caplog.text and "blocked" in caplog.text
+
+
+def test_other_telegram_errors_reach_the_caller():
+    bot = FakeTelegramBot()
+    bot.errors[5] = [BadRequest("Bad Request: message is too long")]
+    try:
+        asyncio.run(TelegramUserChannel(bot).send_reply("5", "hello"))
+    except BadRequest:
+        return
+    raise AssertionError("BadRequest was swallowed")
+
+
+def test_typing_is_resent_every_interval_until_the_block_ends():
+    bot = FakeTelegramBot()
+    channel = TelegramUserChannel(bot, typing_interval_s=0.05)
+
+    async def scenario() -> int:
+        async with channel.typing("7"):
+            await asyncio.sleep(0.23)
+        seen = len(bot.actions)
+        await asyncio.sleep(0.15)  # nothing more once the reply is out
+        assert len(bot.actions) == seen
+        return seen
+
+    seen = asyncio.run(scenario())
+    assert 3 <= seen <= 6  # ~0.23 s / 0.05 s, with slack for a busy machine
+    assert {(chat, action) for chat, action, _ in bot.actions} == {(7, "typing")}
+    gaps = [b[2] - a[2] for a, b in zip(bot.actions, bot.actions[1:])]
+    assert all(gap >= 0.04 for gap in gaps)
+
+
+def test_a_failing_typing_action_never_breaks_the_reply():
+    bot = FakeTelegramBot()
+    bot.errors[7] = [NetworkError("connection reset")]
+    channel = TelegramUserChannel(bot, typing_interval_s=0.02)
+
+    async def scenario() -> None:
+        async with channel.typing("7"):
+            await asyncio.sleep(0.07)
+        await channel.send_reply("7", "done")
+
+    asyncio.run(scenario())
+    assert len(bot.actions) >= 2  # it kept trying after the failure
+    assert bot.messages == [(7, "done")]
