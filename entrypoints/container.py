@@ -8,12 +8,19 @@ from dependency_injector import containers, providers
 from adapters.console_user_channel import ConsoleUserChannel
 from adapters.memory_dialogue_store import InMemoryDialogueStore
 from adapters.sqlite_dialogue_store import open_sqlite_dialogue_store
+from domain.errors import SetupError
 from domain.service import DialoguePolicy, DialogueService
 from entrypoints.settings import Settings
 
 
 def _open_local_generator(**settings) -> Iterator:
     # torch and transformers load only when the local backend is chosen, so a bot host needs neither
+    try:
+        import torch  # noqa: F401
+        import transformers  # noqa: F401
+    except ModuleNotFoundError as error:
+        raise SetupError(f"generator.backend 'local' needs the {error.name} package; install the model extra "
+                         "(pip install -e '.[model]') or pick another generator.backend") from None
     from adapters.torch_reply_generator import open_torch_reply_generator
 
     yield from open_torch_reply_generator(**settings)
