@@ -18,11 +18,19 @@ def test_shipped_config_states_exactly_the_schema_defaults():
 
 
 def test_every_shipped_key_has_a_comment():
+    """Each key has its own comment, or sits in a run of sibling keys headed by a comment line."""
     lines = SHIPPED_CONFIG.read_text(encoding="utf-8").splitlines()
+
+    def indent(line: str) -> int:
+        return len(line) - len(line.lstrip())
+
     for number, line in enumerate(lines):
-        if line.startswith("  ") and ":" in line and not line.strip().startswith("#"):
-            above = lines[number - 1].strip()
-            assert "#" in line or above.startswith("#"), f"config.yml line {number + 1} has no comment: {line}"
+        if not line.startswith("  ") or ":" not in line or line.strip().startswith("#") or "#" in line:
+            continue
+        above = number - 1
+        while above >= 0 and indent(lines[above]) == indent(line) and not lines[above].strip().startswith("#"):
+            above -= 1  # walk up through sibling keys to the line heading the group
+        assert above >= 0 and lines[above].strip().startswith("#"), f"config.yml line {number + 1} has no comment: {line}"
 
 
 def test_a_partial_config_overrides_only_what_it_names(tmp_path):
