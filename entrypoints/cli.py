@@ -11,6 +11,7 @@ from domain.errors import SetupError
 from entrypoints.config_loading import load_settings
 from entrypoints.container import make_container
 from entrypoints.settings import Settings
+from entrypoints.train_arguments import add_train_arguments
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -18,6 +19,9 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     chat = commands.add_parser("chat", help="talk with the model in this terminal (model in-process)")
     _common(chat)
+    train = commands.add_parser("train", help="fine-tune the model on a chat CSV (resumable; see README)")
+    _common(train)
+    add_train_arguments(train)
     return parser
 
 
@@ -44,6 +48,10 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         from entrypoints.chat import run_chat
 
         return asyncio.run(run_chat(make_container(settings)))
+    if args.command == "train":
+        from entrypoints.train import run_train
+
+        return run_train(args, settings, make_container(settings))
     raise AssertionError(f"unhandled command {args.command}")
 
 
