@@ -36,6 +36,7 @@ def read_chat_csv(path: str | Path, limit: int | None = None) -> ChatData:
     reader = csv.reader(io.StringIO(text, newline=""), strict=True)
     exchanges: list[Exchange] = []
     rows = skipped = 0
+    row_start = 1  # a quoted cell may span lines: errors name the line its row began on
     try:
         header = next(reader, None)
         if header is None or not any(cell.strip() for cell in header):
@@ -44,6 +45,7 @@ def read_chat_csv(path: str | Path, limit: int | None = None) -> ChatData:
         if len(header) != 2:
             raise SetupError(f"training data '{path}' line 1: the header has {len(header)} columns; "
                              "expected 2 (first speaker, second speaker)")
+        row_start = reader.line_num + 1
         for cells in reader:
             rows += 1
             exchange = _exchange(cells, path, reader.line_num)
@@ -51,8 +53,9 @@ def read_chat_csv(path: str | Path, limit: int | None = None) -> ChatData:
                 skipped += 1
             else:
                 exchanges.append(exchange)
+            row_start = reader.line_num + 1
     except csv.Error as error:
-        raise SetupError(f"training data '{path}' line {reader.line_num}: not valid CSV ({error}); "
+        raise SetupError(f"training data '{path}' line {row_start}: not valid CSV ({error}); "
                          "quote cells that contain commas, quotes or line breaks") from None
     if not exchanges:
         raise SetupError(f"training data '{path}' has no usable rows ({rows} rows read, all missing a side); "
