@@ -23,6 +23,8 @@ def run_train(args: argparse.Namespace, settings: Settings, container: Container
     say = lambda line: print(line, file=out, flush=True)  # noqa: E731
     summary = run_training(plan, container.model_loader(), progress_bars=not args.no_progress and sys.stderr.isatty(),
                            on_event=fault_hook(os.environ.get(FAULT_ENV)), say=say)
+    if not summary.main_process:
+        return 0
     say(f"validation perplexity on replies: {summary.perplexity_before:.2f} before, "
         f"{summary.perplexity_after:.2f} after {summary.steps} steps")
     say(f"model saved to {summary.output} (try: tinktalker chat --model {summary.output}); "

@@ -53,3 +53,18 @@ def test_a_malformed_csv_is_one_clear_line(tiny_model_dir, tmp_path, capsys) -> 
     error = capsys.readouterr().err.strip()
     assert error.count("\n") == 0
     assert error.startswith(f"tinktalker: error: training data '{bad}' line 2: not UTF-8")
+
+
+def test_the_same_command_runs_data_parallel_under_torchrun(tiny_model_dir, tmp_path) -> None:
+    import json
+
+    data = write_dialogue_csv(tmp_path / "chat.csv", rows=100)  # 95 to train: 12 batches of 8
+    env = {**os.environ, "TINKTALKER__MODEL__DEVICE": "cpu", "OMP_NUM_THREADS": "1"}
+    env.pop("TINKTALKER_TRAIN_FAULT", None)
+    command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
+               "-m", "entrypoints.cli", *train_args(tiny_model_dir, data, tmp_path / "out"), "--mode", "full"]
+    done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.count("model saved to") == 1  # one process speaks and saves
+    log = json.loads((tmp_path / "out" / "training_log.json").read_text(encoding="utf-8"))
+    assert log["steps"] == 12  # 2 epochs x 6 steps: each process took half of the 12 batches

@@ -120,3 +120,11 @@ def test_resume_refuses_other_settings_and_fresh_runs_refuse_old_checkpoints(tin
         train(plan)
     with pytest.raises(SetupError, match="other data or settings"):
         train(replace(plan, resume=True, learning_rate=0.5))
+
+
+def test_cached_hidden_states_score_like_the_whole_model(tiny_model_dir, chat_csv, tmp_path) -> None:
+    cached = train(plan_for(tiny_model_dir, chat_csv, tmp_path / "cached", epochs=1))
+    uncached = train(plan_for(tiny_model_dir, chat_csv, tmp_path / "uncached", epochs=1, cache_hidden_states=False))
+    assert cached.perplexity_before == pytest.approx(uncached.perplexity_before, rel=1e-5)
+    before, after = load_file(tiny_model_dir / "model.safetensors"), load_file(uncached.output / "model.safetensors")
+    assert all(torch.equal(before[name], after[name]) for name in before if name != "lm_head.weight")

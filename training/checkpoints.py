@@ -59,7 +59,7 @@ class CheckpointStore:
 
         try:
             state = json.loads((path / STATE_FILE).read_text(encoding="utf-8"))
-            tensors = {p.stem: torch.load(p, map_location="cpu", weights_only=False) for p in path.glob("*.pt")}
+            tensors = {p.stem: torch.load(p, map_location="cpu", weights_only=True) for p in path.glob("*.pt")}
         except (OSError, ValueError, RuntimeError) as error:
             raise SetupError(f"checkpoint '{path}' cannot be read ({error}); delete it to resume from "
                              "the one before, or start over without --resume") from None

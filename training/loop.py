@@ -39,8 +39,10 @@ class TrainingLoop:
             self.position.validation_before = self._validate()
             torch.manual_seed(self.plan.seed)  # dropout draws, for the modes that run the body
             random.seed(self.plan.seed)
+        self.on_event("train-start", self.position.global_step)
         while self.position.epoch < self.plan.epochs:
             self._epoch()
+            self.on_event("epoch-end", self.position.epoch)
         return self.position
 
     def _epoch(self) -> None:

@@ -31,6 +31,7 @@ class TrainingSummary:
     perplexity_after: float
     resumed_from: Path | None
     output: Path
+    main_process: bool = True
 
 
 def run_training(plan: TrainingPlan, load_model: LoadModel, progress_bars: bool = True,
@@ -39,13 +40,15 @@ def run_training(plan: TrainingPlan, load_model: LoadModel, progress_bars: bool 
     """Train as `plan` says (resuming when asked) and write the model folder, log and plot."""
     from accelerate import Accelerator
 
+    accelerator = Accelerator(cpu=plan.device == "cpu", mixed_precision=plan.mixed_precision)
+    if not accelerator.is_main_process:  # under torchrun / accelerate launch, one process speaks
+        say = log.debug
     data = read_chat_csv(plan.data, plan.limit)
     say(f"{plan.data}: {data.rows} rows, {data.used} used, {data.skipped} skipped (a side empty or None)"
         + (f", {data.left_out} older ones left out by the limit of {plan.limit}" if data.left_out else ""))
     train_rows, validation_rows = split_by_position(data, plan.validation_fraction, plan.data)
     store = CheckpointStore(plan.output / "checkpoints", plan.keep_checkpoints, on_event)
     latest = _checkpoint_to_resume(plan, store)
-    accelerator = Accelerator(cpu=plan.device == "cpu", mixed_precision=plan.mixed_precision)
     model, tokenizer = load_model(plan.base, "cpu", "float32", plan.local_files_only)
     loop = _build_loop(plan, model, tokenizer, train_rows, validation_rows, accelerator, store, on_event, progress_bars)
     say(f"training on {len(train_rows)} exchanges, validating on the last {len(validation_rows)}; mode {plan.mode}")
@@ -62,7 +65,8 @@ def run_training(plan: TrainingPlan, load_model: LoadModel, progress_bars: bool 
         plot_losses(plan.output / "loss_curves.png", position.history)
     accelerator.wait_for_everyone()
     return TrainingSummary(data, len(train_rows), len(validation_rows), position.global_step,
-                           _perplexity(position.validation_before), _perplexity(final), latest, plan.output)
+                           _perplexity(position.validation_before), _perplexity(final), latest, plan.output,
+                           accelerator.is_main_process)
 
 
 def _build_loop(plan, model, tokenizer, train_rows, validation_rows, accelerator, store, on_event,
