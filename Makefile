@@ -27,3 +27,12 @@ chat: setup
 # A random-weight model folder, to try everything offline (it talks gibberish).
 tiny-model: setup
 	$(BIN)/python -m tests.tiny_model $(or $(OUT),tiny-model)
+
+.PHONY: train bench-train
+# Fine-tune on a chat CSV: make train DATA=chat.csv OUT=trained [ARGS="--limit 60000 --resume"]
+train: setup
+	$(BIN)/tinktalker train --data $(DATA) --output $(OUT) $(if $(MODEL),--base $(MODEL)) $(ARGS)
+
+# Seconds per epoch: the original recipe vs HF Trainer vs training/ (writes bench/results/train_speed_cpu.*)
+bench-train: setup
+	$(BIN)/python -m bench.train_speed

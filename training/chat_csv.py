@@ -38,13 +38,7 @@ def read_chat_csv(path: str | Path, limit: int | None = None) -> ChatData:
     rows = skipped = 0
     row_start = 1  # a quoted cell may span lines: errors name the line its row began on
     try:
-        header = next(reader, None)
-        if header is None or not any(cell.strip() for cell in header):
-            raise SetupError(f"training data '{path}' is empty; it needs a header line and then one "
-                             "exchange per row: first speaker's text, second speaker's text")
-        if len(header) != 2:
-            raise SetupError(f"training data '{path}' line 1: the header has {len(header)} columns; "
-                             "expected 2 (first speaker, second speaker)")
+        _check_header(next(reader, None), path)
         row_start = reader.line_num + 1
         for cells in reader:
             rows += 1
@@ -62,6 +56,15 @@ def read_chat_csv(path: str | Path, limit: int | None = None) -> ChatData:
                          "each row needs both the first and the second speaker's text")
     kept = exchanges[-limit:] if limit else exchanges
     return ChatData(kept, rows, skipped, len(exchanges) - len(kept))
+
+
+def _check_header(header: list[str] | None, path: Path) -> None:
+    if header is None or not any(cell.strip() for cell in header):
+        raise SetupError(f"training data '{path}' is empty; it needs a header line and then one "
+                         "exchange per row: first speaker's text, second speaker's text")
+    if len(header) != 2:
+        raise SetupError(f"training data '{path}' line 1: the header has {len(header)} columns; "
+                         "expected 2 (first speaker, second speaker)")
 
 
 def _read_text(path: Path) -> str:

@@ -49,7 +49,8 @@ def plot_losses(path: Path, history: list[dict]) -> None:
     pyplot.close(figure)
 
 
-def _smoothed(points: list[tuple[int, float]], window: int = 25) -> list[tuple[int, float]]:
+def _smoothed(points: list[tuple[int, float]]) -> list[tuple[int, float]]:
+    window = max(1, min(50, len(points) // 10))  # a trailing mean: short runs barely smoothed, long ones more
     values = [v for _, v in points]
     return [(step, sum(values[max(0, i - window + 1):i + 1]) / len(values[max(0, i - window + 1):i + 1]))
             for i, (step, _) in enumerate(points)]

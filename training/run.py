@@ -41,11 +41,9 @@ def run_training(plan: TrainingPlan, load_model: LoadModel, progress_bars: bool 
     from accelerate import Accelerator
 
     accelerator = Accelerator(cpu=plan.device == "cpu", mixed_precision=plan.mixed_precision)
-    if not accelerator.is_main_process:  # under torchrun / accelerate launch, one process speaks
-        say = log.debug
+    say = say if accelerator.is_main_process else log.debug  # under torchrun / accelerate, one process speaks
     data = read_chat_csv(plan.data, plan.limit)
-    say(f"{plan.data}: {data.rows} rows, {data.used} used, {data.skipped} skipped (a side empty or None)"
-        + (f", {data.left_out} older ones left out by the limit of {plan.limit}" if data.left_out else ""))
+    say(_counts(plan, data))
     train_rows, validation_rows = split_by_position(data, plan.validation_fraction, plan.data)
     store = CheckpointStore(plan.output / "checkpoints", plan.keep_checkpoints, on_event)
     latest = _checkpoint_to_resume(plan, store)
@@ -67,6 +65,11 @@ def run_training(plan: TrainingPlan, load_model: LoadModel, progress_bars: bool 
     return TrainingSummary(data, len(train_rows), len(validation_rows), position.global_step,
                            _perplexity(position.validation_before), _perplexity(final), latest, plan.output,
                            accelerator.is_main_process)
+
+
+def _counts(plan: TrainingPlan, data: ChatData) -> str:
+    line = f"{plan.data}: {data.rows} rows, {data.used} used, {data.skipped} skipped (a side empty or None)"
+    return line + (f", {data.left_out} older ones left out by the limit of {plan.limit}" if data.left_out else "")
 
 
 def _build_loop(plan, model, tokenizer, train_rows, validation_rows, accelerator, store, on_event,
