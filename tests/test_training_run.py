@@ -128,3 +128,22 @@ def test_cached_hidden_states_score_like_the_whole_model(tiny_model_dir, chat_cs
     assert cached.perplexity_before == pytest.approx(uncached.perplexity_before, rel=1e-5)
     before, after = load_file(tiny_model_dir / "model.safetensors"), load_file(uncached.output / "model.safetensors")
     assert all(torch.equal(before[name], after[name]) for name in before if name != "lm_head.weight")
+
+
+@pytest.mark.parametrize("mode", ["head", "tied"])
+def test_no_gradient_reaches_the_body_in_head_mode(tiny_model_dir, mode) -> None:
+    from training.trainable import choose_trainable, head_is_tied
+
+    model = AutoModelForCausalLM.from_pretrained(tiny_model_dir)
+    trainable = choose_trainable(model, mode)
+    assert head_is_tied(model) is (mode == "tied") and model.config.tie_word_embeddings is (mode == "tied")
+    ids = torch.tensor([[1, 2, 3, 4, 5]])
+    model(input_ids=ids, labels=ids).loss.backward()
+    assert trainable[0].grad is not None
+    # Whether autograd must go back through the body: in the original (tied) it must, to reach wte.
+    assert model.transformer(input_ids=ids).last_hidden_state.requires_grad is (mode == "tied")
+    embeddings = model.get_input_embeddings().weight
+    if mode == "head":
+        assert embeddings.grad is None and all(p.grad is None for p in model.transformer.h.parameters())
+    else:
+        assert embeddings.grad is trainable[0].grad
