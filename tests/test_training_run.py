@@ -120,6 +120,8 @@ def test_resume_refuses_other_settings_and_fresh_runs_refuse_old_checkpoints(tin
         train(plan)
     with pytest.raises(SetupError, match="other data or settings"):
         train(replace(plan, resume=True, learning_rate=0.5))
+    with pytest.raises(SetupError, match="is the base model's folder"):
+        train(replace(plan, output=tiny_model_dir))
 
 
 def test_cached_hidden_states_score_like_the_whole_model(tiny_model_dir, chat_csv, tmp_path) -> None:

@@ -100,6 +100,9 @@ def split_by_position(data: ChatData, fraction: float, path: Path) -> tuple[list
 
 
 def _checkpoint_to_resume(plan: TrainingPlan, store: CheckpointStore) -> Path | None:
+    if Path(plan.base).expanduser().resolve() == plan.output.expanduser().resolve():
+        raise SetupError(f"--output '{plan.output}' is the base model's folder; the trained model would replace "
+                         "the one a resumed run starts from: choose another --output")
     latest = store.latest()
     if latest is not None and not plan.resume:
         raise SetupError(f"output folder '{plan.output}' already has checkpoints; pass --resume to continue "
