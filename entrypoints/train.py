@@ -7,9 +7,11 @@ import sys
 from pathlib import Path
 from typing import TextIO
 
+from pydantic import ValidationError
+
 from domain.errors import SetupError
 from entrypoints.container import Container
-from entrypoints.settings import Settings
+from entrypoints.settings import Settings, TrainingSettings
 from entrypoints.train_arguments import OVERRIDABLE
 
 FAULT_ENV = "TINKTALKER_TRAIN_FAULT"  # crash tests only: e.g. kill-in-checkpoint:2
@@ -37,6 +39,7 @@ def training_plan(args: argparse.Namespace, settings: Settings):
 
     values = settings.training.model_dump()
     values.update({key: getattr(args, key) for key in OVERRIDABLE if getattr(args, key, None) is not None})
+    values = _checked(values)
     for key, flag in (("data", "--data"), ("output", "--output")):
         if not values[key]:
             raise SetupError(f"no training {key} given; pass {flag} (or set training.{key} in the config)")
@@ -45,3 +48,14 @@ def training_plan(args: argparse.Namespace, settings: Settings):
         base=values.pop("base") or settings.model.name_or_path, resume=args.resume,
         first_marker=settings.prompt.first_marker, second_marker=settings.prompt.second_marker,
         device=settings.model.device, local_files_only=settings.model.local_files_only, **values)
+
+
+def _checked(values: dict) -> dict:
+    """Flags get the same checks as the config keys (e.g. --limit 0, --validation-fraction 1.5)."""
+    try:
+        return TrainingSettings.model_validate(values).model_dump()
+    except ValidationError as error:
+        problem = error.errors()[0]
+        key = ".".join(str(part) for part in problem["loc"])
+        raise SetupError(f"training {key} (--{key.replace('_', '-')} or training.{key} in the config): "
+                         f"{problem['msg']} (got {problem.get('input')!r})") from None

@@ -68,3 +68,9 @@ def test_the_same_command_runs_data_parallel_under_torchrun(tiny_model_dir, tmp_
     assert done.stdout.count("model saved to") == 1  # one process speaks and saves
     log = json.loads((tmp_path / "out" / "training_log.json").read_text(encoding="utf-8"))
     assert log["steps"] == 12  # 2 epochs x 6 steps: each process took half of the 12 batches
+
+
+def test_flags_are_checked_like_config_keys(tiny_model_dir, tmp_path, capsys) -> None:
+    data = write_dialogue_csv(tmp_path / "chat.csv", rows=10)
+    assert main([*train_args(tiny_model_dir, data, tmp_path / "out"), "--validation-fraction", "1.5"]) == 2
+    assert "training validation_fraction (--validation-fraction" in capsys.readouterr().err
