@@ -54,6 +54,12 @@ class CheckpointStore:
         self._prune()
         return final
 
+    def fingerprint(self, path: Path) -> str | None:
+        try:
+            return json.loads((path / STATE_FILE).read_text(encoding="utf-8")).get("fingerprint")
+        except (OSError, ValueError):
+            return None
+
     def load(self, path: Path) -> tuple[dict[str, Any], dict[str, Any]]:
         import torch
 

@@ -46,14 +46,14 @@ def run_training(plan: TrainingPlan, load_model: LoadModel, progress_bars: bool 
     say(_counts(plan, data))
     train_rows, validation_rows = split_by_position(data, plan.validation_fraction, plan.data)
     store = CheckpointStore(plan.output / "checkpoints", plan.keep_checkpoints, on_event)
-    latest = _checkpoint_to_resume(plan, store)
+    fingerprint = plan.fingerprint()
+    latest = _checkpoint_to_resume(plan, store, fingerprint)  # checked before the slow model load
     model, tokenizer = load_model(plan.base, "cpu", "float32", plan.local_files_only)
-    loop = _build_loop(plan, model, tokenizer, train_rows, validation_rows, accelerator, store, on_event, progress_bars)
+    loop = _build_loop(plan, model, tokenizer, train_rows, validation_rows, accelerator, store, on_event,
+                       progress_bars, fingerprint)
     say(f"training on {len(train_rows)} exchanges, validating on the last {len(validation_rows)}; mode {plan.mode}")
     if latest is not None:
-        tensors, state = store.load(latest)
-        _check_fingerprint(state, loop.fingerprint, latest)
-        loop.restore(tensors, state)
+        loop.restore(*store.load(latest))
         say(f"resuming from {latest} (epoch {loop.position.epoch + 1}, step {loop.position.global_step})")
     position = loop.run()
     final = next(r["validation_loss"] for r in reversed(position.history) if "validation_loss" in r)
@@ -73,7 +73,7 @@ def _counts(plan: TrainingPlan, data: ChatData) -> str:
 
 
 def _build_loop(plan, model, tokenizer, train_rows, validation_rows, accelerator, store, on_event,
-                progress_bars) -> TrainingLoop:
+                progress_bars, fingerprint) -> TrainingLoop:
     import torch
 
     positions = int(getattr(model.config, "n_positions", None) or model.config.max_position_embeddings)
@@ -86,7 +86,7 @@ def _build_loop(plan, model, tokenizer, train_rows, validation_rows, accelerator
     scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
         optimizer, factor=plan.plateau_factor, patience=plan.plateau_patience)
     return TrainingLoop(plan, engine, names, optimizer, scheduler, accelerator, store, [len(e) for e in train],
-                        plan.fingerprint(), on_event, progress_bars)
+                        fingerprint, on_event, progress_bars)
 
 
 def split_by_position(data: ChatData, fraction: float, path: Path) -> tuple[list, list]:
@@ -99,7 +99,7 @@ def split_by_position(data: ChatData, fraction: float, path: Path) -> tuple[list
     return rows[:-held_out], rows[-held_out:]
 
 
-def _checkpoint_to_resume(plan: TrainingPlan, store: CheckpointStore) -> Path | None:
+def _checkpoint_to_resume(plan: TrainingPlan, store: CheckpointStore, fingerprint: str) -> Path | None:
     if Path(plan.base).expanduser().resolve() == plan.output.expanduser().resolve():
         raise SetupError(f"--output '{plan.output}' is the base model's folder; the trained model would replace "
                          "the one a resumed run starts from: choose another --output")
@@ -109,13 +109,10 @@ def _checkpoint_to_resume(plan: TrainingPlan, store: CheckpointStore) -> Path | 
                          "that run, or choose another --output")
     if latest is None and plan.resume:
         log.warning("no checkpoint in %s yet: starting from the beginning", store.folder)
-    return latest
-
-
-def _check_fingerprint(state: dict, fingerprint: str, path: Path) -> None:
-    if state.get("fingerprint") != fingerprint:
-        raise SetupError(f"checkpoint '{path}' was made with other data or settings; resume with the same "
+    if latest is not None and store.fingerprint(latest) != fingerprint:
+        raise SetupError(f"checkpoint '{latest}' was made with other data or settings; resume with the same "
                          "--data and training settings (epochs may grow), or choose another --output")
+    return latest
 
 
 def _engine(plan, model, trainable, train, validation, pad_id, accelerator, progress_bars):
