@@ -32,3 +32,11 @@ tiny-model: setup
 .PHONY: bot
 bot: setup
 	$(BIN)/tinktalker bot $(if $(MODEL),--model $(MODEL))
+.PHONY: train bench-train
+# Fine-tune on a chat CSV: make train DATA=chat.csv OUT=trained [ARGS="--limit 60000 --resume"]
+train: setup
+	$(BIN)/tinktalker train --data $(DATA) --output $(OUT) $(if $(MODEL),--base $(MODEL)) $(ARGS)
+
+# Seconds per epoch: the original recipe vs HF Trainer vs training/ (writes bench/results/train_speed_cpu.*)
+bench-train: setup
+	$(BIN)/python -m bench.train_speed

@@ -11,6 +11,7 @@ from domain.errors import SetupError
 from entrypoints.config_loading import load_settings
 from entrypoints.container import make_container
 from entrypoints.settings import Settings
+from entrypoints.train_arguments import add_train_arguments
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -20,6 +21,9 @@ def build_parser() -> argparse.ArgumentParser:
     _common(chat)
     bot = commands.add_parser("bot", help="run the Telegram bot (token from $TELEGRAM_TOKEN)")
     _common(bot)
+    train = commands.add_parser("train", help="fine-tune the model on a chat CSV (resumable; see README)")
+    _common(train)
+    add_train_arguments(train)
     return parser
 
 
@@ -52,6 +56,10 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         except ModuleNotFoundError as error:
             raise SetupError(f"the bot needs {error.name}; install the bot extra: pip install -e '.[bot]'") from None
         return serve_bot(make_container(settings), settings)
+    if args.command == "train":
+        from entrypoints.train import run_train
+
+        return run_train(args, settings, make_container(settings))
     raise AssertionError(f"unhandled command {args.command}")
 
 

@@ -7,6 +7,7 @@ from dependency_injector import containers, providers
 
 from adapters.console_user_channel import ConsoleUserChannel
 from adapters.memory_dialogue_store import InMemoryDialogueStore
+from adapters.model_loading import load_model_and_tokenizer
 from adapters.sqlite_dialogue_store import open_sqlite_dialogue_store
 from domain.errors import SetupError
 from domain.service import DialoguePolicy, DialogueService
@@ -70,6 +71,9 @@ class Container(containers.DeclarativeContainer):
     )
 
     console_channel = providers.Factory(ConsoleUserChannel)  # chat passes its output stream
+
+    # `tinktalker train` loads its base model through the same loader (torch is imported only when called)
+    model_loader = providers.Object(load_model_and_tokenizer)
 
     # Each entrypoint passes its own channel: container.dialogue_service(channel=...)
     dialogue_service = providers.Factory(

@@ -90,6 +90,26 @@ class BotSettings(Section):
     typing_interval_s: float = Field(4.0, gt=0)
     rate_limit_retries: int = Field(3, ge=0)
     texts: BotTexts = BotTexts()
+class TrainingSettings(Section):
+    data: str | None = None
+    base: str | None = None
+    output: str | None = None
+    mode: Literal["head", "tied", "full"] = "head"
+    loss_on: Literal["reply", "all"] = "reply"
+    limit: int | None = Field(None, ge=1)
+    epochs: int = Field(3, ge=1)
+    batch_size: int = Field(16, ge=1)
+    learning_rate: float = Field(5e-5, gt=0)
+    weight_decay: float = Field(0.0, ge=0)
+    validation_fraction: float = Field(0.05, gt=0, lt=1)
+    max_length: int = Field(300, ge=8)
+    cache_hidden_states: bool = True
+    checkpoint_every: int = Field(500, ge=0)
+    keep_checkpoints: int = Field(2, ge=1)
+    seed: int = 42
+    plateau_factor: float = Field(0.5, gt=0, lt=1)
+    plateau_patience: int = Field(0, ge=0)
+    mixed_precision: Literal["no", "fp16", "bf16"] = "no"
 
 
 class Settings(Section):
@@ -101,3 +121,4 @@ class Settings(Section):
     store: StoreSettings = StoreSettings()
     logging: LoggingSettings = LoggingSettings()
     bot: BotSettings = BotSettings()
+    training: TrainingSettings = TrainingSettings()

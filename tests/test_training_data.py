@@ -1,0 +1,101 @@
+"""Chat CSV reading, example encoding, batching and the training config section."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from domain.errors import SetupError
+from entrypoints.settings import TrainingSettings
+from tests.dialogue_csv import write_dialogue_csv
+from tests.tiny_model import FIRST_MARKER, SECOND_MARKER, build_tokenizer
+from training.batches import pad_batch, plan_batches
+from training.chat_csv import Exchange, read_chat_csv
+from training.examples import IGNORED, ExampleEncoder
+from training.run import split_by_position
+
+
+def test_rows_missing_a_side_are_skipped_and_counted(tmp_path: Path) -> None:
+    path = write_dialogue_csv(tmp_path / "chat.csv", rows=4,
+                              extra=[["None", "ответ"], ["вопрос", ""], ["только один"], ["", ""], [" да ", " нет "]])
+    data = read_chat_csv(path)
+    assert (data.rows, data.used, data.skipped) == (9, 5, 4)
+    assert data.exchanges[-1] == Exchange("да", "нет")
+
+
+def test_limit_keeps_the_last_rows(tmp_path: Path) -> None:
+    data = read_chat_csv(write_dialogue_csv(tmp_path / "chat.csv", rows=10, extra=[["last q", "last a"]]), limit=3)
+    assert data.used == 3 and data.left_out == 8
+    assert data.exchanges[-1] == Exchange("last q", "last a")
+
+
+@pytest.mark.parametrize("content, expected", [
+    (b"", "is empty"),
+    (b"first,second\n\xcf\xf0\xe8\xe2\xe5\xf2,hi\n", "line 2: not UTF-8"),
+    (b"first,second\na,b\n\"c,d\ne,f\n", "line 3: not valid CSV"),
+    (b"first,second\na,b\na,b,c\n", "line 3: 3 cells, expected 2"),
+    (b"only\na\n", "line 1: the header has 1 columns"),
+    (b"first,second\nNone,x\n,y\n", "no usable rows (2 rows read"),
+])
+def test_malformed_files_name_the_file_and_line(tmp_path: Path, content: bytes, expected: str) -> None:
+    path = tmp_path / "bad.csv"
+    path.write_bytes(content)
+    with pytest.raises(SetupError, match="bad.csv") as error:
+        read_chat_csv(path)
+    assert expected in str(error.value)
+
+
+def test_missing_file_says_to_pass_data(tmp_path: Path) -> None:
+    with pytest.raises(SetupError, match="not found; pass --data"):
+        read_chat_csv(tmp_path / "nope.csv")
+
+
+def test_validation_is_the_last_rows(tmp_path: Path) -> None:
+    data = read_chat_csv(write_dialogue_csv(tmp_path / "chat.csv", rows=20))
+    train, validation = split_by_position(data, 0.25, tmp_path)
+    assert train == data.exchanges[:15] and validation == data.exchanges[15:]
+
+
+def test_only_the_reply_and_eos_are_scored() -> None:
+    tokenizer = build_tokenizer()
+    encoder = ExampleEncoder(tokenizer, FIRST_MARKER, SECOND_MARKER, max_length=64)
+    example = encoder.encode(Exchange("акции растут", "купил облигации"))
+    first, second = (tokenizer.convert_tokens_to_ids(m) for m in (FIRST_MARKER, SECOND_MARKER))
+    ids = list(example.input_ids)
+    assert ids[0] == first and ids[-1] == tokenizer.eos_token_id
+    reply_start = ids.index(second) + 1
+    assert all(label == IGNORED for label in example.labels[:reply_start])
+    assert list(example.labels[reply_start:]) == ids[reply_start:]
+    assert tokenizer.decode(ids[reply_start:-1]).strip() == "купил облигации"
+    assert encoder.encode(Exchange("a", "b"), loss_on="all").labels == encoder.encode(Exchange("a", "b")).input_ids
+
+
+def test_long_exchanges_keep_the_context_end_and_fit() -> None:
+    encoder = ExampleEncoder(build_tokenizer(), FIRST_MARKER, SECOND_MARKER, max_length=16)
+    example = encoder.encode(Exchange("акции растут " * 20, "да"))
+    assert len(example) == 16 and example.input_ids[-1] == encoder.eos_id
+
+
+def test_padding_is_never_scored() -> None:
+    encoder = ExampleEncoder(build_tokenizer(), FIRST_MARKER, SECOND_MARKER, max_length=64)
+    short, long = encoder.encode(Exchange("да", "нет")), encoder.encode(Exchange("привет как дела", "спасибо пока"))
+    input_ids, attention, labels = pad_batch([short, long], pad_id=encoder.eos_id)
+    assert input_ids.shape[1] == len(long)  # dynamic: as long as the longest, no fixed 300
+    assert attention[0].sum() == len(short)
+    assert (labels[0, len(short):] == IGNORED).all()
+
+
+def test_batch_plans_are_seeded_complete_and_grouped_by_length() -> None:
+    lengths = [(i * 7) % 50 + 5 for i in range(300)]
+    plan = plan_batches(lengths, 10, seed=1, epoch=2)
+    assert plan == plan_batches(lengths, 10, seed=1, epoch=2)
+    assert plan != plan_batches(lengths, 10, seed=1, epoch=3)
+    assert sorted(i for batch in plan for i in batch) == list(range(300))
+    spread = sum(max(lengths[i] for i in b) - min(lengths[i] for i in b) for b in plan) / len(plan)
+    assert spread < 10  # random batches would spread over ~45
+
+
+def test_config_yml_training_section_equals_the_schema_defaults() -> None:
+    shipped = yaml.safe_load((Path(__file__).parents[1] / "config.yml").read_text(encoding="utf-8"))
+    assert shipped["training"] == TrainingSettings().model_dump()

@@ -1,0 +1,142 @@
+"""`run_training`: CSV → examples → base model with its trainable part → loop → model folder + log + plot."""
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from domain.errors import SetupError
+from training.chat_csv import ChatData, read_chat_csv
+from training.checkpoints import CheckpointStore
+from training.engines import CachedHeadEngine, HiddenStates, ModelEngine
+from training.examples import ExampleEncoder
+from training.loop import TrainingLoop
+from training.plan import TrainingPlan
+from training.report import write_log, plot_losses
+from training.trainable import choose_trainable
+
+log = logging.getLogger(__name__)
+LoadModel = Callable[[str, str, str, bool], tuple]  # (name_or_path, device, dtype, local_files_only)
+
+
+@dataclass(frozen=True)
+class TrainingSummary:
+    data: ChatData
+    train_examples: int
+    validation_examples: int
+    steps: int
+    perplexity_before: float
+    perplexity_after: float
+    resumed_from: Path | None
+    output: Path
+    main_process: bool = True
+
+
+def run_training(plan: TrainingPlan, load_model: LoadModel, progress_bars: bool = True,
+                 on_event: Callable[[str, int], None] | None = None,
+                 say: Callable[[str], None] = log.info) -> TrainingSummary:
+    """Train as `plan` says (resuming when asked) and write the model folder, log and plot."""
+    from accelerate import Accelerator
+
+    accelerator = Accelerator(cpu=plan.device == "cpu", mixed_precision=plan.mixed_precision)
+    say = say if accelerator.is_main_process else log.debug  # under torchrun / accelerate, one process speaks
+    data = read_chat_csv(plan.data, plan.limit)
+    say(_counts(plan, data))
+    train_rows, validation_rows = split_by_position(data, plan.validation_fraction, plan.data)
+    store = CheckpointStore(plan.output / "checkpoints", plan.keep_checkpoints, on_event)
+    fingerprint = plan.fingerprint()
+    latest = _checkpoint_to_resume(plan, store, fingerprint)  # checked before the slow model load
+    model, tokenizer = load_model(plan.base, "cpu", "float32", plan.local_files_only)
+    loop = _build_loop(plan, model, tokenizer, train_rows, validation_rows, accelerator, store, on_event,
+                       progress_bars, fingerprint)
+    say(f"training on {len(train_rows)} exchanges, validating on the last {len(validation_rows)}; mode {plan.mode}")
+    if latest is not None:
+        loop.restore(*store.load(latest))
+        say(f"resuming from {latest} (epoch {loop.position.epoch + 1}, step {loop.position.global_step})")
+    position = loop.run()
+    final = next(r["validation_loss"] for r in reversed(position.history) if "validation_loss" in r)
+    if accelerator.is_main_process:
+        _save_model(accelerator.unwrap_model(model), tokenizer, plan.output)
+        write_log(plan.output / "training_log.json", plan, data, position, len(train_rows), len(validation_rows))
+        plot_losses(plan.output / "loss_curves.png", position.history)
+    accelerator.wait_for_everyone()
+    return TrainingSummary(data, len(train_rows), len(validation_rows), position.global_step,
+                           _perplexity(position.validation_before), _perplexity(final), latest, plan.output,
+                           accelerator.is_main_process)
+
+
+def _counts(plan: TrainingPlan, data: ChatData) -> str:
+    line = f"{plan.data}: {data.rows} rows, {data.used} used, {data.skipped} skipped (a side empty or None)"
+    return line + (f", {data.left_out} older ones left out by the limit of {plan.limit}" if data.left_out else "")
+
+
+def _build_loop(plan, model, tokenizer, train_rows, validation_rows, accelerator, store, on_event,
+                progress_bars, fingerprint) -> TrainingLoop:
+    import torch
+
+    positions = int(getattr(model.config, "n_positions", None) or model.config.max_position_embeddings)
+    encoder = ExampleEncoder(tokenizer, plan.first_marker, plan.second_marker, min(plan.max_length, positions))
+    train = encoder.encode_all(train_rows, plan.loss_on)
+    validation = encoder.encode_all(validation_rows, "reply")  # validation always measures the replies
+    trainable = choose_trainable(model, plan.mode)
+    names = {name: p for name, p in model.named_parameters() if p.requires_grad}
+    engine, optimizer = _engine(plan, model, trainable, train, validation, encoder.eos_id, accelerator, progress_bars)
+    scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
+        optimizer, factor=plan.plateau_factor, patience=plan.plateau_patience)
+    return TrainingLoop(plan, engine, names, optimizer, scheduler, accelerator, store, [len(e) for e in train],
+                        fingerprint, on_event, progress_bars)
+
+
+def split_by_position(data: ChatData, fraction: float, path: Path) -> tuple[list, list]:
+    """The last `fraction` of the rows validate: neighbouring exchanges never straddle the split."""
+    rows = data.exchanges
+    if len(rows) < 2:
+        raise SetupError(f"training data '{path}' has {len(rows)} usable row; at least 2 are needed "
+                         "(some to train on, some to validate)")
+    held_out = min(max(1, round(len(rows) * fraction)), len(rows) - 1)
+    return rows[:-held_out], rows[-held_out:]
+
+
+def _checkpoint_to_resume(plan: TrainingPlan, store: CheckpointStore, fingerprint: str) -> Path | None:
+    if Path(plan.base).expanduser().resolve() == plan.output.expanduser().resolve():
+        raise SetupError(f"--output '{plan.output}' is the base model's folder; the trained model would replace "
+                         "the one a resumed run starts from: choose another --output")
+    latest = store.latest()
+    if latest is not None and not plan.resume:
+        raise SetupError(f"output folder '{plan.output}' already has checkpoints; pass --resume to continue "
+                         "that run, or choose another --output")
+    if latest is None and plan.resume:
+        log.warning("no checkpoint in %s yet: starting from the beginning", store.folder)
+    if latest is not None and store.fingerprint(latest) != fingerprint:
+        raise SetupError(f"checkpoint '{latest}' was made with other data or settings; resume with the same "
+                         "--data and training settings (epochs may grow), or choose another --output")
+    return latest
+
+
+def _engine(plan, model, trainable, train, validation, pad_id, accelerator, progress_bars):
+    import torch
+    from tqdm.auto import tqdm
+
+    if not plan.uses_cache:
+        optimizer = torch.optim.AdamW(trainable, lr=plan.learning_rate, weight_decay=plan.weight_decay)
+        prepared, optimizer = accelerator.prepare(model, optimizer)
+        return ModelEngine(prepared, train, validation, pad_id, accelerator.device, plan.batch_size), optimizer
+    model.to(accelerator.device)
+    with tqdm(total=len(train) + len(validation), desc="hidden states (once)", unit="row", leave=False,
+              disable=not (progress_bars and accelerator.is_local_main_process)) as bar:
+        cached = [HiddenStates.compute(model, rows, plan.batch_size, pad_id, accelerator.device, bar)
+                  for rows in (train, validation)]
+    optimizer = torch.optim.AdamW(trainable, lr=plan.learning_rate, weight_decay=plan.weight_decay)
+    head, optimizer = accelerator.prepare(model.get_output_embeddings(), optimizer)
+    return CachedHeadEngine(head, *cached), optimizer
+
+
+def _save_model(model, tokenizer, output: Path) -> None:
+    model.save_pretrained(output)
+    tokenizer.save_pretrained(output)
+
+
+def _perplexity(loss: float) -> float:
+    return math.exp(min(loss, 700.0))
