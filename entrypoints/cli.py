@@ -18,6 +18,10 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     chat = commands.add_parser("chat", help="talk with the model in this terminal (model in-process)")
     _common(chat)
+    serve = commands.add_parser("serve", help="serve the model over HTTP (original /answer and OpenAI-compatible /v1)")
+    _common(serve)
+    serve.add_argument("--host", help="address to listen on (default: server.host, 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="port to listen on (default: server.port, 8000)")
     return parser
 
 
@@ -44,6 +48,10 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         from entrypoints.chat import run_chat
 
         return asyncio.run(run_chat(make_container(settings)))
+    if args.command == "serve":
+        from entrypoints.serve import serve
+
+        return serve(make_container(settings), settings, args.host, args.port)
     raise AssertionError(f"unhandled command {args.command}")
 
 

@@ -1,13 +1,17 @@
 """The composition root: the one module that imports adapters and wires them to the domain."""
 from __future__ import annotations
 
-from collections.abc import Iterator
+import os
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 
 from dependency_injector import containers, providers
 
 from adapters.console_user_channel import ConsoleUserChannel
 from adapters.memory_dialogue_store import InMemoryDialogueStore
 from adapters.sqlite_dialogue_store import open_sqlite_dialogue_store
+from adapters.batching_reply_generator import open_batching_reply_generator
+from adapters.tokenizer_prompt_meter import TokenizerPromptMeter
 from domain.service import DialoguePolicy, DialogueService
 from entrypoints.settings import Settings
 
@@ -17,6 +21,18 @@ def _open_local_generator(**settings) -> Iterator:
     from adapters.torch_reply_generator import open_torch_reply_generator
 
     yield from open_torch_reply_generator(**settings)
+
+
+# The API key a model server wants from us (the http backend); a secret, so never in config files.
+GENERATOR_API_KEY_ENV = "TINKTALKER_GENERATOR_API_KEY"
+
+
+async def _open_http_generator(**settings) -> AsyncIterator:
+    # httpx loads only when the http backend is chosen
+    from adapters.http_reply_generator import open_http_reply_generator
+
+    async with asynccontextmanager(open_http_reply_generator)(**settings) as generator:
+        yield generator
 
 
 class Container(containers.DeclarativeContainer):
@@ -32,7 +48,36 @@ class Container(containers.DeclarativeContainer):
         markers=providers.Dict(first=config.prompt.first_marker, second=config.prompt.second_marker),
         pad_to_messages=config.prompt.pad_to_messages,
     )
-    reply_generator = providers.Selector(config.generator.backend, local=local_generator)
+    http_generator = providers.Resource(
+        _open_http_generator,
+        base_url=config.generator.http.base_url,
+        api_key=providers.Callable(os.environ.get, GENERATOR_API_KEY_ENV),
+        protocol=config.generator.http.protocol,
+        model=config.generator.http.model,
+        connect_timeout_s=config.generator.http.connect_timeout_s,
+        read_timeout_s=config.generator.http.read_timeout_s,
+        deadline_s=config.generator.http.deadline_s,
+        max_retries=config.generator.http.max_retries,
+        backoff_s=config.generator.http.backoff_s,
+    )
+    reply_generator = providers.Selector(config.generator.backend, local=local_generator, http=http_generator)
+
+    # The same generator with micro-batching in front (tinktalker serve uses it; so can an in-process bot).
+    batching_reply_generator = providers.Resource(
+        open_batching_reply_generator,
+        inner=reply_generator,
+        max_batch_size=config.batching.max_batch_size,
+        max_wait_s=config.batching.max_wait_s,
+        max_queue=config.batching.max_queue,
+    )
+
+    # Measures prompts with the local model's tokenizer; a remote model measures its own (None here).
+    prompt_meter = providers.Selector(
+        config.generator.backend,
+        local=providers.Factory(TokenizerPromptMeter, prompt=local_generator.provided.prompt,
+                                context_length=local_generator.provided.max_positions),
+        http=providers.Object(None),
+    )
 
     dialogue_store = providers.Selector(
         config.store.backend,

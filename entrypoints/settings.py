@@ -43,8 +43,20 @@ class DialogueSettings(Section):
     reply_timeout_s: float | None = Field(120.0, gt=0)
 
 
+class HttpGeneratorSettings(Section):
+    base_url: str = "http://127.0.0.1:8000"
+    protocol: Literal["openai", "answer"] = "openai"
+    model: str = "tinktalker"
+    connect_timeout_s: float = Field(5.0, gt=0)
+    read_timeout_s: float = Field(60.0, gt=0)
+    deadline_s: float = Field(120.0, gt=0)
+    max_retries: int = Field(3, ge=0)
+    backoff_s: float = Field(0.5, ge=0)
+
+
 class GeneratorSettings(Section):
-    backend: Literal["local"] = "local"
+    backend: Literal["local", "http"] = "local"
+    http: HttpGeneratorSettings = HttpGeneratorSettings()
 
 
 class StoreSettings(Section):
@@ -56,6 +68,25 @@ class LoggingSettings(Section):
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "WARNING"
 
 
+class BatchingSettings(Section):
+    max_batch_size: int = Field(8, ge=1)
+    max_wait_s: float = Field(0.005, ge=0)
+    max_queue: int = Field(64, ge=1)
+
+
+class ServerSettings(Section):
+    host: str = "127.0.0.1"
+    port: int = Field(8000, ge=1, le=65535)
+    model_id: str = "tinktalker"
+    request_timeout_s: float = Field(60.0, gt=0)
+    max_body_bytes: int = Field(65536, ge=1024)
+    max_messages: int = Field(16, ge=1)
+    max_message_chars: int = Field(2000, ge=1)
+    max_prompt_tokens: int = Field(1024, ge=1)
+    max_tokens: int = Field(256, ge=1)
+    max_n: int = Field(4, ge=1)
+
+
 class Settings(Section):
     model: ModelSettings = ModelSettings()
     generation: GenerationSettings = GenerationSettings()
@@ -64,3 +95,5 @@ class Settings(Section):
     generator: GeneratorSettings = GeneratorSettings()
     store: StoreSettings = StoreSettings()
     logging: LoggingSettings = LoggingSettings()
+    batching: BatchingSettings = BatchingSettings()
+    server: ServerSettings = ServerSettings()
