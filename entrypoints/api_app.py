@@ -30,7 +30,7 @@ def make_app(container: Container, settings: Settings, api_key: str | None = Non
     server = settings.server
     limits = ApiLimits(server.max_messages, server.max_message_chars, server.max_prompt_tokens, server.max_tokens,
                        server.max_n, server.max_body_bytes)
-    serving = Serving(limits, server.model_id, settings.generation.max_new_tokens, settings.dialogue.context_size,
+    serving = Serving(limits, server.model_id, min(settings.generation.max_new_tokens, server.max_tokens), settings.dialogue.context_size,
                       settings.dialogue.control_fragments, server.request_timeout_s)
     guards = [_bearer_guard(api_key)] if api_key else []
     routes = [*generation_routes(serving, request_types(limits), guards), *_probe_routes(serving)]

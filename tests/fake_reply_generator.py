@@ -31,3 +31,13 @@ class EchoReplyGenerator:
 
 def unavailable() -> ReplyUnavailable:
     return ReplyUnavailable("the fake model is down")
+
+
+class WordCountPromptMeter:
+    """Implements ports.PromptMeter: one token per word."""
+
+    def __init__(self, context_length: int = 100) -> None:
+        self.context_length = context_length
+
+    async def prompt_tokens(self, context: Sequence[Message]) -> int:
+        return sum(len(m.text.split()) for m in context)
