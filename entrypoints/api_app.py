@@ -27,13 +27,8 @@ API_KEY_ENV = "TINKTALKER_API_KEY"
 
 def make_app(container: Container, settings: Settings, api_key: str | None = None) -> Litestar:
     """The API over the container's batching generator; with `api_key`, generating endpoints want it as a bearer."""
-    server = settings.server
-    limits = ApiLimits(server.max_messages, server.max_message_chars, server.max_prompt_tokens, server.max_tokens,
-                       server.max_n, server.max_body_bytes)
-    serving = Serving(limits, server.model_id, min(settings.generation.max_new_tokens, server.max_tokens), settings.dialogue.context_size,
-                      settings.dialogue.control_fragments, server.request_timeout_s)
+    serving = _serving(settings)
     guards = [_bearer_guard(api_key)] if api_key else []
-    routes = [*generation_routes(serving, request_types(limits), guards), *_probe_routes(serving)]
     metrics = ApiMetrics({"/answer", "/v1/chat/completions", "/v1/completions", "/v1/models", "/health", "/ready",
                           "/metrics"}, lambda: getattr(serving.generator, "stats", None))
     serving.on_tokens.append(metrics.count_tokens)
@@ -42,9 +37,26 @@ def make_app(container: Container, settings: Settings, api_key: str | None = Non
     async def scrape() -> Response[bytes]:
         return Response(metrics.exposition(), media_type="text/plain; version=0.0.4")
 
+    routes = [*generation_routes(serving, request_types(serving.limits), guards), *_probe_routes(serving), scrape]
+    return Litestar(
+        route_handlers=routes, lifespan=[_lifespan(container, serving)], middleware=[metrics.middleware],
+        request_max_body_size=serving.limits.max_body_bytes, openapi_config=_openapi(serving.limits, bool(api_key)),
+        exception_handlers={ApiError: _api_error, HTTPException: _http_error, ClientGone: _client_gone,
+                            Exception: _unexpected})
+
+
+def _serving(settings: Settings) -> Serving:
+    server = settings.server
+    limits = ApiLimits(server.max_messages, server.max_message_chars, server.max_prompt_tokens, server.max_tokens,
+                       server.max_n, server.max_body_bytes)
+    return Serving(limits, server.model_id, min(settings.generation.max_new_tokens, server.max_tokens),
+                   settings.dialogue.context_size, settings.dialogue.control_fragments, server.request_timeout_s)
+
+
+def _lifespan(container: Container, serving: Serving):
     @asynccontextmanager
     async def lifespan(_: Litestar) -> AsyncIterator[None]:
-        serving.generator = await container.batching_reply_generator()
+        serving.generator = await container.batching_reply_generator()  # already loaded by `serve`: no wait
         serving.meter = container.prompt_meter()
         serving.ready = True
         try:
@@ -55,11 +67,7 @@ def make_app(container: Container, settings: Settings, api_key: str | None = Non
             if closing is not None:  # a future when any async resource was open
                 await closing
 
-    return Litestar(
-        route_handlers=[*routes, scrape], lifespan=[lifespan], middleware=[metrics.middleware],
-        request_max_body_size=limits.max_body_bytes, openapi_config=_openapi(limits, bool(api_key)),
-        exception_handlers={ApiError: _api_error, HTTPException: _http_error, ClientGone: _client_gone,
-                            Exception: _unexpected})
+    return lifespan
 
 
 def _probe_routes(serving: Serving) -> list:

@@ -39,8 +39,8 @@ def generation_routes(serving: Serving, types: RequestTypes, guards: list[Guard]
         messages = [Message(Speaker.USER if m.role == "user" else Speaker.BOT, m.content) for m in data.messages]
         if messages[-1].speaker is not Speaker.USER:
             raise ApiError(400, "the last message must have role 'user': the model writes the assistant's reply")
-        replies, max_tokens = await _generate(serving, request, serving.window(messages), data,
-                                              data.max_completion_tokens or data.max_tokens)
+        replies = await _generate(serving, request, serving.window(messages), data,
+                                  data.max_completion_tokens or data.max_tokens)
         choices = [ChatChoice(i, AssistantMessage(r.text), r.finish_reason) for i, r in enumerate(replies)]
         return ChatCompletion(f"chatcmpl-{uuid.uuid4().hex}", int(time.time()), serving.model_id, choices,
                               _usage(replies))
@@ -52,7 +52,7 @@ def generation_routes(serving: Serving, types: RequestTypes, guards: list[Guard]
         _refuse_unsupported(data)
         _check_model(serving, data.model)
         context = serving.window([Message(Speaker.USER, data.prompt)])
-        replies, _ = await _generate(serving, request, context, data, data.max_tokens)
+        replies = await _generate(serving, request, context, data, data.max_tokens)
         choices = [CompletionChoice(i, r.text, r.finish_reason) for i, r in enumerate(replies)]
         return Completion(f"cmpl-{uuid.uuid4().hex}", int(time.time()), serving.model_id, choices, _usage(replies))
 
@@ -64,7 +64,8 @@ def generation_routes(serving: Serving, types: RequestTypes, guards: list[Guard]
     return [answer, chat_completions, completions, models]
 
 
-async def _generate(serving: Serving, request: Request, context: list[Message], data, max_tokens: int | None):
+async def _generate(serving: Serving, request: Request, context: list[Message], data,
+                    max_tokens: int | None) -> list[Reply]:
     max_tokens = max_tokens or serving.default_max_tokens
     await serving.check_prompt(context, max_tokens)
     stop = (data.stop,) if isinstance(data.stop, str) else tuple(data.stop or ())
@@ -72,7 +73,7 @@ async def _generate(serving: Serving, request: Request, context: list[Message], 
     options = GenerationOptions(
         max_new_tokens=max_tokens, temperature=temperature or None, top_p=data.top_p, seed=data.seed, stop=stop,
         do_sample=None if temperature is None else temperature > 0)
-    return await serving.replies(request, context, options, data.n), max_tokens
+    return await serving.replies(request, context, options, data.n)
 
 
 def _refuse_unsupported(data) -> None:
