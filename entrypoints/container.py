@@ -28,7 +28,7 @@ GENERATOR_API_KEY_ENV = "TINKTALKER_GENERATOR_API_KEY"
 
 
 async def _open_http_generator(**settings) -> AsyncIterator:
-    # httpx loads only when the http backend is chosen
+    # the adapter module is imported only when this resource opens, like the torch one
     from adapters.http_reply_generator import open_http_reply_generator
 
     async with asynccontextmanager(open_http_reply_generator)(**settings) as generator:
