@@ -5,19 +5,22 @@ import time
 import uuid
 
 from litestar import Request, Response, get, post
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.types import Guard
 
 from domain.dialogue import GenerationOptions, Message, Reply, Speaker
 from entrypoints.api_schemas import (AssistantMessage, ChatChoice, ChatCompletion, Completion, CompletionChoice,
-                                     ModelCard, ModelList, RequestTypes, Usage)
+                                     ErrorBody, ModelCard, ModelList, RequestTypes, Usage)
 from entrypoints.api_serving import ApiError, Serving
 
 
 def generation_routes(serving: Serving, types: RequestTypes, guards: list[Guard]) -> list:
     chat_request, completion_request, answer_request = types.chat, types.completion, types.answer
+    errors = _error_specs(400, *([401] if guards else []), 413, 429, 503, 504)
+    openai_errors = {**errors, **_error_specs(404)}
 
     @post("/answer", guards=guards, status_code=200, tags=["original"], summary="Reply in the original format",
-          responses={200: _json_string_response()})
+          responses={200: _json_string_response(), **errors})
     async def answer(request: Request, data: answer_request) -> Response[bytes]:
         """The original TinkTalker endpoint, byte for byte: `{"context": [up to 3 strings]}` in, the reply as a
         JSON string out. Strings alternate speakers and the last is the user's; decoding is the server's."""
@@ -29,7 +32,8 @@ def generation_routes(serving: Serving, types: RequestTypes, guards: list[Guard]
         body = json.dumps(reply.text, ensure_ascii=False)  # what the original server sent
         return Response(body.encode("utf-8"), media_type="application/json")
 
-    @post("/v1/chat/completions", guards=guards, status_code=200, tags=["openai"], summary="Chat completion")
+    @post("/v1/chat/completions", guards=guards, status_code=200, tags=["openai"], summary="Chat completion",
+          responses=openai_errors)
     async def chat_completions(request: Request, data: chat_request) -> ChatCompletion:
         """OpenAI-compatible chat completion. Roles `user` and `assistant` map to the model's two speakers;
         only the last `dialogue.context_size` messages are used. `temperature` 0 means deterministic.
@@ -45,7 +49,8 @@ def generation_routes(serving: Serving, types: RequestTypes, guards: list[Guard]
         return ChatCompletion(f"chatcmpl-{uuid.uuid4().hex}", int(time.time()), serving.model_id, choices,
                               _usage(replies))
 
-    @post("/v1/completions", guards=guards, status_code=200, tags=["openai"], summary="Text completion")
+    @post("/v1/completions", guards=guards, status_code=200, tags=["openai"], summary="Text completion",
+          responses=openai_errors)
     async def completions(request: Request, data: completion_request) -> Completion:
         """OpenAI-compatible completion: the prompt is taken as one user message and the reply is the bot's
         answer to it. Same parameters and refusals as chat completions."""
@@ -56,7 +61,8 @@ def generation_routes(serving: Serving, types: RequestTypes, guards: list[Guard]
         choices = [CompletionChoice(i, r.text, r.finish_reason) for i, r in enumerate(replies)]
         return Completion(f"cmpl-{uuid.uuid4().hex}", int(time.time()), serving.model_id, choices, _usage(replies))
 
-    @get("/v1/models", guards=guards, tags=["openai"], summary="Models served")
+    @get("/v1/models", guards=guards, tags=["openai"], summary="Models served",
+         responses=_error_specs(*([401] if guards else [])))
     async def models() -> ModelList:
         """The one model this server serves; use its id as `model`."""
         return ModelList([ModelCard(serving.model_id, 0)])
@@ -96,7 +102,15 @@ def _usage(replies: list[Reply]) -> Usage:
     return Usage(prompt, completion, prompt + completion)
 
 
-def _json_string_response():
-    from litestar.openapi.datastructures import ResponseSpec
+_ERRORS = {400: "malformed body, a field beyond its limit, or a prompt too long", 401: "missing or wrong API key",
+           404: "another model than the one served", 413: "body larger than server.max_body_bytes",
+           429: "too many requests waiting; see Retry-After", 503: "model loading or failing; see Retry-After",
+           504: "no reply within server.request_timeout_s"}
 
+
+def _error_specs(*codes: int) -> dict:
+    return {code: ResponseSpec(data_container=ErrorBody, description=_ERRORS[code]) for code in codes}
+
+
+def _json_string_response() -> ResponseSpec:
     return ResponseSpec(data_container=str, description="the reply, as a JSON string")

@@ -135,3 +135,15 @@ class ModelList(Struct):
 
 class Status(Struct):
     status: str
+
+
+class ErrorDetail(Struct):
+    message: str
+    type: str
+    code: int
+
+
+class ErrorBody(Struct):
+    """Every answer other than 200."""
+
+    error: ErrorDetail
