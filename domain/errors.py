@@ -7,3 +7,11 @@ class SetupError(Exception):
 
 class ReplyUnavailable(Exception):
     """The reply generator could not answer now (down, overloaded, too slow); try again later."""
+
+
+class GeneratorBusy(ReplyUnavailable):
+    """Too many replies are already waiting; ask again after `retry_after_s` seconds."""
+
+    def __init__(self, message: str, retry_after_s: float = 1.0) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s

@@ -16,6 +16,7 @@ from telegram.ext import Application
 from domain.errors import SetupError
 from entrypoints.container import Container
 from entrypoints.log_redaction import redact, redact_in_logs
+from entrypoints.resolving import resolved
 from entrypoints.settings import Settings
 from entrypoints.telegram_handlers import BotHandlers
 
@@ -40,7 +41,7 @@ async def run_bot(container: Container, settings: Settings, env: Mapping[str, st
     try:
         # The store opens and the model loads before going online, so a broken setup fails before any chat
         channel = container.telegram_channel()
-        handlers = BotHandlers(_dialogue_service(container, channel, settings), channel, settings.bot,
+        handlers = BotHandlers(await _dialogue_service(container, channel, settings), channel, settings.bot,
                                settings.dialogue.unavailable_reply)
         application = container.telegram_application()
         handlers.register(application)
@@ -48,13 +49,13 @@ async def run_bot(container: Container, settings: Settings, env: Mapping[str, st
             await _set_commands(application, handlers)
             await _serve(application, settings, webhook_secret, stop, stop_signals)
     finally:
-        await _maybe_await(container.shutdown_resources())
+        await resolved(container.shutdown_resources())
     return 0
 
 
-def _dialogue_service(container: Container, channel, settings: Settings):
+async def _dialogue_service(container: Container, channel, settings: Settings):
     try:
-        return container.dialogue_service(channel=channel)
+        return await resolved(container.dialogue_service(channel=channel))
     except ModuleNotFoundError as error:  # e.g. a slim bot image left without torch
         raise SetupError(f"generator.backend '{settings.generator.backend}' needs the {error.name} package; "
                          "install the model extra (pip install -e '.[model]') or pick another generator.backend"
@@ -137,8 +138,3 @@ async def _wait_for_stop(stop: asyncio.Event, stop_signals: Sequence[int]) -> No
     finally:
         for number in stop_signals:
             loop.remove_signal_handler(number)
-
-
-async def _maybe_await(result) -> None:
-    if asyncio.iscoroutine(result) or isinstance(result, asyncio.Future):
-        await result

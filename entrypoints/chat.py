@@ -6,6 +6,7 @@ import sys
 from typing import TextIO
 
 from entrypoints.container import Container
+from entrypoints.resolving import resolved
 
 CHAT_ID = "console"
 HELP = "Type a message and press Enter. /reset forgets the conversation, /quit (or Ctrl-D) leaves.\n"
@@ -17,7 +18,7 @@ async def run_chat(container: Container, stdin: TextIO = sys.stdin, stdout: Text
     stdout.flush()
     try:
         # resources start on first use, so only the selected backends are opened
-        service = container.dialogue_service(channel=container.console_channel(out=stdout))
+        service = await resolved(container.dialogue_service(channel=container.console_channel(out=stdout)))
         stdout.write(HELP)
         while True:
             stdout.write("you> ")
@@ -35,9 +36,4 @@ async def run_chat(container: Container, stdin: TextIO = sys.stdin, stdout: Text
             elif text:
                 await service.handle(CHAT_ID, text)
     finally:
-        await _maybe_await(container.shutdown_resources())
-
-
-async def _maybe_await(result) -> None:
-    if asyncio.iscoroutine(result) or isinstance(result, asyncio.Future):
-        await result
+        await resolved(container.shutdown_resources())

@@ -24,6 +24,10 @@ def build_parser() -> argparse.ArgumentParser:
     train = commands.add_parser("train", help="fine-tune the model on a chat CSV (resumable; see README)")
     _common(train)
     add_train_arguments(train)
+    serve = commands.add_parser("serve", help="serve the model over HTTP (original /answer and OpenAI-compatible /v1)")
+    _common(serve)
+    serve.add_argument("--host", help="address to listen on (default: server.host, 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="port to listen on (default: server.port, 8000)")
     return parser
 
 
@@ -60,6 +64,10 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         from entrypoints.train import run_train
 
         return run_train(args, settings, make_container(settings))
+    if args.command == "serve":
+        from entrypoints.serve import serve
+
+        return serve(make_container(settings), settings, args.host, args.port)
     raise AssertionError(f"unhandled command {args.command}")
 
 

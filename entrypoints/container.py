@@ -1,14 +1,18 @@
 """The composition root: the one module that imports adapters and wires them to the domain."""
 from __future__ import annotations
 
-from collections.abc import Iterator
+import os
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 
 from dependency_injector import containers, providers
 
+from adapters.batching_reply_generator import open_batching_reply_generator
 from adapters.console_user_channel import ConsoleUserChannel
 from adapters.memory_dialogue_store import InMemoryDialogueStore
 from adapters.model_loading import load_model_and_tokenizer
 from adapters.sqlite_dialogue_store import open_sqlite_dialogue_store
+from adapters.tokenizer_prompt_meter import TokenizerPromptMeter
 from domain.errors import SetupError
 from domain.service import DialoguePolicy, DialogueService
 from entrypoints.settings import Settings
@@ -40,6 +44,18 @@ def _telegram_channel(**settings):
     return TelegramUserChannel(**settings)
 
 
+# The API key a model server wants from us (the http backend); a secret, so never in config files.
+GENERATOR_API_KEY_ENV = "TINKTALKER_GENERATOR_API_KEY"
+
+
+async def _open_http_generator(**settings) -> AsyncIterator:
+    # the adapter module is imported only when this resource opens, like the torch one
+    from adapters.http_reply_generator import open_http_reply_generator
+
+    async with asynccontextmanager(open_http_reply_generator)(**settings) as generator:
+        yield generator
+
+
 class Container(containers.DeclarativeContainer):
     config = providers.Configuration(strict=True)
 
@@ -53,7 +69,36 @@ class Container(containers.DeclarativeContainer):
         markers=providers.Dict(first=config.prompt.first_marker, second=config.prompt.second_marker),
         pad_to_messages=config.prompt.pad_to_messages,
     )
-    reply_generator = providers.Selector(config.generator.backend, local=local_generator)
+    http_generator = providers.Resource(
+        _open_http_generator,
+        base_url=config.generator.http.base_url,
+        api_key=providers.Callable(os.environ.get, GENERATOR_API_KEY_ENV),
+        protocol=config.generator.http.protocol,
+        model=config.generator.http.model,
+        connect_timeout_s=config.generator.http.connect_timeout_s,
+        read_timeout_s=config.generator.http.read_timeout_s,
+        deadline_s=config.generator.http.deadline_s,
+        max_retries=config.generator.http.max_retries,
+        backoff_s=config.generator.http.backoff_s,
+    )
+    reply_generator = providers.Selector(config.generator.backend, local=local_generator, http=http_generator)
+
+    # The same generator with micro-batching in front (tinktalker serve uses it; so can an in-process bot).
+    batching_reply_generator = providers.Resource(
+        open_batching_reply_generator,
+        inner=reply_generator,
+        max_batch_size=config.batching.max_batch_size,
+        max_wait_s=config.batching.max_wait_s,
+        max_queue=config.batching.max_queue,
+    )
+
+    # Measures prompts with the local model's tokenizer; a remote model measures its own (None here).
+    prompt_meter = providers.Selector(
+        config.generator.backend,
+        local=providers.Factory(TokenizerPromptMeter, prompt=local_generator.provided.prompt,
+                                context_length=local_generator.provided.max_positions),
+        http=providers.Object(None),
+    )
 
     dialogue_store = providers.Selector(
         config.store.backend,
@@ -75,9 +120,13 @@ class Container(containers.DeclarativeContainer):
     # `tinktalker train` loads its base model through the same loader (torch is imported only when called)
     model_loader = providers.Object(load_model_and_tokenizer)
 
+    # Conversations (chat, bot) batch concurrent chats on an in-process model; a model server batches itself.
+    dialogue_generator = providers.Selector(config.generator.backend, local=batching_reply_generator,
+                                            http=reply_generator)
+
     # Each entrypoint passes its own channel: container.dialogue_service(channel=...)
     dialogue_service = providers.Factory(
-        DialogueService, generator=reply_generator, store=dialogue_store, policy=dialogue_policy,
+        DialogueService, generator=dialogue_generator, store=dialogue_store, policy=dialogue_policy,
     )
 
     # The bot's token comes from the environment, never from config: `tinktalker bot` overrides this.

@@ -43,8 +43,20 @@ class DialogueSettings(Section):
     reply_timeout_s: float | None = Field(120.0, gt=0)
 
 
+class HttpGeneratorSettings(Section):
+    base_url: str = "http://127.0.0.1:8000"
+    protocol: Literal["openai", "answer"] = "openai"
+    model: str = "tinktalker"
+    connect_timeout_s: float = Field(5.0, gt=0)
+    read_timeout_s: float = Field(60.0, gt=0)
+    deadline_s: float = Field(120.0, gt=0)
+    max_retries: int = Field(3, ge=0)
+    backoff_s: float = Field(0.5, ge=0)
+
+
 class GeneratorSettings(Section):
-    backend: Literal["local"] = "local"
+    backend: Literal["local", "http"] = "local"
+    http: HttpGeneratorSettings = HttpGeneratorSettings()
 
 
 class StoreSettings(Section):
@@ -90,6 +102,8 @@ class BotSettings(Section):
     typing_interval_s: float = Field(4.0, gt=0)
     rate_limit_retries: int = Field(3, ge=0)
     texts: BotTexts = BotTexts()
+
+
 class TrainingSettings(Section):
     data: str | None = None
     base: str | None = None
@@ -112,6 +126,25 @@ class TrainingSettings(Section):
     mixed_precision: Literal["no", "fp16", "bf16"] = "no"
 
 
+class BatchingSettings(Section):
+    max_batch_size: int = Field(8, ge=1)
+    max_wait_s: float = Field(0.005, ge=0)
+    max_queue: int = Field(64, ge=1)
+
+
+class ServerSettings(Section):
+    host: str = "127.0.0.1"
+    port: int = Field(8000, ge=1, le=65535)
+    model_id: str = "tinktalker"
+    request_timeout_s: float = Field(60.0, gt=0)
+    max_body_bytes: int = Field(65536, ge=1024)
+    max_messages: int = Field(16, ge=1)
+    max_message_chars: int = Field(2000, ge=1)
+    max_prompt_tokens: int = Field(1024, ge=1)
+    max_tokens: int = Field(256, ge=1)
+    max_n: int = Field(4, ge=1)
+
+
 class Settings(Section):
     model: ModelSettings = ModelSettings()
     generation: GenerationSettings = GenerationSettings()
@@ -122,3 +155,5 @@ class Settings(Section):
     logging: LoggingSettings = LoggingSettings()
     bot: BotSettings = BotSettings()
     training: TrainingSettings = TrainingSettings()
+    batching: BatchingSettings = BatchingSettings()
+    server: ServerSettings = ServerSettings()

@@ -75,7 +75,7 @@ class BotRun:
             if self.generator is None:
                 asyncio.run(self._run())
             else:
-                with self.container.reply_generator.override(self.generator):
+                with self.container.dialogue_generator.override(self.generator):
                     asyncio.run(self._run())
         except BaseException as error:  # handed to the test thread
             self.error = error

@@ -88,7 +88,7 @@ def test_sigterm_finishes_the_replies_in_flight_before_exit(api, tmp_path):
 
     driver = threading.Thread(target=user_then_sigterm, daemon=True)
     driver.start()
-    with container.reply_generator.override(generator):
+    with container.dialogue_generator.override(generator):
         assert asyncio.run(asyncio.wait_for(run_bot(container, settings, env={"TELEGRAM_TOKEN": TOKEN}), 30)) == 0
     driver.join(5)
     reply = api.sent(chat_id=ALICE["id"])

@@ -1,0 +1,165 @@
+"""ReplyGenerator decorator: gathers concurrent requests into one `generate_batch` call on the inner generator."""
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+import time
+from collections import Counter, deque
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass, field
+
+from domain.dialogue import GenerationOptions, Message, Reply
+from domain.errors import GeneratorBusy, ReplyUnavailable
+from ports.reply_generator import ReplyGenerator
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(eq=False)  # a job is itself: queue membership goes by identity
+class _Job:
+    context: Sequence[Message]
+    options: GenerationOptions
+    key: object
+    future: asyncio.Future
+    queued_at: float = field(default_factory=time.monotonic)
+
+
+@dataclass(frozen=True)
+class BatchingStats:
+    """Cumulative figures for metrics: batches run, replies made, how often each batch size occurred."""
+
+    batches: int
+    replies: int
+    queue_depth: int
+    batch_sizes: dict[int, int]
+
+
+class BatchingReplyGenerator:
+    """Implements ports.ReplyGenerator over another one, answering concurrent requests in batches.
+
+    Requests with identical options share a batch of at most `max_batch_size`; the first waits at most
+    `max_wait_s` for company (none when enough are already queued, e.g. while the previous batch ran).
+    Seeded requests run alone, so a seed gives the same reply under any load. At most `max_queue`
+    requests wait; more raise `GeneratorBusy`. A cancelled request leaves the queue at once.
+    """
+
+    def __init__(self, inner: ReplyGenerator, max_batch_size: int = 8, max_wait_s: float = 0.005,
+                 max_queue: int = 64) -> None:
+        self._inner = inner
+        self._max_batch = max(1, max_batch_size)
+        self._max_wait = max(0.0, max_wait_s)
+        self._max_queue = max(1, max_queue)
+        self._queue: deque[_Job] = deque()
+        self._arrived = asyncio.Event()
+        self._worker: asyncio.Task | None = None
+        self._batch_seconds = 0.0  # moving average, for Retry-After
+        self._sizes: Counter[int] = Counter()
+        self._running: list[_Job] = []
+
+    @property
+    def stats(self) -> BatchingStats:
+        return BatchingStats(sum(self._sizes.values()), sum(s * n for s, n in self._sizes.items()),
+                             len(self._queue), dict(self._sizes))
+
+    async def generate(self, context: Sequence[Message], options: GenerationOptions | None = None) -> Reply:
+        return (await self.generate_batch([context], options))[0]
+
+    async def generate_batch(self, contexts: Sequence[Sequence[Message]],
+                             options: GenerationOptions | None = None) -> list[Reply]:
+        if not contexts:
+            return []
+        if len(self._queue) + len(contexts) > self._max_queue:
+            raise GeneratorBusy(f"{len(self._queue)} replies are already waiting", self._retry_after())
+        options = options or GenerationOptions()
+        key = object() if options.seed is not None else options
+        loop = asyncio.get_running_loop()
+        jobs = [_Job(c, options, key, loop.create_future()) for c in contexts]
+        self._queue.extend(jobs)
+        self._arrived.set()
+        self._ensure_worker()
+        try:
+            return list(await asyncio.gather(*(job.future for job in jobs)))
+        finally:  # cancelled or failed: whatever has not started yet gives its place back
+            for job in jobs:
+                if not job.future.done():
+                    job.future.cancel()
+                if job in self._queue:
+                    self._queue.remove(job)
+
+    def _ensure_worker(self) -> None:
+        if self._worker is None or self._worker.done():
+            self._worker = asyncio.get_running_loop().create_task(self._work(), name="batching-worker")
+
+    async def _work(self) -> None:
+        while True:
+            while not self._queue:
+                self._arrived.clear()
+                await self._arrived.wait()
+            batch = await self._gather_batch()
+            if batch:
+                await self._run(batch)
+
+    async def _gather_batch(self) -> list[_Job]:
+        first = self._queue[0]
+        deadline = first.queued_at + self._max_wait
+        while self._count(first.key) < self._max_batch and first in self._queue:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                break
+            self._arrived.clear()
+            try:
+                await asyncio.wait_for(self._arrived.wait(), remaining)
+            except TimeoutError:
+                break
+        batch = [job for job in self._queue if job.key is first.key or job.key == first.key][:self._max_batch]
+        for job in batch:
+            self._queue.remove(job)
+        return [job for job in batch if not job.future.done()]
+
+    def _count(self, key: object) -> int:
+        return sum(1 for job in self._queue if job.key is key or job.key == key)
+
+    async def _run(self, batch: list[_Job]) -> None:
+        started = time.monotonic()
+        self._running = batch
+        try:
+            replies = await self._inner.generate_batch([job.context for job in batch], batch[0].options)
+        except Exception as error:  # the callers decide what a failure means; the worker goes on
+            if not isinstance(error, ReplyUnavailable):
+                log.exception("batch of %d failed", len(batch))
+            for job in batch:
+                if not job.future.done():
+                    job.future.set_exception(error)
+            return
+        finally:
+            self._running = []
+            self._sizes[len(batch)] += 1
+            self._batch_seconds = 0.8 * self._batch_seconds + 0.2 * (time.monotonic() - started)
+        for job, reply in zip(batch, replies):
+            if not job.future.done():
+                job.future.set_result(reply)
+
+    def _retry_after(self) -> float:
+        batches_ahead = math.ceil(len(self._queue) / self._max_batch)
+        return max(1.0, math.ceil(batches_ahead * self._batch_seconds))
+
+    async def aclose(self) -> None:
+        running = list(self._running)  # the worker forgets its batch when cancelled
+        if self._worker is not None:
+            self._worker.cancel()
+            await asyncio.gather(self._worker, return_exceptions=True)
+        for job in [*running, *self._queue]:
+            if not job.future.done():
+                job.future.set_exception(ReplyUnavailable("the generator is shutting down"))
+        self._queue.clear()
+
+
+async def open_batching_reply_generator(inner: ReplyGenerator, max_batch_size: int = 8, max_wait_s: float = 0.005,
+                                        max_queue: int = 64) -> AsyncIterator[BatchingReplyGenerator]:
+    """Resource: yields the decorator; on shutdown stops its worker and fails what still waits."""
+    generator = BatchingReplyGenerator(inner, max_batch_size, max_wait_s, max_queue)
+    try:
+        yield generator
+    finally:
+        await generator.aclose()

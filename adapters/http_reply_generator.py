@@ -1,0 +1,149 @@
+"""ReplyGenerator on a model server over HTTP: OpenAI-compatible (tinktalker serve, vLLM, ...) or the original /answer."""
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import AsyncIterator, Sequence
+from email.utils import parsedate_to_datetime
+from typing import Literal
+
+import httpx
+
+from domain.dialogue import GenerationOptions, Message, Reply, Speaker
+from domain.errors import ReplyUnavailable
+
+log = logging.getLogger(__name__)
+
+_RETRY_STATUSES = (429, 503)
+_ANSWER_CONTEXT = 3  # the original server takes the last three messages
+
+
+class HttpReplyGenerator:
+    """Implements ports.ReplyGenerator; one pooled connection set per instance, closed by `aclose`.
+
+    Retries connection errors, 429 and 503 up to `max_retries` times, waiting `backoff_s` doubling or the
+    server's Retry-After, all within `deadline_s` per reply. Other failures raise `ReplyUnavailable`.
+    """
+
+    def __init__(self, base_url: str, api_key: str | None = None, protocol: Literal["openai", "answer"] = "openai",
+                 model: str = "tinktalker", connect_timeout_s: float = 5.0, read_timeout_s: float = 60.0,
+                 deadline_s: float = 120.0, max_retries: int = 3, backoff_s: float = 0.5) -> None:
+        if protocol not in ("openai", "answer"):
+            raise ValueError(f"protocol must be 'openai' or 'answer', not {protocol!r}")
+        headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+        self._client = httpx.AsyncClient(
+            base_url=base_url.rstrip("/"), headers=headers,
+            timeout=httpx.Timeout(read_timeout_s, connect=connect_timeout_s))
+        self._protocol = protocol
+        self._model = model
+        self._deadline_s = deadline_s
+        self._max_retries = max_retries
+        self._backoff_s = backoff_s
+
+    async def generate(self, context: Sequence[Message], options: GenerationOptions | None = None) -> Reply:
+        path, body = self._request(context, options or GenerationOptions())
+        try:
+            async with asyncio.timeout(self._deadline_s):
+                data = await self._post_with_retries(path, body, time.monotonic() + self._deadline_s)
+        except TimeoutError:
+            raise ReplyUnavailable(f"no reply from {self._client.base_url} within {self._deadline_s} s") from None
+        return self._reply(data)
+
+    async def generate_batch(self, contexts: Sequence[Sequence[Message]],
+                             options: GenerationOptions | None = None) -> list[Reply]:
+        # Sent side by side: the server batches them (and any other client's) itself.
+        return list(await asyncio.gather(*(self.generate(c, options) for c in contexts)))
+
+    def _request(self, context: Sequence[Message], options: GenerationOptions) -> tuple[str, dict]:
+        if self._protocol == "answer":  # the original format has no options
+            return "/answer", {"context": [m.text for m in context][-_ANSWER_CONTEXT:]}
+        body: dict = {"model": self._model, "messages": [
+            {"role": "user" if m.speaker is Speaker.USER else "assistant", "content": m.text} for m in context]}
+        if options.max_new_tokens is not None:
+            body["max_tokens"] = options.max_new_tokens
+        if options.do_sample is False:
+            body["temperature"] = 0.0
+        elif options.temperature is not None:
+            body["temperature"] = options.temperature
+        for key in ("top_p", "seed"):
+            if getattr(options, key) is not None:
+                body[key] = getattr(options, key)
+        if options.stop:
+            body["stop"] = list(options.stop)
+        return "/v1/chat/completions", body
+
+    async def _post_with_retries(self, path: str, body: dict, deadline: float):
+        for attempt in range(self._max_retries + 1):
+            last = attempt == self._max_retries
+            try:
+                response = await self._client.post(path, json=body)
+            except (httpx.ConnectError, httpx.ConnectTimeout, httpx.RemoteProtocolError) as error:
+                if last:
+                    raise ReplyUnavailable(f"cannot reach {self._client.base_url}: {error!r}") from error
+                await self._pause(self._backoff(attempt), deadline)
+                continue
+            except httpx.HTTPError as error:  # a read timeout: the server is too slow, asking again adds load
+                raise ReplyUnavailable(f"{self._client.base_url} did not answer: {error!r}") from error
+            if response.status_code in _RETRY_STATUSES and not last:
+                await self._pause(_retry_after(response) or self._backoff(attempt), deadline)
+                continue
+            return self._json(response)
+        raise AssertionError("unreachable")
+
+    def _backoff(self, attempt: int) -> float:
+        return self._backoff_s * 2 ** attempt
+
+    async def _pause(self, seconds: float, deadline: float) -> None:
+        if time.monotonic() + seconds > deadline:  # waiting would only end in the deadline
+            raise TimeoutError
+        await asyncio.sleep(seconds)
+
+    def _json(self, response: httpx.Response):
+        if response.status_code != 200:
+            log.error("%s answered %d: %s", response.request.url, response.status_code, response.text[:500])
+            raise ReplyUnavailable(f"{response.request.url} answered {response.status_code}: {response.text[:200]}")
+        try:
+            return response.json()
+        except ValueError as error:
+            raise ReplyUnavailable(f"{response.request.url} sent no JSON: {response.text[:200]!r}") from error
+
+    def _reply(self, data) -> Reply:
+        try:
+            if self._protocol == "answer":
+                if not isinstance(data, str):
+                    raise TypeError("the /answer format is a JSON string")
+                return Reply(data)
+            choice, usage = data["choices"][0], data.get("usage") or {}
+            finish = "length" if choice.get("finish_reason") == "length" else "stop"
+            return Reply(choice["message"]["content"] or "", int(usage.get("prompt_tokens", 0)),
+                         int(usage.get("completion_tokens", 0)), finish)
+        except (KeyError, IndexError, TypeError, ValueError) as error:
+            raise ReplyUnavailable(f"{self._client.base_url} sent an unexpected response: {str(data)[:200]}") from error
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    """Retry-After in seconds, given as seconds or as an HTTP date."""
+    value = response.headers.get("Retry-After")
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
+    except (TypeError, ValueError):
+        return None
+
+
+async def open_http_reply_generator(**settings) -> AsyncIterator[HttpReplyGenerator]:
+    """Resource: one pooled client for the process, closed on shutdown."""
+    generator = HttpReplyGenerator(**settings)
+    try:
+        yield generator
+    finally:
+        await generator.aclose()

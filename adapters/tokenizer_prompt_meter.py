@@ -1,0 +1,20 @@
+"""PromptMeter on the local model's own prompt encoding (the exact ids it would generate from)."""
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from adapters.rudialogpt_prompt import RuDialoGptPrompt
+from domain.dialogue import Message
+
+_UNLIMITED = 1 << 30
+
+
+class TokenizerPromptMeter:
+    """Implements ports.PromptMeter."""
+
+    def __init__(self, prompt: RuDialoGptPrompt, context_length: int) -> None:
+        self._prompt = prompt
+        self.context_length = context_length
+
+    async def prompt_tokens(self, context: Sequence[Message]) -> int:
+        return len(self._prompt.encode(context, _UNLIMITED))

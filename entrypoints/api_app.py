@@ -1,0 +1,142 @@
+"""The Litestar app of `tinktalker serve`: built by `make_app`, nothing happens at import time."""
+from __future__ import annotations
+
+import hmac
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from litestar import Litestar, Request, Response, get
+from litestar.connection import ASGIConnection
+from litestar.exceptions import HTTPException, NotAuthorizedException, ValidationException
+from litestar.handlers import BaseRouteHandler
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.spec import Components, SecurityScheme
+
+from entrypoints.api_metrics import ApiMetrics
+from entrypoints.api_routes import generation_routes
+from entrypoints.api_schemas import ApiLimits, Status, request_types
+from entrypoints.api_serving import ApiError, ClientGone, Serving
+from entrypoints.container import Container
+from entrypoints.settings import Settings
+
+log = logging.getLogger(__name__)
+
+API_KEY_ENV = "TINKTALKER_API_KEY"
+
+
+def make_app(container: Container, settings: Settings, api_key: str | None = None) -> Litestar:
+    """The API over the container's batching generator; with `api_key`, generating endpoints want it as a bearer."""
+    serving = _serving(settings)
+    guards = [_bearer_guard(api_key)] if api_key else []
+    metrics = ApiMetrics({"/answer", "/v1/chat/completions", "/v1/completions", "/v1/models", "/health", "/ready",
+                          "/metrics"}, lambda: getattr(serving.generator, "stats", None))
+    serving.on_tokens.append(metrics.count_tokens)
+
+    @get("/metrics", include_in_schema=False)
+    async def scrape() -> Response[bytes]:
+        return Response(metrics.exposition(), media_type="text/plain; version=0.0.4")
+
+    routes = [*generation_routes(serving, request_types(serving.limits), guards), *_probe_routes(serving), scrape]
+    return Litestar(
+        route_handlers=routes, lifespan=[_lifespan(container, serving)], middleware=[metrics.middleware],
+        request_max_body_size=serving.limits.max_body_bytes, openapi_config=_openapi(serving.limits, bool(api_key)),
+        # Litestar's default logging writes through a queue thread whose last records are lost when uvicorn
+        # re-raises SIGTERM at exit; the process's own root logging writes synchronously, in one format.
+        logging_config=None,
+        exception_handlers={ApiError: _api_error, HTTPException: _http_error, ClientGone: _client_gone,
+                            Exception: _unexpected})
+
+
+def _serving(settings: Settings) -> Serving:
+    server = settings.server
+    limits = ApiLimits(server.max_messages, server.max_message_chars, server.max_prompt_tokens, server.max_tokens,
+                       server.max_n, server.max_body_bytes)
+    return Serving(limits, server.model_id, min(settings.generation.max_new_tokens, server.max_tokens),
+                   settings.dialogue.context_size, settings.dialogue.control_fragments, server.request_timeout_s)
+
+
+def _lifespan(container: Container, serving: Serving):
+    @asynccontextmanager
+    async def lifespan(_: Litestar) -> AsyncIterator[None]:
+        serving.generator = await container.batching_reply_generator()  # already loaded by `serve`: no wait
+        serving.meter = container.prompt_meter()
+        serving.ready = True
+        try:
+            yield
+        finally:
+            serving.ready = False
+            closing = container.shutdown_resources()
+            if closing is not None:  # a future when any async resource was open
+                await closing
+
+    return lifespan
+
+
+def _probe_routes(serving: Serving) -> list:
+    @get("/health", tags=["probes"], summary="Alive")
+    async def health() -> Status:
+        """200 while the process serves HTTP (the model may still be loading)."""
+        return Status("ok")
+
+    @get("/ready", tags=["probes"], summary="Ready for work", responses={503: _status_spec("not ready")})
+    async def ready() -> Response[Status]:
+        """200 once the model is loaded and takes requests; 503 before that and while shutting down."""
+        return Response(Status("ready" if serving.ready else "loading"), status_code=200 if serving.ready else 503)
+
+    return [health, ready]
+
+
+def _status_spec(description: str):
+    from litestar.openapi.datastructures import ResponseSpec
+
+    return ResponseSpec(data_container=Status, description=description)
+
+
+def _bearer_guard(api_key: str):
+    expected = f"Bearer {api_key}".encode()
+
+    def require_key(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+        given = connection.headers.get("authorization", "").encode()
+        if not hmac.compare_digest(given, expected):
+            raise NotAuthorizedException("a valid API key is required: send 'Authorization: Bearer <key>'",
+                                         headers={"WWW-Authenticate": "Bearer"})
+
+    return require_key
+
+
+def _openapi(limits: ApiLimits, secured: bool) -> OpenAPIConfig:
+    description = (f"TinkTalker replies: the original /answer and an OpenAI-compatible subset. Limits: request body "
+                   f"{limits.max_body_bytes} bytes, {limits.max_messages} messages of {limits.max_message_chars} "
+                   f"characters, {limits.max_prompt_tokens} prompt tokens, max_tokens {limits.max_tokens}, "
+                   f"n {limits.max_n}. Errors are JSON: {{\"error\": {{\"message\", \"type\", \"code\"}}}}.")
+    security = {"components": Components(security_schemes={"bearer": SecurityScheme(type="http", scheme="bearer")}),
+                "security": [{"bearer": []}]} if secured else {}
+    return OpenAPIConfig(title="TinkTalker API", version="1", description=description, **security)
+
+
+def _error(status: int, message: str, kind: str, headers: dict[str, str] | None = None) -> Response:
+    return Response({"error": {"message": message, "type": kind, "code": status}}, status_code=status,
+                    headers=headers or {}, media_type="application/json")
+
+
+def _api_error(_: Request, error: ApiError) -> Response:
+    return _error(error.status_code, error.message, error.kind, error.headers)
+
+
+def _http_error(_: Request, error: HTTPException) -> Response:
+    message = error.detail
+    if isinstance(error, ValidationException) and isinstance(error.extra, list):
+        message += ": " + "; ".join(f"{e.get('key') or 'body'}: {e.get('message')}" for e in error.extra
+                                    if isinstance(e, dict))
+    kind = "invalid_request_error" if error.status_code < 500 else "server_error"
+    return _error(error.status_code, message, kind, error.headers)
+
+
+def _client_gone(_: Request, __: ClientGone) -> Response:
+    return _error(499, "the client closed the connection", "client_closed")
+
+
+def _unexpected(request: Request, error: Exception) -> Response:
+    log.exception("%s %s failed", request.method, request.url.path, exc_info=error)
+    return _error(500, "internal error; it has been logged", "server_error")

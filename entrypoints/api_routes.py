@@ -1,0 +1,116 @@
+"""The generating endpoints: the original /answer and the OpenAI-compatible /v1 subset."""
+# No `from __future__ import annotations`: handler annotations are per-app types Litestar must see.
+import json
+import time
+import uuid
+
+from litestar import Request, Response, get, post
+from litestar.openapi.datastructures import ResponseSpec
+from litestar.types import Guard
+
+from domain.dialogue import GenerationOptions, Message, Reply, Speaker
+from entrypoints.api_schemas import (AssistantMessage, ChatChoice, ChatCompletion, Completion, CompletionChoice,
+                                     ErrorBody, ModelCard, ModelList, RequestTypes, Usage)
+from entrypoints.api_serving import ApiError, Serving
+
+
+def generation_routes(serving: Serving, types: RequestTypes, guards: list[Guard]) -> list:
+    chat_request, completion_request, answer_request = types.chat, types.completion, types.answer
+    errors = _error_specs(400, *([401] if guards else []), 413, 429, 503, 504)
+    openai_errors = {**errors, **_error_specs(404)}
+
+    @post("/answer", guards=guards, status_code=200, tags=["original"], summary="Reply in the original format",
+          responses={200: _json_string_response(), **errors})
+    async def answer(request: Request, data: answer_request) -> Response[bytes]:
+        """The original TinkTalker endpoint, byte for byte: `{"context": [up to 3 strings]}` in, the reply as a
+        JSON string out. Strings alternate speakers and the last is the user's; decoding is the server's."""
+        count = len(data.context)
+        messages = [Message(Speaker.USER if (count - i) % 2 else Speaker.BOT, text) for i, text in enumerate(data.context)]
+        context = serving.window(messages)
+        await serving.check_prompt(context, serving.default_max_tokens)
+        reply = (await serving.replies(request, context, GenerationOptions()))[0]
+        body = json.dumps(reply.text, ensure_ascii=False)  # what the original server sent
+        return Response(body.encode("utf-8"), media_type="application/json")
+
+    @post("/v1/chat/completions", guards=guards, status_code=200, tags=["openai"], summary="Chat completion",
+          responses=openai_errors)
+    async def chat_completions(request: Request, data: chat_request) -> ChatCompletion:
+        """OpenAI-compatible chat completion. Roles `user` and `assistant` map to the model's two speakers;
+        only the last `dialogue.context_size` messages are used. `temperature` 0 means deterministic.
+        No streaming, no logprobs, no penalties, no tools (those are refused with 400)."""
+        _refuse_unsupported(data)
+        _check_model(serving, data.model)
+        messages = [Message(Speaker.USER if m.role == "user" else Speaker.BOT, m.content) for m in data.messages]
+        if messages[-1].speaker is not Speaker.USER:
+            raise ApiError(400, "the last message must have role 'user': the model writes the assistant's reply")
+        replies = await _generate(serving, request, serving.window(messages), data,
+                                  data.max_completion_tokens or data.max_tokens)
+        choices = [ChatChoice(i, AssistantMessage(r.text), r.finish_reason) for i, r in enumerate(replies)]
+        return ChatCompletion(f"chatcmpl-{uuid.uuid4().hex}", int(time.time()), serving.model_id, choices,
+                              _usage(replies))
+
+    @post("/v1/completions", guards=guards, status_code=200, tags=["openai"], summary="Text completion",
+          responses=openai_errors)
+    async def completions(request: Request, data: completion_request) -> Completion:
+        """OpenAI-compatible completion: the prompt is taken as one user message and the reply is the bot's
+        answer to it. Same parameters and refusals as chat completions."""
+        _refuse_unsupported(data)
+        _check_model(serving, data.model)
+        context = serving.window([Message(Speaker.USER, data.prompt)])
+        replies = await _generate(serving, request, context, data, data.max_tokens)
+        choices = [CompletionChoice(i, r.text, r.finish_reason) for i, r in enumerate(replies)]
+        return Completion(f"cmpl-{uuid.uuid4().hex}", int(time.time()), serving.model_id, choices, _usage(replies))
+
+    @get("/v1/models", guards=guards, tags=["openai"], summary="Models served",
+         responses=_error_specs(*([401] if guards else [])))
+    async def models() -> ModelList:
+        """The one model this server serves; use its id as `model`."""
+        return ModelList([ModelCard(serving.model_id, 0)])
+
+    return [answer, chat_completions, completions, models]
+
+
+async def _generate(serving: Serving, request: Request, context: list[Message], data,
+                    max_tokens: int | None) -> list[Reply]:
+    max_tokens = max_tokens or serving.default_max_tokens
+    await serving.check_prompt(context, max_tokens)
+    stop = (data.stop,) if isinstance(data.stop, str) else tuple(data.stop or ())
+    temperature = data.temperature
+    options = GenerationOptions(
+        max_new_tokens=max_tokens, temperature=temperature or None, top_p=data.top_p, seed=data.seed, stop=stop,
+        do_sample=None if temperature is None else temperature > 0)
+    return await serving.replies(request, context, options, data.n)
+
+
+def _refuse_unsupported(data) -> None:
+    if data.stream:
+        raise ApiError(400, "stream=true is not supported; send stream=false (or leave it out)")
+    for name in ("presence_penalty", "frequency_penalty"):
+        if getattr(data, name):
+            raise ApiError(400, f"{name} is not supported; leave it out or send 0")
+
+
+def _check_model(serving: Serving, model: str) -> None:
+    if model != serving.model_id:
+        raise ApiError(404, f"model '{model}' is not served here; use '{serving.model_id}' (see GET /v1/models)",
+                       "model_not_found")
+
+
+def _usage(replies: list[Reply]) -> Usage:
+    prompt = replies[0].prompt_tokens if replies else 0
+    completion = sum(r.completion_tokens for r in replies)
+    return Usage(prompt, completion, prompt + completion)
+
+
+_ERRORS = {400: "malformed body, a field beyond its limit, or a prompt too long", 401: "missing or wrong API key",
+           404: "another model than the one served", 413: "body larger than server.max_body_bytes",
+           429: "too many requests waiting; see Retry-After", 503: "model loading or failing; see Retry-After",
+           504: "no reply within server.request_timeout_s"}
+
+
+def _error_specs(*codes: int) -> dict:
+    return {code: ResponseSpec(data_container=ErrorBody, description=_ERRORS[code]) for code in codes}
+
+
+def _json_string_response() -> ResponseSpec:
+    return ResponseSpec(data_container=str, description="the reply, as a JSON string")

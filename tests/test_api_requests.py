@@ -1,0 +1,133 @@
+"""The API's answers to bad input, floods, slow models and clients that leave (fake generator, real uvicorn)."""
+import asyncio
+import time
+
+import httpx
+import pytest
+
+from domain.errors import ReplyUnavailable
+from tests.api_app_under_test import api_server
+from tests.fake_reply_generator import EchoReplyGenerator, WordCountPromptMeter
+
+LIMITS = dict(max_messages=4, max_message_chars=50, max_tokens=20, max_n=2, max_body_bytes=2048, max_prompt_tokens=30)
+CHAT = "/v1/chat/completions"
+
+
+def chat(*texts: str, **extra) -> dict:
+    roles = ["user", "assistant"]
+    messages = [{"role": roles[(len(texts) - 1 - i) % 2], "content": t} for i, t in enumerate(texts)]
+    return {"model": "tinktalker", "messages": messages, **extra}
+
+
+@pytest.fixture(scope="module")
+def url():
+    with api_server(EchoReplyGenerator(), WordCountPromptMeter(context_length=40), **LIMITS) as base:
+        yield base
+
+
+@pytest.mark.parametrize("path, body, status, says", [
+    (CHAT, chat("a", "b", "c", "d", "e"), 400, "messages"),
+    (CHAT, chat("x" * 51), 400, "messages[0].content"),
+    (CHAT, chat("hi", max_tokens=21), 400, "max_tokens"),
+    (CHAT, chat("hi", n=3), 400, "n"),
+    (CHAT, chat("hi", stream=True), 400, "stream"),
+    (CHAT, chat("hi", frequency_penalty=0.5), 400, "frequency_penalty"),
+    (CHAT, chat("hi", logprobs=True), 400, "logprobs"),
+    (CHAT, chat("hi", temperature=3), 400, "temperature"),
+    (CHAT, chat("hi", stop=""), 400, "stop"),
+    (CHAT, {"model": "tinktalker", "messages": [{"role": "system", "content": "be nice"}]}, 400, "system"),
+    (CHAT, {"model": "tinktalker", "messages": [{"role": "assistant", "content": "hi"}]}, 400, "last message"),
+    (CHAT, chat("hi", model="gpt-4"), 404, "gpt-4"),
+    (CHAT, chat(" ".join(["w"] * 12), " ".join(["w"] * 12), " ".join(["w"] * 12)), 400, "36 tokens"),
+    (CHAT, chat("one two three", max_tokens=20, n=1) | {"messages": [{"role": "user", "content": "w " * 24}]},
+     400, "positions"),
+    ("/v1/completions", {"model": "tinktalker", "prompt": ["a", "b"]}, 400, "prompt"),
+    ("/answer", {"context": ["a", "b", "c", "d"]}, 400, "context"),
+    ("/answer", {"context": "hello"}, 400, "context"),
+    ("/answer", {}, 400, "context"),
+])
+def test_bad_requests_get_a_4xx_json_error_naming_the_problem(url, path, body, status, says):
+    response = httpx.post(url + path, json=body)
+    assert response.status_code == status, response.text
+    assert says in response.json()["error"]["message"]
+
+
+def test_malformed_and_oversized_bodies_are_client_errors(url):
+    assert httpx.post(url + CHAT, content=b"{not json", headers={"content-type": "application/json"}).status_code == 400
+    too_big = httpx.post(url + "/answer", json={"context": ["x" * 3000]})
+    assert too_big.status_code == 413 and "error" in too_big.json()
+
+
+def test_good_requests_are_answered_and_counted(url):
+    response = httpx.post(url + CHAT, json=chat("привет", "да", "акции?", n=2, stop=["x"], seed=3, temperature=0, max_tokens=10))
+    assert response.status_code == 200
+    assert [c["message"]["content"] for c in response.json()["choices"]] == ["echo: акции?"] * 2
+    assert httpx.post(url + "/answer", json={"context": ["привет"]}).content == '"echo: привет"'.encode()
+    metrics = httpx.get(url + "/metrics").text
+    assert 'tinktalker_requests_total{path="/v1/chat/completions",status="200"}' in metrics
+    assert "tinktalker_batch_size_bucket" in metrics and "tinktalker_queue_depth 0.0" in metrics
+    assert 'tinktalker_tokens_total{kind="generated"}' in metrics
+
+
+def test_openapi_schema_carries_the_limits(url):
+    schema = httpx.get(url + "/schema/openapi.json").json()
+    text = str(schema)
+    assert "'maxItems': 4" in text and "'maxLength': 50" in text and "'maximum': 20" in text
+    assert {"/answer", "/v1/chat/completions", "/v1/completions", "/v1/models", "/health", "/ready"} <= set(schema["paths"])
+
+
+def test_a_flood_is_refused_with_429_and_every_accepted_request_completes():
+    generator = EchoReplyGenerator(delay_s=0.2)
+
+    async def flood(base: str):
+        async with httpx.AsyncClient(base_url=base, timeout=30) as client:
+            return await asyncio.gather(*(client.post(CHAT, json=chat(f"m{i}")) for i in range(24)))
+
+    with api_server(generator, batching=dict(max_batch_size=2, max_queue=4, max_wait_s=0)) as base:
+        responses = asyncio.run(flood(base))
+    statuses = [r.status_code for r in responses]
+    assert set(statuses) == {200, 429}, statuses
+    refused = [r for r in responses if r.status_code == 429]
+    assert all(int(r.headers["retry-after"]) >= 1 for r in refused)
+    accepted = [(i, r) for i, r in enumerate(responses) if r.status_code == 200]
+    assert all(r.json()["choices"][0]["message"]["content"] == f"echo: m{i}" for i, r in accepted)
+    assert sum(len(texts) for texts, _ in generator.batches) == len(accepted)  # none generated in vain
+
+
+def test_a_slow_model_gets_504_and_a_failing_one_503():
+    with api_server(EchoReplyGenerator(delay_s=1.0), request_timeout_s=0.2) as base:
+        slow = httpx.post(base + CHAT, json=chat("hi"))
+    assert slow.status_code == 504 and "0.2 s" in slow.json()["error"]["message"]
+    with api_server(EchoReplyGenerator(fail_with=ReplyUnavailable("GPU on fire"))) as base:
+        down = httpx.post(base + "/answer", json={"context": ["hi"]})
+    assert down.status_code == 503 and "GPU on fire" in down.json()["error"]["message"]
+
+
+def test_a_client_that_leaves_frees_its_place_in_the_queue():
+    generator = EchoReplyGenerator(delay_s=0.5)
+
+    async def scenario(base: str):
+        async with httpx.AsyncClient(base_url=base, timeout=10) as client:
+            first = asyncio.ensure_future(client.post(CHAT, json=chat("first")))
+            await asyncio.sleep(0.1)
+            with pytest.raises(httpx.ReadTimeout):  # this client gives up and closes its connection
+                await client.post(CHAT, json=chat("leaver"), timeout=0.1)
+            await first
+            await asyncio.sleep(0.2)
+            return (await client.get("/metrics")).text
+
+    with api_server(generator, batching=dict(max_batch_size=1, max_wait_s=0)) as base:
+        metrics = asyncio.run(scenario(base))
+        time.sleep(0.6)
+    assert [texts for texts, _ in generator.batches] == [["first"]]
+    assert "tinktalker_queue_depth 0.0" in metrics
+    assert 'path="/v1/chat/completions",status="499"' in metrics
+
+
+def test_with_an_api_key_replies_want_it_and_probes_do_not():
+    with api_server(EchoReplyGenerator(), api_key="s3cret") as base:
+        assert httpx.post(base + CHAT, json=chat("hi")).status_code == 401
+        assert httpx.post(base + CHAT, json=chat("hi"), headers={"Authorization": "Bearer s3cret"}).status_code == 200
+        assert httpx.get(base + "/health").status_code == 200
+        assert httpx.get(base + "/metrics").status_code == 200
+        assert httpx.get(base + "/schema/openapi.json").json()["security"] == [{"bearer": []}]

@@ -1,0 +1,140 @@
+import asyncio
+
+import pytest
+
+from adapters.batching_reply_generator import BatchingReplyGenerator
+from domain.dialogue import GenerationOptions, Message, Speaker
+from domain.errors import GeneratorBusy, ReplyUnavailable
+from tests.fake_reply_generator import EchoReplyGenerator, unavailable
+
+
+def said(text: str) -> list[Message]:
+    return [Message(Speaker.USER, text)]
+
+
+def test_concurrent_requests_share_one_batch_and_each_gets_its_own_reply():
+    async def scenario():
+        inner = EchoReplyGenerator()
+        batching = BatchingReplyGenerator(inner, max_batch_size=8, max_wait_s=0.05)
+        replies = await asyncio.gather(*(batching.generate(said(f"m{i}")) for i in range(5)))
+        await batching.aclose()
+        return inner, replies, batching.stats
+
+    inner, replies, stats = asyncio.run(scenario())
+    assert [r.text for r in replies] == [f"echo: m{i}" for i in range(5)]
+    assert len(inner.batches) == 1 and inner.batches[0][0] == [f"m{i}" for i in range(5)]
+    assert stats.batch_sizes == {5: 1} and stats.replies == 5
+
+
+def test_batches_never_exceed_the_maximum_and_group_by_options():
+    async def scenario():
+        inner = EchoReplyGenerator(delay_s=0.01)
+        batching = BatchingReplyGenerator(inner, max_batch_size=3, max_wait_s=0.02)
+        hot, cold = GenerationOptions(temperature=1.5), GenerationOptions(temperature=0.5)
+        await asyncio.gather(*(batching.generate(said(f"h{i}"), hot) for i in range(4)),
+                             *(batching.generate(said(f"c{i}"), cold) for i in range(2)))
+        await batching.aclose()
+        return inner
+
+    inner = asyncio.run(scenario())
+    assert max(len(texts) for texts, _ in inner.batches) == 3
+    for texts, options in inner.batches:  # a batch never mixes options
+        assert {t[0] for t in texts} == ({"h"} if options.temperature == 1.5 else {"c"})
+    assert sorted(t for texts, _ in inner.batches for t in texts) == ["c0", "c1", "h0", "h1", "h2", "h3"]
+
+
+def test_seeded_requests_run_alone_so_a_seed_means_the_same_reply_under_load():
+    async def scenario():
+        inner = EchoReplyGenerator()
+        batching = BatchingReplyGenerator(inner, max_batch_size=8, max_wait_s=0.02)
+        await asyncio.gather(*(batching.generate(said(f"s{i}"), GenerationOptions(seed=7)) for i in range(3)))
+        await batching.aclose()
+        return inner
+
+    assert [len(texts) for texts, _ in asyncio.run(scenario()).batches] == [1, 1, 1]
+
+
+def test_a_full_queue_refuses_with_a_retry_hint_and_the_accepted_still_complete():
+    async def scenario():
+        batching = BatchingReplyGenerator(EchoReplyGenerator(delay_s=0.05), max_batch_size=1, max_wait_s=0, max_queue=2)
+        accepted = [asyncio.ensure_future(batching.generate(said("m0")))]
+        await asyncio.sleep(0.01)  # the first is running
+        accepted += [asyncio.ensure_future(batching.generate(said(f"m{i}"))) for i in (1, 2)]
+        await asyncio.sleep(0)  # two wait: the queue is full
+        with pytest.raises(GeneratorBusy) as refused:
+            await batching.generate(said("one too many"))
+        replies = await asyncio.gather(*accepted)
+        await batching.aclose()
+        return refused.value, replies
+
+    refused, replies = asyncio.run(scenario())
+    assert refused.retry_after_s >= 1
+    assert [r.text for r in replies] == ["echo: m0", "echo: m1", "echo: m2"]
+
+
+def test_a_cancelled_request_leaves_the_queue_and_is_never_generated():
+    async def scenario():
+        inner = EchoReplyGenerator(delay_s=0.05)
+        batching = BatchingReplyGenerator(inner, max_batch_size=1, max_wait_s=0, max_queue=4)
+        first = asyncio.ensure_future(batching.generate(said("first")))
+        await asyncio.sleep(0.01)
+        gone = asyncio.ensure_future(batching.generate(said("gone")))
+        await asyncio.sleep(0.01)
+        gone.cancel()
+        await asyncio.gather(gone, return_exceptions=True)
+        depth = batching.stats.queue_depth
+        await first
+        await batching.generate(said("after"))
+        await batching.aclose()
+        return inner, depth
+
+    inner, depth = asyncio.run(scenario())
+    assert depth == 0
+    assert [texts for texts, _ in inner.batches] == [["first"], ["after"]]
+
+
+def test_a_failing_batch_fails_its_callers_and_the_next_batch_still_runs():
+    async def scenario():
+        inner = EchoReplyGenerator(fail_with=unavailable())
+        batching = BatchingReplyGenerator(inner, max_wait_s=0)
+        with pytest.raises(ReplyUnavailable):
+            await batching.generate(said("x"))
+        inner.fail_with = None
+        reply = await batching.generate(said("y"))
+        await batching.aclose()
+        return reply
+
+    assert asyncio.run(scenario()).text == "echo: y"
+
+
+def test_closing_fails_whatever_still_waits():
+    async def scenario():
+        batching = BatchingReplyGenerator(EchoReplyGenerator(delay_s=1), max_batch_size=1, max_wait_s=0)
+        pending = [asyncio.ensure_future(batching.generate(said(f"m{i}"))) for i in range(2)]
+        await asyncio.sleep(0.01)
+        await batching.aclose()
+        return await asyncio.gather(*pending, return_exceptions=True)
+
+    assert all(isinstance(result, ReplyUnavailable) for result in asyncio.run(scenario()))
+
+
+def test_greedy_fp32_replies_are_the_same_batched_and_one_by_one(tiny_model_dir):
+    from adapters.model_loading import load_model_and_tokenizer
+    from adapters.torch_reply_generator import Decoding, TorchReplyGenerator
+
+    model, tokenizer = load_model_and_tokenizer(str(tiny_model_dir), "cpu", "float32")
+    torch_generator = TorchReplyGenerator(model, tokenizer, Decoding(do_sample=False, num_beams=1, max_new_tokens=12))
+    contexts = [said("привет"), said("акции растут, что думаешь о рынке сегодня"), said("да"),
+                [Message(Speaker.USER, "купил облигации"), Message(Speaker.BOT, "нефть дешевеет"), Message(Speaker.USER, "пока")]]
+
+    async def scenario():
+        alone = [await torch_generator.generate(c) for c in contexts]
+        batching = BatchingReplyGenerator(torch_generator, max_batch_size=8, max_wait_s=0.05)
+        together = await asyncio.gather(*(batching.generate(c) for c in contexts))
+        await batching.aclose()
+        return alone, together, batching.stats
+
+    alone, together, stats = asyncio.run(scenario())
+    torch_generator.close()
+    assert stats.batch_sizes == {len(contexts): 1}
+    assert together == alone
