@@ -32,6 +32,16 @@ tiny-model: setup
 .PHONY: bot
 bot: setup
 	$(BIN)/tinktalker bot $(if $(MODEL),--model $(MODEL))
+
+# The inference API on http://127.0.0.1:8000 (see the README's API section).
+.PHONY: serve bench-api
+serve: setup
+	$(BIN)/tinktalker serve $(if $(MODEL),--model $(MODEL))
+
+# Replies/s and latency with batching on vs off, 1/4/16 clients (writes bench/results/api_batching.*)
+bench-api: setup
+	$(BIN)/python bench/api_batching.py
+
 .PHONY: train bench-train
 # Fine-tune on a chat CSV: make train DATA=chat.csv OUT=trained [ARGS="--limit 60000 --resume"]
 train: setup
