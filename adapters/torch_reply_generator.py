@@ -86,10 +86,22 @@ class TorchReplyGenerator:
         with torch.inference_mode():
             output = self._model.generate(
                 input_ids=input_ids.to(self._model.device), attention_mask=attention.to(self._model.device),
-                eos_token_id=list(self._prompt.stop_ids), pad_token_id=self._pad_id(), **decoding.generate_kwargs())
+                eos_token_id=list(self._prompt.stop_ids), pad_token_id=self._pad_id(), **self._kwargs(decoding))
         generated = output[:, input_ids.shape[1]:].tolist()
         stops = options.stop if options is not None else ()
         return [self._reply(ids, len(p), stops) for ids, p in zip(generated, prompts)]
+
+    def _kwargs(self, decoding: Decoding) -> dict:
+        kwargs = decoding.generate_kwargs()
+        if decoding.do_sample:  # one warper instead of HF's three: same tokens, no full-vocabulary sort per row
+            from transformers import LogitsProcessorList
+
+            from adapters.top_k_top_p_warper import TopKTopPWarper
+
+            keep = len(self._prompt.stop_ids) + 1 if decoding.num_beams > 1 else 1  # as HF keeps for beams
+            warper = TopKTopPWarper(kwargs.pop("temperature"), kwargs.pop("top_k"), kwargs.pop("top_p"), keep)
+            kwargs.update(temperature=1.0, top_k=0, top_p=1.0, logits_processor=LogitsProcessorList([warper]))
+        return kwargs
 
     def _reply(self, generated: list[int], prompt_tokens: int, stops: Sequence[str]) -> Reply:
         ids, stopped = self._prompt.cut_reply(generated)

@@ -88,3 +88,20 @@ async def test_stop_strings_cut_the_reply(generator):
         pytest.skip("the random model wrote too little to cut")
     cut = await generator.generate(CONTEXTS[1], GenerationOptions(do_sample=False, num_beams=1, stop=(reply.text[1:3],)))
     assert cut.text == reply.text.split(reply.text[1:3], 1)[0].strip() and cut.finish_reason == "stop"
+
+
+def test_seeded_model_card_sampling_matches_hf_own_warpers(generator):
+    import torch
+
+    decoding = Decoding(max_new_tokens=12)
+    for context in CONTEXTS:
+        prompt = torch.tensor([generator.prompt.encode(context, 100)])
+        torch.manual_seed(3)
+        hf = generator._model.generate(input_ids=prompt, attention_mask=torch.ones_like(prompt),
+                                       eos_token_id=list(generator.prompt.stop_ids), pad_token_id=generator._pad_id(),
+                                       **decoding.generate_kwargs())
+        torch.manual_seed(3)
+        ours = generator._model.generate(input_ids=prompt, attention_mask=torch.ones_like(prompt),
+                                         eos_token_id=list(generator.prompt.stop_ids), pad_token_id=generator._pad_id(),
+                                         **generator._kwargs(decoding))
+        assert torch.equal(hf, ours)
