@@ -140,7 +140,7 @@ def write(rows: list[dict], args: argparse.Namespace, model_note: str) -> None:
     text = "\n".join([
         "# Micro-batching benchmark (`bench/api_batching.py`)", "",
         f"- model: {model_note}; decoding: model card (sampling, 3 beams, top_k 10, 40 new tokens)",
-        f"- machine: {machine}; shared with other work while measuring",
+        f"- machine: {machine}; load from other work on the machine is not controlled (see the notes under the table)",
         f"- each cell: closed-loop clients for {args.seconds} s in {args.rounds} rounds alternating on/off, against `tinktalker serve` (replies in flight at the"
         " end awaited and counted); batching on = shipped defaults (max_batch_size 8, max_wait_s 0.005),"
         " off = max_batch_size 1", "",
