@@ -5,6 +5,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from domain.dialogue import Message, Speaker
+from domain.errors import SetupError
 
 
 @dataclass(frozen=True)
@@ -14,18 +15,34 @@ class PromptMarkers:
 
 
 class RuDialoGptPrompt:
-    """Encodes a context for the model; user text can never become a control token."""
+    """Encodes a context for the model; user text can never become a control token.
+
+    Training encodes its exchanges with the same `first_ids`, `second_ids`, `text_ids` and `eos_id`,
+    so the model learns exactly what serving will send it.
+    """
 
     def __init__(self, tokenizer, markers: PromptMarkers = PromptMarkers(), pad_to_messages: int = 3) -> None:
         self._tokenizer = tokenizer
-        self.first_ids = self._encode(markers.first)
-        self.second_ids = self._encode(markers.second)
+        self.first_ids = self._marker_ids(markers.first)
+        self.second_ids = self._marker_ids(markers.second)
         self.markers = markers
         self._pad_to = pad_to_messages
         eos = tokenizer.eos_token_id
         single = [ids[0] for ids in (self.first_ids, self.second_ids) if len(ids) == 1]
         self.stop_ids = tuple(dict.fromkeys([*([eos] if eos is not None else []), *single]))
         self._control_ids = set(self.stop_ids) | set(tokenizer.all_special_ids)
+
+    @classmethod
+    def for_markers(cls, tokenizer, first_marker: str, second_marker: str) -> "RuDialoGptPrompt":
+        return cls(tokenizer, PromptMarkers(first_marker, second_marker))
+
+    @property
+    def eos_id(self) -> int | None:
+        return self._tokenizer.eos_token_id
+
+    def text_ids(self, text: str) -> list[int]:
+        """Ids of chat text with every control token dropped, so text can never fake a turn or an end."""
+        return [i for i in self._encode(text) if i not in self._control_ids]
 
     def encode(self, context: Sequence[Message], max_tokens: int) -> list[int]:
         """Prompt ids ending in the bot marker, left-truncated to at most `max_tokens`."""
@@ -49,14 +66,19 @@ class RuDialoGptPrompt:
 
     def _segment(self, message: Message) -> tuple[list[int], list[int]]:
         marker = self.first_ids if message.speaker is Speaker.USER else self.second_ids
-        text = [i for i in self._encode(f" {message.text} ") if i not in self._control_ids]
-        return marker, text
+        return marker, self.text_ids(f" {message.text} ")
 
     def _length(self, segments: list[tuple[list[int], list[int]]]) -> int:
         return sum(len(m) + len(t) for m, t in segments) + len(self.second_ids)
 
     def _encode(self, text: str) -> list[int]:
         return self._tokenizer.encode(text, add_special_tokens=False)
+
+    def _marker_ids(self, marker: str) -> list[int]:
+        ids = self._encode(marker)
+        if not ids:
+            raise SetupError(f"the tokenizer turns the marker '{marker}' into no tokens; check the prompt markers")
+        return ids
 
     def cut_reply(self, generated: Sequence[int]) -> tuple[list[int], bool]:
         """Generated ids up to the first stop id; True when a stop id ended the reply."""

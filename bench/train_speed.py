@@ -20,6 +20,7 @@ from pathlib import Path
 import torch
 
 from adapters.model_loading import load_model_and_tokenizer
+from adapters.rudialogpt_prompt import RuDialoGptPrompt
 from bench.hf_trainer_recipe import trainer_epoch
 from bench.original_recipe import original_epoch
 from tests.tiny_model import _CORPUS, build_tiny_model
@@ -48,7 +49,7 @@ def pipeline_epochs(model_dir: Path, data: Path, folder: Path, args) -> tuple[fl
                         batch_size=args.batch_size, validation_fraction=args.validation_fraction,
                         checkpoint_every=0, device="cpu")
     started = time.perf_counter()
-    run_training(plan, load_model_and_tokenizer, progress_bars=False,
+    run_training(plan, load_model_and_tokenizer, RuDialoGptPrompt.for_markers, progress_bars=False,
                  on_event=lambda name, _: marks.append(time.perf_counter()) if name in ("train-start", "epoch-end") else None)
     return marks[0] - started, [b - a for a, b in zip(marks, marks[1:])]
 
@@ -78,7 +79,7 @@ def measure(model_dir: Path, data: Path, folder: Path, args) -> dict:
     held_out = max(1, round(len(exchanges) * args.validation_fraction))
     train_rows = exchanges[:-held_out]  # every recipe trains on the same rows
     model, tokenizer = load_model_and_tokenizer(str(model_dir), "cpu", "float32")
-    examples = ExampleEncoder(tokenizer, "@@ПЕРВЫЙ@@", "@@ВТОРОЙ@@", 300).encode_all(train_rows)
+    examples = ExampleEncoder(RuDialoGptPrompt.for_markers(tokenizer, "@@ПЕРВЫЙ@@", "@@ВТОРОЙ@@"), 300).encode_all(train_rows)
     tokens = sum(len(e) for e in examples)
     original = original_epoch(model, tokenizer, train_rows, args.batch_size, 5e-5)
     model, _ = load_model_and_tokenizer(str(model_dir), "cpu", "float32")

@@ -11,6 +11,7 @@ from adapters.batching_reply_generator import open_batching_reply_generator
 from adapters.console_user_channel import ConsoleUserChannel
 from adapters.memory_dialogue_store import InMemoryDialogueStore
 from adapters.model_loading import load_model_and_tokenizer
+from adapters.rudialogpt_prompt import RuDialoGptPrompt
 from adapters.sqlite_dialogue_store import open_sqlite_dialogue_store
 from adapters.tokenizer_prompt_meter import TokenizerPromptMeter
 from domain.errors import SetupError
@@ -119,6 +120,8 @@ class Container(containers.DeclarativeContainer):
 
     # `tinktalker train` loads its base model through the same loader (torch is imported only when called)
     model_loader = providers.Object(load_model_and_tokenizer)
+    # ...and encodes its exchanges with the chat prompt's own vocabulary, so it learns what serving sends
+    prompt_vocabulary = providers.Object(RuDialoGptPrompt.for_markers)
 
     # Conversations (chat, bot) batch concurrent chats on an in-process model; a model server batches itself.
     dialogue_generator = providers.Selector(config.generator.backend, local=batching_reply_generator,

@@ -23,7 +23,7 @@ def run_train(args: argparse.Namespace, settings: Settings, container: Container
 
     plan = training_plan(args, settings)
     say = lambda line: print(line, file=out, flush=True)  # noqa: E731
-    summary = run_training(plan, container.model_loader(), progress_bars=not args.no_progress and sys.stderr.isatty(),
+    summary = run_training(plan, container.model_loader(), container.prompt_vocabulary(), progress_bars=not args.no_progress and sys.stderr.isatty(),
                            on_event=fault_hook(os.environ.get(FAULT_ENV)), say=say)
     if not summary.main_process:
         return 0

@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from adapters.rudialogpt_prompt import RuDialoGptPrompt
 from domain.errors import SetupError
 from entrypoints.settings import TrainingSettings
 from tests.dialogue_csv import write_dialogue_csv
@@ -59,7 +60,7 @@ def test_validation_is_the_last_rows(tmp_path: Path) -> None:
 
 def test_only_the_reply_and_eos_are_scored() -> None:
     tokenizer = build_tokenizer()
-    encoder = ExampleEncoder(tokenizer, FIRST_MARKER, SECOND_MARKER, max_length=64)
+    encoder = ExampleEncoder(RuDialoGptPrompt.for_markers(tokenizer, FIRST_MARKER, SECOND_MARKER), max_length=64)
     example = encoder.encode(Exchange("акции растут", "купил облигации"))
     first, second = (tokenizer.convert_tokens_to_ids(m) for m in (FIRST_MARKER, SECOND_MARKER))
     ids = list(example.input_ids)
@@ -72,13 +73,13 @@ def test_only_the_reply_and_eos_are_scored() -> None:
 
 
 def test_long_exchanges_keep_the_context_end_and_fit() -> None:
-    encoder = ExampleEncoder(build_tokenizer(), FIRST_MARKER, SECOND_MARKER, max_length=16)
+    encoder = ExampleEncoder(RuDialoGptPrompt.for_markers(build_tokenizer(), FIRST_MARKER, SECOND_MARKER), max_length=16)
     example = encoder.encode(Exchange("акции растут " * 20, "да"))
     assert len(example) == 16 and example.input_ids[-1] == encoder.eos_id
 
 
 def test_padding_is_never_scored() -> None:
-    encoder = ExampleEncoder(build_tokenizer(), FIRST_MARKER, SECOND_MARKER, max_length=64)
+    encoder = ExampleEncoder(RuDialoGptPrompt.for_markers(build_tokenizer(), FIRST_MARKER, SECOND_MARKER), max_length=64)
     short, long = encoder.encode(Exchange("да", "нет")), encoder.encode(Exchange("привет как дела", "спасибо пока"))
     input_ids, attention, labels = pad_batch([short, long], pad_id=encoder.eos_id)
     assert input_ids.shape[1] == len(long)  # dynamic: as long as the longest, no fixed 300

@@ -12,6 +12,7 @@ from safetensors.torch import load_file
 from transformers import AutoModelForCausalLM
 
 from adapters.model_loading import load_model_and_tokenizer
+from adapters.rudialogpt_prompt import RuDialoGptPrompt
 from adapters.torch_reply_generator import Decoding, TorchReplyGenerator
 from domain.dialogue import Message, Speaker
 from domain.errors import SetupError
@@ -33,7 +34,8 @@ def plan_for(base: Path, data: Path, output: Path, **changes) -> TrainingPlan:
 
 
 def train(plan: TrainingPlan, fault: str | None = None):
-    return run_training(plan, load_model_and_tokenizer, progress_bars=False, on_event=fault_hook(fault))
+    return run_training(plan, load_model_and_tokenizer, RuDialoGptPrompt.for_markers, progress_bars=False,
+                        on_event=fault_hook(fault))
 
 
 @pytest.fixture(scope="module")

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, Protocol
 
 from domain.errors import SetupError
 from training.chat_csv import Exchange
@@ -21,18 +21,26 @@ class Example:
         return len(self.input_ids)
 
 
-class ExampleEncoder:
-    """Encodes like the chat prompt does (markers and eos resolved from the tokenizer)."""
+class PromptVocabulary(Protocol):
+    """The chat prompt's token vocabulary (adapters.rudialogpt_prompt.RuDialoGptPrompt, from the container)."""
 
-    def __init__(self, tokenizer, first_marker: str, second_marker: str, max_length: int) -> None:
-        self._tokenizer = tokenizer
-        self.first_ids = self._ids(first_marker)
-        self.second_ids = self._ids(second_marker)
-        if tokenizer.eos_token_id is None:
+    first_ids: list[int]
+    second_ids: list[int]
+    eos_id: int | None
+
+    def text_ids(self, text: str) -> list[int]: ...
+
+
+class ExampleEncoder:
+    """Encodes exchanges with the chat prompt's own vocabulary, so training sees what serving sends."""
+
+    def __init__(self, prompt: PromptVocabulary, max_length: int) -> None:
+        self.first_ids = prompt.first_ids
+        self.second_ids = prompt.second_ids
+        if prompt.eos_id is None:
             raise SetupError("the base model's tokenizer has no eos token; training needs one to end replies")
-        self.eos_id = int(tokenizer.eos_token_id)
-        self._control = {self.eos_id, *tokenizer.all_special_ids,
-                         *(ids[0] for ids in (self.first_ids, self.second_ids) if len(ids) == 1)}
+        self.eos_id = int(prompt.eos_id)
+        self._text = prompt.text_ids
         self.max_length = max_length
         if len(self.first_ids) + len(self.second_ids) + 2 > max_length:
             raise SetupError(f"training max_length {max_length} is too small to hold the two markers")
@@ -52,13 +60,3 @@ class ExampleEncoder:
 
     def encode_all(self, exchanges: Sequence[Exchange], loss_on: LossOn = "reply") -> list[Example]:
         return [self.encode(exchange, loss_on) for exchange in exchanges]
-
-    def _ids(self, text: str) -> list[int]:
-        ids = self._tokenizer.encode(text, add_special_tokens=False)
-        if not ids:
-            raise SetupError(f"the tokenizer turns the marker '{text}' into no tokens; check prompt markers")
-        return ids
-
-    def _text(self, text: str) -> list[int]:
-        # chat text can never contain a control token, so it cannot fake a turn or an end
-        return [i for i in self._tokenizer.encode(text, add_special_tokens=False) if i not in self._control]

@@ -11,7 +11,7 @@ from domain.errors import SetupError
 from training.chat_csv import ChatData, read_chat_csv
 from training.checkpoints import CheckpointStore
 from training.engines import CachedHeadEngine, HiddenStates, ModelEngine
-from training.examples import ExampleEncoder
+from training.examples import ExampleEncoder, PromptVocabulary
 from training.loop import TrainingLoop
 from training.plan import TrainingPlan
 from training.report import write_log, plot_losses
@@ -19,6 +19,7 @@ from training.trainable import choose_trainable
 
 log = logging.getLogger(__name__)
 LoadModel = Callable[[str, str, str, bool], tuple]  # (name_or_path, device, dtype, local_files_only)
+MakePrompt = Callable[[object, str, str], PromptVocabulary]  # (tokenizer, first marker, second marker)
 
 
 @dataclass(frozen=True)
@@ -34,7 +35,7 @@ class TrainingSummary:
     main_process: bool = True
 
 
-def run_training(plan: TrainingPlan, load_model: LoadModel, progress_bars: bool = True,
+def run_training(plan: TrainingPlan, load_model: LoadModel, make_prompt: MakePrompt, progress_bars: bool = True,
                  on_event: Callable[[str, int], None] | None = None,
                  say: Callable[[str], None] = log.info) -> TrainingSummary:
     """Train as `plan` says (resuming when asked) and write the model folder, log and plot."""
@@ -49,7 +50,9 @@ def run_training(plan: TrainingPlan, load_model: LoadModel, progress_bars: bool 
     fingerprint = plan.fingerprint()
     latest = _checkpoint_to_resume(plan, store, fingerprint)  # checked before the slow model load
     model, tokenizer = load_model(plan.base, "cpu", "float32", plan.local_files_only)
-    loop = _build_loop(plan, model, tokenizer, train_rows, validation_rows, accelerator, store, on_event,
+    encoder = ExampleEncoder(make_prompt(tokenizer, plan.first_marker, plan.second_marker),
+                             min(plan.max_length, _positions(model)))
+    loop = _build_loop(plan, model, encoder, train_rows, validation_rows, accelerator, store, on_event,
                        progress_bars, fingerprint)
     say(f"training on {len(train_rows)} exchanges, validating on the last {len(validation_rows)}; mode {plan.mode}")
     if latest is not None:
@@ -72,12 +75,14 @@ def _counts(plan: TrainingPlan, data: ChatData) -> str:
     return line + (f", {data.left_out} older ones left out by the limit of {plan.limit}" if data.left_out else "")
 
 
-def _build_loop(plan, model, tokenizer, train_rows, validation_rows, accelerator, store, on_event,
+def _positions(model) -> int:
+    return int(getattr(model.config, "n_positions", None) or model.config.max_position_embeddings)
+
+
+def _build_loop(plan, model, encoder, train_rows, validation_rows, accelerator, store, on_event,
                 progress_bars, fingerprint) -> TrainingLoop:
     import torch
 
-    positions = int(getattr(model.config, "n_positions", None) or model.config.max_position_embeddings)
-    encoder = ExampleEncoder(tokenizer, plan.first_marker, plan.second_marker, min(plan.max_length, positions))
     train = encoder.encode_all(train_rows, plan.loss_on)
     validation = encoder.encode_all(validation_rows, "reply")  # validation always measures the replies
     trainable = choose_trainable(model, plan.mode)
