@@ -41,8 +41,9 @@ async def run_bot(container: Container, settings: Settings, env: Mapping[str, st
     try:
         # The store opens and the model loads before going online, so a broken setup fails before any chat
         channel = container.telegram_channel()
-        handlers = BotHandlers(await _dialogue_service(container, channel, settings), channel, settings.bot,
-                               settings.dialogue.unavailable_reply)
+        # a missing torch for the local backend is the container's SetupError, like for every command
+        service = await resolved(container.dialogue_service(channel=channel))
+        handlers = BotHandlers(service, channel, settings.bot, settings.dialogue.unavailable_reply)
         application = container.telegram_application()
         handlers.register(application)
         async with _online(application, settings):
@@ -51,15 +52,6 @@ async def run_bot(container: Container, settings: Settings, env: Mapping[str, st
     finally:
         await resolved(container.shutdown_resources())
     return 0
-
-
-async def _dialogue_service(container: Container, channel, settings: Settings):
-    try:
-        return await resolved(container.dialogue_service(channel=channel))
-    except ModuleNotFoundError as error:  # e.g. a slim bot image left without torch
-        raise SetupError(f"generator.backend '{settings.generator.backend}' needs the {error.name} package; "
-                         "install the model extra (pip install -e '.[model]') or pick another generator.backend"
-                         ) from None
 
 
 def read_token(env: Mapping[str, str]) -> str:
