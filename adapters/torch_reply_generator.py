@@ -7,8 +7,12 @@ from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, replace
 
+import torch
+from transformers import LogitsProcessorList
+
 from adapters.model_loading import load_model_and_tokenizer
 from adapters.rudialogpt_prompt import PromptMarkers, RuDialoGptPrompt
+from adapters.top_k_top_p_warper import TopKTopPWarper
 from domain.dialogue import GenerationOptions, Message, Reply
 from domain.errors import ReplyUnavailable
 
@@ -75,8 +79,6 @@ class TorchReplyGenerator:
 
     def generate_now(self, contexts: Sequence[Sequence[Message]], options: GenerationOptions | None = None) -> list[Reply]:
         """Blocking batch generation: one `generate` over left-padded prompts."""
-        import torch
-
         decoding = self._decoding.merged(options)
         budget = max(self.max_positions - decoding.max_new_tokens, 1)
         prompts = [self._prompt.encode(c, budget) for c in contexts]
@@ -94,10 +96,6 @@ class TorchReplyGenerator:
     def _kwargs(self, decoding: Decoding) -> dict:
         kwargs = decoding.generate_kwargs()
         if decoding.do_sample:  # one warper instead of HF's three: same tokens, no full-vocabulary sort per row
-            from transformers import LogitsProcessorList
-
-            from adapters.top_k_top_p_warper import TopKTopPWarper
-
             keep = len(self._prompt.stop_ids) + 1 if decoding.num_beams > 1 else 1  # as HF keeps for beams
             warper = TopKTopPWarper(kwargs.pop("temperature"), kwargs.pop("top_k"), kwargs.pop("top_p"), keep)
             kwargs.update(temperature=1.0, top_k=0, top_p=1.0, logits_processor=LogitsProcessorList([warper]))
@@ -119,8 +117,6 @@ class TorchReplyGenerator:
         return self._tokenizer.pad_token_id if self._tokenizer.pad_token_id is not None else self._prompt.stop_ids[0]
 
     def _left_pad(self, prompts: list[list[int]]):
-        import torch
-
         width = max(len(p) for p in prompts)
         ids = torch.full((len(prompts), width), self._pad_id(), dtype=torch.long)
         mask = torch.zeros((len(prompts), width), dtype=torch.long)
