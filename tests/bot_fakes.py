@@ -4,7 +4,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 
-from domain.dialogue import GenerationOptions, Message, Reply
+from domain.dialogue import GenerationOptions, Message, Reply, Speaker
 from domain.errors import ReplyUnavailable
 
 
@@ -32,6 +32,14 @@ class EchoContextGenerator:
 
     def go_down(self) -> None:
         self.failure = ReplyUnavailable("the model server is down")
+
+
+def user(text: str) -> Message:
+    return Message(Speaker.USER, text)
+
+
+def bot(text: str) -> Message:
+    return Message(Speaker.BOT, text)
 
 
 def echo(context: Sequence[Message]) -> str:

@@ -15,3 +15,13 @@ def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from tests.tiny_model import build_tiny_model
 
     return build_tiny_model(tmp_path_factory.mktemp("tiny-model"))
+
+
+@pytest.fixture
+def api():
+    """A Bot API stand-in on loopback for the bot's end-to-end tests."""
+    from tests.bot_api_stand_in import BotApiStandIn
+    from tests.bot_run import TOKEN
+
+    with BotApiStandIn(TOKEN) as stand_in:
+        yield stand_in

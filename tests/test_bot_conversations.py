@@ -8,24 +8,8 @@ import json
 
 import pytest
 
-from domain.dialogue import Message, Speaker
-from tests.bot_api_stand_in import BotApiStandIn
-from tests.bot_fakes import EchoContextGenerator, echo
-from tests.bot_run import ALICE, BOB, CAROL, DAVE, ERIN, GROUP, TOKEN, BotRun, bot_settings, private
-
-
-def user(text: str) -> Message:
-    return Message(Speaker.USER, text)
-
-
-def bot(text: str) -> Message:
-    return Message(Speaker.BOT, text)
-
-
-@pytest.fixture
-def api():
-    with BotApiStandIn(TOKEN) as stand_in:
-        yield stand_in
+from tests.bot_fakes import EchoContextGenerator, bot, echo, user
+from tests.bot_run import ALICE, BOB, CAROL, DAVE, ERIN, GROUP, BotRun, bot_settings, private
 
 
 def test_many_chats_at_once_each_reply_lands_in_its_chat_and_contexts_never_mix(api, tmp_path):

@@ -6,22 +6,9 @@ import logging
 import sqlite3
 import time
 
-import pytest
-
 from domain.dialogue import Message, Speaker
-from tests.bot_api_stand_in import BotApiStandIn
-from tests.bot_fakes import EchoContextGenerator, echo
+from tests.bot_fakes import EchoContextGenerator, echo, user
 from tests.bot_run import ALICE, BOB, GROUP, DAVE, TOKEN, BotRun, bot_settings, private
-
-
-def user(text: str) -> Message:
-    return Message(Speaker.USER, text)
-
-
-@pytest.fixture
-def api():
-    with BotApiStandIn(TOKEN) as stand_in:
-        yield stand_in
 
 
 def test_a_dead_generator_yields_the_apology_and_the_bot_recovers_by_itself(api):

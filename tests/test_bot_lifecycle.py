@@ -17,15 +17,8 @@ from domain.dialogue import Message, Speaker
 from domain.errors import SetupError
 from entrypoints.bot import run_bot
 from entrypoints.container import make_container
-from tests.bot_api_stand_in import BotApiStandIn
 from tests.bot_fakes import EchoContextGenerator, echo
 from tests.bot_run import ALICE, TOKEN, BotRun, bot_settings, private
-
-
-@pytest.fixture
-def api():
-    with BotApiStandIn(TOKEN) as stand_in:
-        yield stand_in
 
 
 def test_a_missing_token_names_the_variable_and_botfather(api):
