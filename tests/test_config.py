@@ -1,7 +1,6 @@
 """Settings: config.yml documents the defaults; partial files, env overrides and clear errors."""
 from __future__ import annotations
 
-from pathlib import Path
 
 import pytest
 import yaml
