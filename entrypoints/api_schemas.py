@@ -43,11 +43,10 @@ def request_types(limits: ApiLimits) -> RequestTypes:
         role: Annotated[Literal["user", "assistant"], Meta(description="the model knows only these two")]
         content: Text
 
-    class ChatCompletionRequest(Struct, forbid_unknown_fields=True):
+    class SamplingRequest(Struct, forbid_unknown_fields=True, kw_only=True):
+        """The fields both OpenAI completion endpoints share."""
         model: Annotated[str, Meta(max_length=200)]
-        messages: Annotated[list[ChatMessage], Meta(min_length=1, max_length=limits.max_messages)]
         max_tokens: MaxTokens | None = None
-        max_completion_tokens: MaxTokens | None = None
         temperature: Temperature | None = None
         top_p: TopP | None = None
         n: Choices = 1
@@ -58,19 +57,12 @@ def request_types(limits: ApiLimits) -> RequestTypes:
         frequency_penalty: Unsupported = 0.0
         user: Annotated[str, Meta(max_length=200)] | None = None
 
-    class CompletionRequest(Struct, forbid_unknown_fields=True):
-        model: Annotated[str, Meta(max_length=200)]
+    class ChatCompletionRequest(SamplingRequest, kw_only=True):
+        messages: Annotated[list[ChatMessage], Meta(min_length=1, max_length=limits.max_messages)]
+        max_completion_tokens: MaxTokens | None = None
+
+    class CompletionRequest(SamplingRequest, kw_only=True):
         prompt: Annotated[Text, Meta(description="one user message")]
-        max_tokens: MaxTokens | None = None
-        temperature: Temperature | None = None
-        top_p: TopP | None = None
-        n: Choices = 1
-        stop: Stop = None
-        seed: Seed | None = None
-        stream: bool = False
-        presence_penalty: Unsupported = 0.0
-        frequency_penalty: Unsupported = 0.0
-        user: Annotated[str, Meta(max_length=200)] | None = None
 
     class AnswerRequest(Struct):
         context: Annotated[list[Text], Meta(max_length=ANSWER_CONTEXT,
