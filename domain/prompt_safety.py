@@ -27,7 +27,7 @@ def clean_reply(text: str, control_fragments: Sequence[str], fallback: str) -> s
 
 
 def context_window(history: Sequence[Message], size: int) -> tuple[Message, ...]:
-    """The last `size` messages, starting with the user's where possible (the model saw user first)."""
+    """The last `size` messages, oldest first (the prompt marks each by its speaker)."""
     window = list(history[-size:]) if size > 0 else []
     return tuple(window)
 
