@@ -39,7 +39,7 @@ def _common(parser: argparse.ArgumentParser) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        settings = load_settings(args.config, model=args.model)
+        settings = load_settings(args.config, model=args.model, flags=_setting_flags(args))
         _configure_logging(settings)
         return _run(args, settings)
     except SetupError as error:
@@ -47,6 +47,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
+
+
+def _setting_flags(args: argparse.Namespace) -> dict:
+    """Flags that set a config key, so the schema checks them like the file and the environment."""
+    return {"server.host": getattr(args, "host", None), "server.port": getattr(args, "port", None)}
 
 
 def _run(args: argparse.Namespace, settings: Settings) -> int:
@@ -67,7 +72,7 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
     if args.command == "serve":
         from entrypoints.serve import serve
 
-        return serve(make_container(settings), settings, args.host, args.port)
+        return serve(make_container(settings), settings)
     raise AssertionError(f"unhandled command {args.command}")
 
 

@@ -19,9 +19,9 @@ SHIPPED_CONFIG = Path(__file__).resolve().parents[1] / "config.yml"
 
 
 def load_settings(path: str | Path | None = None, env: Mapping[str, str] | None = None,
-                  model: str | None = None) -> Settings:
+                  model: str | None = None, flags: Mapping[str, Any] | None = None) -> Settings:
     """Settings from `path` (else $TINKTALKER_CONFIG, else the shipped config.yml), env overrides
-    and a --model flag, validated against the schema."""
+    and command-line flags (`flags`: dotted key -> value, None = not given), validated against the schema."""
     env = os.environ if env is None else env
     path = path or env.get(CONFIG_ENV) or (SHIPPED_CONFIG if SHIPPED_CONFIG.is_file() else None)
     data = read_yaml(Path(path)) if path else {}
@@ -30,10 +30,13 @@ def load_settings(path: str | Path | None = None, env: Mapping[str, str] | None 
             set_dotted(data, key[len(ENV_PREFIX):].lower().split("__"), yaml.safe_load(value))
     if model or env.get(MODEL_ENV):
         set_dotted(data, ["model", "name_or_path"], model or env[MODEL_ENV])
+    given = {key: value for key, value in (flags or {}).items() if value is not None}
+    for key, value in given.items():
+        set_dotted(data, key.split("."), value)
     try:
         return Settings.model_validate(data)
     except ValidationError as error:
-        raise SetupError(describe(error, path)) from None
+        raise SetupError(describe(error, path, set(given))) from None
 
 
 def read_yaml(path: Path) -> dict[str, Any]:
@@ -59,11 +62,14 @@ def set_dotted(data: dict[str, Any], keys: list[str], value: Any) -> None:
     data[keys[-1]] = value
 
 
-def describe(error: ValidationError, path: str | Path | None) -> str:
-    where = f" in '{path}' or TINKTALKER__ variables" if path else " in TINKTALKER__ variables"
+def describe(error: ValidationError, path: str | Path | None, flagged: set[str] = frozenset()) -> str:
     lines = []
     for problem in error.errors():
         key = ".".join(str(part) for part in problem["loc"])
+        if key in flagged:
+            where = " (given by its command-line flag)"
+        else:
+            where = f" in '{path}' or TINKTALKER__ variables" if path else " in TINKTALKER__ variables"
         if problem["type"] == "extra_forbidden":
             lines.append(f"unknown config key '{key}'{where}; see config.yml for the keys there are")
         else:

@@ -6,23 +6,28 @@ import os
 
 import uvicorn
 
+from domain.errors import SetupError
 from entrypoints.api_app import API_KEY_ENV, make_app
 from entrypoints.container import Container
 from entrypoints.settings import Settings
 
 
-async def run_serve(container: Container, settings: Settings, host: str | None = None, port: int | None = None) -> int:
+async def run_serve(container: Container, settings: Settings) -> int:
     """Serve until SIGINT/SIGTERM; requests in flight finish first (up to the request timeout)."""
     # Loaded here rather than in the app's lifespan so a missing model ends in one clear line (SetupError).
     await container.batching_reply_generator()
     app = make_app(container, settings, api_key=os.environ.get(API_KEY_ENV) or None)
-    config = uvicorn.Config(app, host=host or settings.server.host, port=port or settings.server.port,
+    config = uvicorn.Config(app, host=settings.server.host, port=settings.server.port,
                             log_config=None, log_level=settings.logging.level.lower(),
                             timeout_graceful_shutdown=int(settings.server.request_timeout_s))
     server = uvicorn.Server(config)
-    await server.serve()
+    try:
+        await server.serve()
+    except SystemExit:  # uvicorn exits when it cannot bind; its log line above says why
+        raise SetupError(f"cannot listen on {config.host}:{config.port}; free that port or pick another "
+                         "with --port (server.port)") from None
     return 0 if server.started else 1
 
 
-def serve(container: Container, settings: Settings, host: str | None, port: int | None) -> int:
-    return asyncio.run(run_serve(container, settings, host, port))
+def serve(container: Container, settings: Settings) -> int:
+    return asyncio.run(run_serve(container, settings))

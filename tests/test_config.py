@@ -78,3 +78,10 @@ def test_a_missing_config_file_is_named(tmp_path):
 def test_an_ill_typed_env_override_is_named():
     with pytest.raises(SetupError, match="generation.max_new_tokens"):
         load_settings(None, env={"TINKTALKER__GENERATION__MAX_NEW_TOKENS": "many"})
+
+
+def test_flags_override_keys_and_are_checked_like_them():
+    settings = load_settings(None, env={}, flags={"server.port": 9001, "server.host": None})
+    assert settings.server.port == 9001 and settings.server.host == Settings().server.host
+    with pytest.raises(SetupError, match=r"config key 'server.port' \(given by its command-line flag\)"):
+        load_settings(None, env={}, flags={"server.port": 99999})
