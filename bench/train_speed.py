@@ -19,8 +19,8 @@ from pathlib import Path
 
 import torch
 
-from adapters.model_loading import load_model_and_tokenizer
-from adapters.rudialogpt_prompt import RuDialoGptPrompt
+from adapters.model.loading import load_model_and_tokenizer
+from adapters.model.rudialogpt_prompt import RuDialoGptPrompt
 from bench.hf_trainer_recipe import trainer_epoch
 from bench.original_recipe import original_epoch
 from tests.tiny_model import _CORPUS, build_tiny_model

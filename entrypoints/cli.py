@@ -11,7 +11,7 @@ from domain.errors import SetupError
 from entrypoints.config_loading import load_settings
 from entrypoints.container import make_container
 from entrypoints.settings import Settings
-from entrypoints.train_arguments import add_train_arguments
+from entrypoints.train.arguments import add_train_arguments
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -56,21 +56,21 @@ def _setting_flags(args: argparse.Namespace) -> dict:
 
 def _run(args: argparse.Namespace, settings: Settings) -> int:
     if args.command == "chat":
-        from entrypoints.chat import run_chat
+        from entrypoints.chat.repl import run_chat
 
         return asyncio.run(run_chat(make_container(settings)))
     if args.command == "bot":
         try:
-            from entrypoints.bot import serve_bot
+            from entrypoints.bot.run import serve_bot
         except ModuleNotFoundError as error:
             raise SetupError(f"the bot needs {error.name}; install the bot extra: pip install -e '.[bot]'") from None
         return serve_bot(make_container(settings), settings)
     if args.command == "train":
-        from entrypoints.train import run_train
+        from entrypoints.train.command import run_train
 
         return run_train(args, settings, make_container(settings))
     if args.command == "serve":
-        from entrypoints.serve import serve
+        from entrypoints.api.serve import serve
 
         return serve(make_container(settings), settings)
     raise AssertionError(f"unhandled command {args.command}")

@@ -9,11 +9,11 @@ from dependency_injector import containers, providers
 
 from adapters.batching_reply_generator import open_batching_reply_generator
 from adapters.console_user_channel import ConsoleUserChannel
-from adapters.memory_dialogue_store import InMemoryDialogueStore
-from adapters.model_loading import load_model_and_tokenizer
-from adapters.rudialogpt_prompt import RuDialoGptPrompt
-from adapters.sqlite_dialogue_store import open_sqlite_dialogue_store
-from adapters.tokenizer_prompt_meter import TokenizerPromptMeter
+from adapters.storage.memory_dialogue_store import InMemoryDialogueStore
+from adapters.model.loading import load_model_and_tokenizer
+from adapters.model.rudialogpt_prompt import RuDialoGptPrompt
+from adapters.storage.sqlite_dialogue_store import open_sqlite_dialogue_store
+from adapters.model.tokenizer_prompt_meter import TokenizerPromptMeter
 from domain.errors import SetupError
 from domain.service import DialoguePolicy, DialogueService
 from entrypoints.settings import Settings
@@ -27,20 +27,20 @@ def _open_local_generator(**settings) -> Iterator:
     except ModuleNotFoundError as error:
         raise SetupError(f"generator.backend 'local' needs the {error.name} package; install the model extra "
                          "(pip install -e '.[model]') or pick another generator.backend") from None
-    from adapters.torch_reply_generator import open_torch_reply_generator
+    from adapters.model.torch_reply_generator import open_torch_reply_generator
 
     yield from open_torch_reply_generator(**settings)
 
 
 def _telegram_application(**settings):
     # python-telegram-bot loads only for `tinktalker bot`, so other hosts need not install the bot extra
-    from adapters.telegram_application import build_telegram_application
+    from adapters.telegram.application import build_telegram_application
 
     return build_telegram_application(**settings)
 
 
 def _telegram_channel(**settings):
-    from adapters.telegram_user_channel import TelegramUserChannel
+    from adapters.telegram.user_channel import TelegramUserChannel
 
     return TelegramUserChannel(**settings)
 

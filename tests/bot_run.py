@@ -1,4 +1,4 @@
-"""Runs the real bot (`entrypoints.bot.run_bot`) in a thread with its own event loop, against a stand-in."""
+"""Runs the real bot (`entrypoints.bot.run.run_bot`) in a thread with its own event loop, against a stand-in."""
 from __future__ import annotations
 
 import asyncio
@@ -6,7 +6,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from entrypoints.bot import run_bot
+from entrypoints.bot.run import run_bot
 from entrypoints.container import Container, make_container
 from entrypoints.settings import Settings
 from tests.bot_api_stand_in import BotApiStandIn

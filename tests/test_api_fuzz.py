@@ -14,7 +14,7 @@ EXAMPLES_PER_OPERATION = 20  # bounded: the whole fuzz stays within seconds on t
 
 @pytest.fixture(scope="module")
 def fuzzed_url(tiny_model_dir):
-    from entrypoints.api_app import make_app
+    from entrypoints.api.app import make_app
     from entrypoints.container import make_container
     from entrypoints.settings import Settings
 

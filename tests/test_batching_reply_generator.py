@@ -119,8 +119,8 @@ def test_closing_fails_whatever_still_waits():
 
 
 def test_greedy_fp32_replies_are_the_same_batched_and_one_by_one(tiny_model_dir):
-    from adapters.model_loading import load_model_and_tokenizer
-    from adapters.torch_reply_generator import Decoding, TorchReplyGenerator
+    from adapters.model.loading import load_model_and_tokenizer
+    from adapters.model.torch_reply_generator import Decoding, TorchReplyGenerator
 
     model, tokenizer = load_model_and_tokenizer(str(tiny_model_dir), "cpu", "float32")
     torch_generator = TorchReplyGenerator(model, tokenizer, Decoding(do_sample=False, num_beams=1, max_new_tokens=12))

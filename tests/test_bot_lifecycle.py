@@ -15,7 +15,7 @@ import pytest
 
 from domain.dialogue import Message, Speaker
 from domain.errors import SetupError
-from entrypoints.bot import run_bot
+from entrypoints.bot.run import run_bot
 from entrypoints.container import make_container
 from tests.bot_fakes import EchoContextGenerator, echo
 from tests.bot_run import ALICE, TOKEN, BotRun, bot_settings, private

@@ -5,7 +5,7 @@ import yaml
 
 from entrypoints.config_loading import SHIPPED_CONFIG, load_settings
 from entrypoints.settings import BotSettings
-from entrypoints.telegram_audience import Allowlist
+from entrypoints.bot.audience import Allowlist
 
 
 def test_config_yml_bot_section_equals_the_schema_defaults():

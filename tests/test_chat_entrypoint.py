@@ -5,7 +5,7 @@ import io
 
 from dependency_injector import providers
 
-from entrypoints.chat import run_chat
+from entrypoints.chat.repl import run_chat
 from entrypoints.config_loading import load_settings
 from entrypoints.container import make_container
 from tests.fakes import FakeReplyGenerator

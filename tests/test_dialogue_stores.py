@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from adapters.memory_dialogue_store import InMemoryDialogueStore
-from adapters.sqlite_dialogue_store import SqliteDialogueStore
+from adapters.storage.memory_dialogue_store import InMemoryDialogueStore
+from adapters.storage.sqlite_dialogue_store import SqliteDialogueStore
 from domain.dialogue import Message, Speaker
 from domain.errors import SetupError
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from adapters.model_loading import load_model_and_tokenizer, looks_like_path
+from adapters.model.loading import load_model_and_tokenizer, looks_like_path
 from domain.errors import SetupError
 
 

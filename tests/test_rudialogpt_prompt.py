@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from adapters.rudialogpt_prompt import RuDialoGptPrompt
+from adapters.model.rudialogpt_prompt import RuDialoGptPrompt
 from domain.dialogue import Message, Speaker
 from tests.tiny_model import build_tokenizer
 

@@ -6,7 +6,7 @@ import logging
 
 from telegram.error import BadRequest, Forbidden, NetworkError
 
-from adapters.telegram_user_channel import TelegramUserChannel, split_message
+from adapters.telegram.user_channel import TelegramUserChannel, split_message
 from tests.bot_fakes import FakeTelegramBot
 
 

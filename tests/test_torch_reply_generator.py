@@ -6,8 +6,8 @@ import time
 
 import pytest
 
-from adapters.model_loading import load_model_and_tokenizer
-from adapters.torch_reply_generator import Decoding, TorchReplyGenerator
+from adapters.model.loading import load_model_and_tokenizer
+from adapters.model.torch_reply_generator import Decoding, TorchReplyGenerator
 from domain.dialogue import GenerationOptions, Message, Speaker
 
 U, B = Speaker.USER, Speaker.BOT

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from adapters.rudialogpt_prompt import RuDialoGptPrompt
+from adapters.model.rudialogpt_prompt import RuDialoGptPrompt
 from domain.errors import SetupError
 from entrypoints.settings import TrainingSettings
 from tests.dialogue_csv import write_dialogue_csv

@@ -10,9 +10,9 @@ import torch
 from safetensors.torch import load_file
 from transformers import AutoModelForCausalLM
 
-from adapters.model_loading import load_model_and_tokenizer
-from adapters.rudialogpt_prompt import RuDialoGptPrompt
-from adapters.torch_reply_generator import Decoding, TorchReplyGenerator
+from adapters.model.loading import load_model_and_tokenizer
+from adapters.model.rudialogpt_prompt import RuDialoGptPrompt
+from adapters.model.torch_reply_generator import Decoding, TorchReplyGenerator
 from domain.dialogue import Message, Speaker
 from domain.errors import SetupError
 from tests.dialogue_csv import write_dialogue_csv

@@ -22,7 +22,7 @@ class Example:
 
 
 class PromptVocabulary(Protocol):
-    """The chat prompt's token vocabulary (adapters.rudialogpt_prompt.RuDialoGptPrompt, from the container)."""
+    """The chat prompt's token vocabulary (adapters.model.rudialogpt_prompt.RuDialoGptPrompt, from the container)."""
 
     first_ids: list[int]
     second_ids: list[int]

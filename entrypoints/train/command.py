@@ -12,7 +12,7 @@ from pydantic import ValidationError
 from domain.errors import SetupError
 from entrypoints.container import Container
 from entrypoints.settings import Settings, TrainingSettings
-from entrypoints.train_arguments import OVERRIDABLE
+from entrypoints.train.arguments import OVERRIDABLE
 
 FAULT_ENV = "TINKTALKER_TRAIN_FAULT"  # crash tests only: e.g. kill-in-checkpoint:2
 

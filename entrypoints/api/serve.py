@@ -7,7 +7,7 @@ import os
 import uvicorn
 
 from domain.errors import SetupError
-from entrypoints.api_app import API_KEY_ENV, make_app
+from entrypoints.api.app import API_KEY_ENV, make_app
 from entrypoints.container import Container
 from entrypoints.settings import Settings
 

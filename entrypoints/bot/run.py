@@ -15,10 +15,10 @@ from telegram.ext import Application
 
 from domain.errors import SetupError
 from entrypoints.container import Container
-from entrypoints.log_redaction import redact, redact_in_logs
+from entrypoints.bot.log_redaction import redact, redact_in_logs
 from entrypoints.resolving import resolved
 from entrypoints.settings import Settings
-from entrypoints.telegram_handlers import BotHandlers
+from entrypoints.bot.handlers import BotHandlers
 
 log = logging.getLogger(__name__)
 TOKEN_ENV = "TELEGRAM_TOKEN"

@@ -10,9 +10,9 @@ from dataclasses import asdict, dataclass, replace
 import torch
 from transformers import LogitsProcessorList
 
-from adapters.model_loading import load_model_and_tokenizer
-from adapters.rudialogpt_prompt import PromptMarkers, RuDialoGptPrompt
-from adapters.top_k_top_p_warper import TopKTopPWarper
+from adapters.model.loading import load_model_and_tokenizer
+from adapters.model.rudialogpt_prompt import PromptMarkers, RuDialoGptPrompt
+from adapters.model.top_k_top_p_warper import TopKTopPWarper
 from domain.dialogue import GenerationOptions, Message, Reply
 from domain.errors import ReplyUnavailable
 

@@ -11,7 +11,7 @@ from litestar import Request
 from domain.dialogue import GenerationOptions, Message, Reply
 from domain.errors import GeneratorBusy, ReplyUnavailable
 from domain.prompt_safety import context_window, sanitize_user_text
-from entrypoints.api_schemas import ApiLimits
+from entrypoints.api.schemas import ApiLimits
 from ports.prompt_meter import PromptMeter
 from ports.reply_generator import ReplyGenerator
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from adapters.rudialogpt_prompt import RuDialoGptPrompt
+from adapters.model.rudialogpt_prompt import RuDialoGptPrompt
 from domain.dialogue import Message
 
 _UNLIMITED = 1 << 30

@@ -13,10 +13,10 @@ from litestar.handlers import BaseRouteHandler
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
 
-from entrypoints.api_metrics import ApiMetrics
-from entrypoints.api_routes import generation_routes
-from entrypoints.api_schemas import ApiLimits, Status, request_types
-from entrypoints.api_serving import ApiError, ClientGone, Serving
+from entrypoints.api.metrics import ApiMetrics
+from entrypoints.api.routes import generation_routes
+from entrypoints.api.schemas import ApiLimits, Status, request_types
+from entrypoints.api.serving import ApiError, ClientGone, Serving
 from entrypoints.container import Container
 from entrypoints.settings import Settings
 

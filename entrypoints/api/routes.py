@@ -9,9 +9,9 @@ from litestar.openapi.datastructures import ResponseSpec
 from litestar.types import Guard
 
 from domain.dialogue import GenerationOptions, Message, Reply, Speaker
-from entrypoints.api_schemas import (AssistantMessage, ChatChoice, ChatCompletion, Completion, CompletionChoice,
+from entrypoints.api.schemas import (AssistantMessage, ChatChoice, ChatCompletion, Completion, CompletionChoice,
                                      ErrorBody, ModelCard, ModelList, RequestTypes, Usage)
-from entrypoints.api_serving import ApiError, Serving
+from entrypoints.api.serving import ApiError, Serving
 
 
 def generation_routes(serving: Serving, types: RequestTypes, guards: list[Guard]) -> list:

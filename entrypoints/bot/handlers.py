@@ -9,7 +9,7 @@ from telegram.ext import Application, CommandHandler, ContextTypes, MessageHandl
 
 from domain.service import DialogueService
 from entrypoints.settings import BotSettings
-from entrypoints.telegram_audience import Allowlist, is_private, speaks_to_bot, without_mentions
+from entrypoints.bot.audience import Allowlist, is_private, speaks_to_bot, without_mentions
 from ports.user_channel import UserChannel
 
 log = logging.getLogger(__name__)

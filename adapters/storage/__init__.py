@@ -1,0 +1,1 @@
+"""DialogueStore implementations: a SQLite file, and memory."""

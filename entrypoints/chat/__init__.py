@@ -1,0 +1,1 @@
+"""`tinktalker chat`: the terminal chat, model in-process."""

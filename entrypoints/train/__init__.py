@@ -1,0 +1,1 @@
+"""`tinktalker train`: the command's flags and how they drive the training/ pipeline."""
