@@ -5,7 +5,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import TextIO
 
-from domain.dialogue import ChatId
+from domain.dialogue import Conversation
 
 
 class ConsoleUserChannel:
@@ -16,12 +16,12 @@ class ConsoleUserChannel:
         self._bot_name = bot_name
         self._thinking = f"{bot_name}: ({thinking_text})"
 
-    async def send_reply(self, chat_id: ChatId, text: str) -> None:
+    async def send_reply(self, conversation: Conversation, text: str, reply_to: int | None = None) -> None:
         self._out.write(f"{self._bot_name}: {text}\n")
         self._out.flush()
 
     @asynccontextmanager
-    async def typing(self, chat_id: ChatId) -> AsyncIterator[None]:
+    async def typing(self, conversation: Conversation) -> AsyncIterator[None]:
         interactive = self._out.isatty()
         self._out.write(self._thinking + ("" if interactive else "\n"))
         self._out.flush()

@@ -1,30 +1,28 @@
-"""One lock per chat, so a chat's messages run in order while chats run side by side."""
+"""One lock per conversation, so its messages run in order while conversations run side by side."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Hashable
 from contextlib import asynccontextmanager
-
-from domain.dialogue import ChatId
 
 
 class ChatLocks:
     def __init__(self) -> None:
-        self._locks: dict[ChatId, asyncio.Lock] = {}
-        self._users: dict[ChatId, int] = {}
+        self._locks: dict[Hashable, asyncio.Lock] = {}
+        self._users: dict[Hashable, int] = {}
 
     @asynccontextmanager
-    async def hold(self, chat_id: ChatId) -> AsyncIterator[None]:
-        lock = self._locks.setdefault(chat_id, asyncio.Lock())
-        self._users[chat_id] = self._users.get(chat_id, 0) + 1
+    async def hold(self, key: Hashable) -> AsyncIterator[None]:
+        lock = self._locks.setdefault(key, asyncio.Lock())
+        self._users[key] = self._users.get(key, 0) + 1
         try:
             async with lock:
                 yield
         finally:
-            self._users[chat_id] -= 1
-            if self._users[chat_id] == 0:  # forget idle chats so the table stays small
-                del self._users[chat_id]
-                del self._locks[chat_id]
+            self._users[key] -= 1
+            if self._users[key] == 0:  # forget idle conversations so the table stays small
+                del self._users[key]
+                del self._locks[key]
 
     def __len__(self) -> int:
         return len(self._locks)

@@ -8,6 +8,19 @@ from typing import Literal
 ChatId = str
 
 
+@dataclass(frozen=True)
+class Conversation:
+    """Where one dialogue happens: a chat, and the forum topic inside it when there is one.
+
+    Each conversation has its own history and runs its messages in order."""
+
+    chat_id: ChatId
+    topic_id: int | None = None
+
+    def __str__(self) -> str:
+        return self.chat_id if self.topic_id is None else f"{self.chat_id}/{self.topic_id}"
+
+
 class Speaker(str, Enum):
     USER = "user"
     BOT = "bot"

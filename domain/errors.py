@@ -15,3 +15,15 @@ class GeneratorBusy(ReplyUnavailable):
     def __init__(self, message: str, retry_after_s: float = 1.0) -> None:
         super().__init__(message)
         self.retry_after_s = retry_after_s
+
+
+class DeliveryFailed(Exception):
+    """A reply could not be delivered now (network, flood limits); trying again later may work."""
+
+    def __init__(self, message: str, retry_after_s: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
+
+
+class StorageUnavailable(Exception):
+    """The store could not read or write now (file locked by another process, disk full, damaged)."""

@@ -1,4 +1,4 @@
-"""The dialogue service: one incoming message in, one reply out, per chat."""
+"""The dialogue service: one incoming message in, one reply out, per conversation."""
 from __future__ import annotations
 
 import asyncio
@@ -7,8 +7,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from domain.chat_locks import ChatLocks
-from domain.dialogue import ChatId, Message, Reply, Speaker
-from domain.errors import ReplyUnavailable
+from domain.dialogue import Conversation, Message, Reply, Speaker
+from domain.errors import DeliveryFailed, ReplyUnavailable, StorageUnavailable
 from domain.prompt_safety import clean_reply, context_window, user_message
 from ports.dialogue_store import DialogueStore
 from ports.reply_generator import ReplyGenerator
@@ -24,6 +24,8 @@ class DialoguePolicy:
     fallback_reply: str = "..."
     unavailable_reply: str = "Sorry, I cannot answer right now. Please try again a bit later."
     reply_timeout_s: float | None = None
+    send_retries: int = 0  # a reply whose delivery failed is sent again this many times...
+    send_backoff_s: float = 1.0  # ...waiting this long, doubled each time (or the channel's retry_after)
 
 
 class DialogueService:
@@ -35,28 +37,55 @@ class DialogueService:
         self._policy = policy
         self._locks = ChatLocks()
 
-    async def handle(self, chat_id: ChatId, text: str) -> str:
-        """Answer one user message in one chat; returns the text delivered to the user."""
-        async with self._locks.hold(chat_id):
+    async def handle(self, conversation: Conversation, text: str, reply_to: int | None = None) -> str:
+        """Answer one user message; returns the text delivered. The exchange joins the history only once
+        its reply went out. Raises `DeliveryFailed` when the reply could not be delivered after retries."""
+        async with self._locks.hold(conversation):
             incoming = user_message(text, self._policy.control_fragments)
-            history = await self._store.load_recent(chat_id, max(self._policy.context_size - 1, 0))
+            history = await self._history(conversation)
             context = context_window([*history, incoming], self._policy.context_size)
             try:
-                async with self._channel.typing(chat_id):
+                async with self._channel.typing(conversation):
                     reply = await self._ask(context)
             except ReplyUnavailable as error:
-                log.warning("no reply for chat %s: %s", chat_id, error)
-                await self._channel.send_reply(chat_id, self._policy.unavailable_reply)
+                log.warning("no reply for conversation %s: %s", conversation, error)
+                await self._deliver(conversation, self._policy.unavailable_reply, reply_to)
                 return self._policy.unavailable_reply
             answer = clean_reply(reply.text, self._policy.control_fragments, self._policy.fallback_reply)
-            await self._store.append(chat_id, [incoming, Message(Speaker.BOT, answer)])
-            await self._channel.send_reply(chat_id, answer)
+            await self._deliver(conversation, answer, reply_to)
+            await self._remember(conversation, [incoming, Message(Speaker.BOT, answer)])
             return answer
 
-    async def reset(self, chat_id: ChatId) -> None:
-        """Forget this chat's history."""
-        async with self._locks.hold(chat_id):
-            await self._store.clear(chat_id)
+    async def reset(self, conversation: Conversation) -> None:
+        """Forget this conversation's history."""
+        async with self._locks.hold(conversation):
+            await self._store.clear(conversation)
+
+    async def _history(self, conversation: Conversation) -> list[Message]:
+        try:
+            return await self._store.load_recent(conversation, max(self._policy.context_size - 1, 0))
+        except StorageUnavailable as error:  # answering without context beats not answering
+            log.error("history of conversation %s unreadable, answering without it: %s", conversation, error)
+            return []
+
+    async def _remember(self, conversation: Conversation, messages: list[Message]) -> None:
+        try:
+            await self._store.append(conversation, messages)
+        except StorageUnavailable as error:  # the reply is out; only the memory of it is lost
+            log.error("exchange in conversation %s delivered but not stored: %s", conversation, error)
+
+    async def _deliver(self, conversation: Conversation, text: str, reply_to: int | None) -> None:
+        for attempt in range(self._policy.send_retries + 1):
+            try:
+                await self._channel.send_reply(conversation, text, reply_to)
+                return
+            except DeliveryFailed as error:
+                if attempt == self._policy.send_retries:
+                    raise
+                wait = max(self._policy.send_backoff_s * 2 ** attempt, error.retry_after_s or 0)
+                log.warning("reply to conversation %s not delivered (%s); retry %d in %.1f s",
+                            conversation, error, attempt + 1, wait)
+                await asyncio.sleep(wait)
 
     async def _ask(self, context: Sequence[Message]) -> Reply:
         try:

@@ -10,9 +10,12 @@ from dependency_injector import containers, providers
 from adapters.batching_reply_generator import open_batching_reply_generator
 from adapters.console_user_channel import ConsoleUserChannel
 from adapters.storage.memory_dialogue_store import InMemoryDialogueStore
+from adapters.storage.memory_update_inbox import InMemoryUpdateInbox
 from adapters.model.loading import load_model_and_tokenizer
 from adapters.model.rudialogpt_prompt import RuDialoGptPrompt
-from adapters.storage.sqlite_dialogue_store import open_sqlite_dialogue_store
+from adapters.storage.sqlite_database import open_sqlite_database
+from adapters.storage.sqlite_dialogue_store import SqliteDialogueStore
+from adapters.storage.sqlite_update_inbox import SqliteUpdateInbox
 from adapters.model.tokenizer_prompt_meter import TokenizerPromptMeter
 from domain.errors import SetupError
 from domain.service import DialoguePolicy, DialogueService
@@ -101,10 +104,18 @@ class Container(containers.DeclarativeContainer):
         http=providers.Object(None),
     )
 
+    # One SQLite file holds the history and the bot's inbox; it is checked (intact, writable) when opened.
+    sqlite_database = providers.Resource(
+        open_sqlite_database, path=config.store.sqlite_path, busy_timeout_s=config.store.sqlite_busy_timeout_s)
     dialogue_store = providers.Selector(
         config.store.backend,
-        sqlite=providers.Resource(open_sqlite_dialogue_store, path=config.store.sqlite_path),
+        sqlite=providers.Singleton(SqliteDialogueStore, database=sqlite_database),
         memory=providers.Singleton(InMemoryDialogueStore),
+    )
+    update_inbox = providers.Selector(
+        config.store.backend,
+        sqlite=providers.Singleton(SqliteUpdateInbox, database=sqlite_database),
+        memory=providers.Singleton(InMemoryUpdateInbox),
     )
 
     dialogue_policy = providers.Singleton(
@@ -114,6 +125,8 @@ class Container(containers.DeclarativeContainer):
         fallback_reply=config.dialogue.fallback_reply,
         unavailable_reply=config.dialogue.unavailable_reply,
         reply_timeout_s=config.dialogue.reply_timeout_s,
+        send_retries=config.bot.send_retries,
+        send_backoff_s=config.bot.send_backoff_s,
     )
 
     console_channel = providers.Factory(ConsoleUserChannel)  # chat passes its output stream
@@ -134,12 +147,16 @@ class Container(containers.DeclarativeContainer):
 
     # The bot's token comes from the environment, never from config: `tinktalker bot` overrides this.
     telegram_token = providers.Dependency(instance_of=str)
+    # What each received update passes before Telegram is told it arrived: the bot overrides this with
+    # its durable inbox's admission.
+    telegram_admission = providers.Object(None)
     telegram_application = providers.Singleton(
         _telegram_application,
         token=telegram_token,
         api_base_url=config.bot.api_base_url,
         max_concurrent_updates=config.bot.max_concurrent_updates,
         rate_limit_retries=config.bot.rate_limit_retries,
+        admit=telegram_admission,
     )
     telegram_channel = providers.Singleton(
         _telegram_channel, bot=telegram_application.provided.bot, typing_interval_s=config.bot.typing_interval_s,

@@ -62,6 +62,7 @@ class GeneratorSettings(Section):
 class StoreSettings(Section):
     backend: Literal["sqlite", "memory"] = "sqlite"
     sqlite_path: str = "tinktalker.sqlite3"
+    sqlite_busy_timeout_s: float = Field(5.0, gt=0)
 
 
 class LoggingSettings(Section):
@@ -87,6 +88,7 @@ class BotTexts(Section):
     help_command: str = "Что я умею"
     reset_command: str = "Забыть наш разговор"
     ask_command: str = "Спросить бота (удобно в группах)"
+    slow_down: str = "Не так быстро, пожалуйста: я не успеваю отвечать. Подождите минутку."
 
 
 class BotSettings(Section):
@@ -101,6 +103,11 @@ class BotSettings(Section):
     max_concurrent_updates: int = Field(256, ge=1)
     typing_interval_s: float = Field(4.0, gt=0)
     rate_limit_retries: int = Field(3, ge=0)
+    send_retries: int = Field(5, ge=0)
+    send_backoff_s: float = Field(2.0, ge=0)
+    backlog_max_age_s: float | None = Field(3600.0, gt=0)
+    reply_threading: Literal["groups", "always", "never"] = "groups"
+    user_messages_per_minute: int = Field(20, ge=0)
     texts: BotTexts = BotTexts()
 
 

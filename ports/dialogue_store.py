@@ -1,17 +1,18 @@
-"""Port: where each chat's history lives."""
+"""Port: where each conversation's history lives."""
 from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Protocol
 
-from domain.dialogue import ChatId, Message
+from domain.dialogue import Conversation, Message
 
 
 class DialogueStore(Protocol):
-    """Keeps each chat's messages apart; `load_recent` returns the last `limit`, oldest first."""
+    """Keeps each conversation's messages apart (a forum topic is its own conversation); `load_recent`
+    returns the last `limit`, oldest first. Raises `StorageUnavailable` when it cannot read or write now."""
 
-    async def load_recent(self, chat_id: ChatId, limit: int) -> list[Message]: ...
+    async def load_recent(self, conversation: Conversation, limit: int) -> list[Message]: ...
 
-    async def append(self, chat_id: ChatId, messages: Sequence[Message]) -> None: ...
+    async def append(self, conversation: Conversation, messages: Sequence[Message]) -> None: ...
 
-    async def clear(self, chat_id: ChatId) -> None: ...
+    async def clear(self, conversation: Conversation) -> None: ...

@@ -28,6 +28,16 @@ class Call:
     def chat_id(self) -> int:
         return int(self.params["chat_id"])
 
+    @property
+    def topic(self) -> int | None:
+        return int(self.params["message_thread_id"]) if "message_thread_id" in self.params else None
+
+    @property
+    def quoted(self) -> int | None:
+        """The message id a sendMessage quotes (reply_parameters), if any."""
+        parameters = json.loads(self.params.get("reply_parameters", "null"))
+        return parameters["message_id"] if parameters else None
+
 
 @dataclass
 class Failure:
@@ -70,11 +80,16 @@ class BotApiStandIn:
         self._thread.join(timeout=5)
 
     # --- what users do -------------------------------------------------------------------------
-    def say(self, chat: dict, user: dict, text: str, *, reply_to_bot: bool = False) -> int:
-        """Queue a text message; '/command' and '@username' get their entities, as Telegram sends them."""
+    def say(self, chat: dict, user: dict, text: str, *, reply_to_bot: bool = False, topic: int | None = None,
+            age_s: float = 0) -> int:
+        """Queue a text message; '/command' and '@username' get their entities, as Telegram sends them.
+        `topic`: posted in that forum topic; `age_s`: sent that long ago (a backlog). Returns its message id."""
         message = self._message(chat, user, text=text, entities=_entities(text))
+        message["date"] -= int(age_s)
         if reply_to_bot:
             message["reply_to_message"] = self._message(chat, BOT_USER, text="earlier reply")
+        if topic is not None:
+            message.update(message_thread_id=topic, is_topic_message=True)
         return self._push(message)
 
     def send_sticker(self, chat: dict, user: dict) -> int:
@@ -97,8 +112,8 @@ class BotApiStandIn:
         with self._changed:
             return [c for c in self.calls if c.method == method and (chat_id is None or c.chat_id == chat_id)]
 
-    def texts_to(self, chat_id: int) -> list[str]:
-        return [c.params["text"] for c in self.sent("sendMessage", chat_id)]
+    def texts_to(self, chat_id: int, topic: int | None = None) -> list[str]:
+        return [c.params["text"] for c in self.sent("sendMessage", chat_id) if c.topic == topic]
 
     def poke(self) -> None:
         """Wake `wait_for` callers so they re-check their condition (something outside changed)."""
@@ -147,7 +162,10 @@ class BotApiStandIn:
         if method == "sendMessage":
             chat_id = int(params["chat_id"])
             chat = {"id": chat_id, "type": "private" if chat_id > 0 else "group"}
-            return self._message(chat, BOT_USER, text=params["text"])
+            sent = self._message(chat, BOT_USER, text=params["text"])
+            if "message_thread_id" in params:
+                sent.update(message_thread_id=int(params["message_thread_id"]), is_topic_message=True)
+            return sent
         if method in ("sendChatAction", "setMyCommands", "deleteWebhook", "setWebhook", "close"):
             return True
         return None

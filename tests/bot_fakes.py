@@ -53,13 +53,16 @@ class FakeTelegramBot:
         self.messages: list[tuple[int, str]] = []
         self.actions: list[tuple[int, str, float]] = []
         self.errors: dict[int, list[Exception]] = {}
+        self.sent_to: list[tuple[int | None, int | None]] = []  # (topic, quoted message) per message
 
-    async def send_message(self, chat_id: int, text: str) -> None:
+    async def send_message(self, chat_id: int, text: str, message_thread_id: int | None = None,
+                           reply_parameters=None) -> None:
         if self.errors.get(chat_id):
             raise self.errors[chat_id].pop(0)
         self.messages.append((chat_id, text))
+        self.sent_to.append((message_thread_id, reply_parameters.message_id if reply_parameters else None))
 
-    async def send_chat_action(self, chat_id: int, action: str) -> None:
+    async def send_chat_action(self, chat_id: int, action: str, message_thread_id: int | None = None) -> None:
         self.actions.append((chat_id, str(action), asyncio.get_running_loop().time()))
         if self.errors.get(chat_id):
             raise self.errors[chat_id].pop(0)

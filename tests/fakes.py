@@ -5,8 +5,8 @@ import asyncio
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 
-from domain.dialogue import ChatId, GenerationOptions, Message, Reply
-from domain.errors import ReplyUnavailable
+from domain.dialogue import Conversation, GenerationOptions, Message, Reply
+from domain.errors import DeliveryFailed, ReplyUnavailable, StorageUnavailable
 
 
 class FakeReplyGenerator:
@@ -32,38 +32,55 @@ class FakeReplyGenerator:
 
 
 class FakeUserChannel:
-    """Records what was sent and whether typing was showing at the time."""
+    """Records what was sent (and which message it quoted) and whether typing was showing at the time;
+    the next `failures` sends raise DeliveryFailed."""
 
     def __init__(self) -> None:
-        self.sent: list[tuple[ChatId, str]] = []
-        self.typing_now: set[ChatId] = set()
-        self.typing_seen: list[ChatId] = []
+        self.sent: list[tuple[Conversation, str]] = []
+        self.quoted: list[int | None] = []
+        self.typing_now: set[Conversation] = set()
+        self.typing_seen: list[Conversation] = []
+        self.failures = 0
 
-    async def send_reply(self, chat_id: ChatId, text: str) -> None:
-        self.sent.append((chat_id, text))
+    async def send_reply(self, conversation: Conversation, text: str, reply_to: int | None = None) -> None:
+        if self.failures:
+            self.failures -= 1
+            raise DeliveryFailed("fake network is down")
+        self.sent.append((conversation, text))
+        self.quoted.append(reply_to)
 
     @asynccontextmanager
-    async def typing(self, chat_id: ChatId) -> AsyncIterator[None]:
-        self.typing_now.add(chat_id)
-        self.typing_seen.append(chat_id)
+    async def typing(self, conversation: Conversation) -> AsyncIterator[None]:
+        self.typing_now.add(conversation)
+        self.typing_seen.append(conversation)
         try:
             yield
         finally:
-            self.typing_now.discard(chat_id)
+            self.typing_now.discard(conversation)
 
-    def texts(self, chat_id: ChatId) -> list[str]:
-        return [text for chat, text in self.sent if chat == chat_id]
+    def texts(self, conversation: Conversation) -> list[str]:
+        return [text for where, text in self.sent if where == conversation]
 
 
 class FakeDialogueStore:
+    """Keeps conversations in a dict; raises StorageUnavailable while `broken` is set."""
+
     def __init__(self) -> None:
-        self.chats: dict[ChatId, list[Message]] = {}
+        self.chats: dict[Conversation, list[Message]] = {}
+        self.broken = False
 
-    async def load_recent(self, chat_id: ChatId, limit: int) -> list[Message]:
-        return list(self.chats.get(chat_id, []))[-limit:] if limit > 0 else []
+    async def load_recent(self, conversation: Conversation, limit: int) -> list[Message]:
+        self._check()
+        return list(self.chats.get(conversation, []))[-limit:] if limit > 0 else []
 
-    async def append(self, chat_id: ChatId, messages: Sequence[Message]) -> None:
-        self.chats.setdefault(chat_id, []).extend(messages)
+    async def append(self, conversation: Conversation, messages: Sequence[Message]) -> None:
+        self._check()
+        self.chats.setdefault(conversation, []).extend(messages)
 
-    async def clear(self, chat_id: ChatId) -> None:
-        self.chats.pop(chat_id, None)
+    async def clear(self, conversation: Conversation) -> None:
+        self._check()
+        self.chats.pop(conversation, None)
+
+    def _check(self) -> None:
+        if self.broken:
+            raise StorageUnavailable("fake database is locked")

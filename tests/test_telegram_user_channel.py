@@ -4,9 +4,11 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from telegram.error import BadRequest, Forbidden, NetworkError
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
 
 from adapters.telegram.user_channel import TelegramUserChannel, split_message
+from domain.dialogue import Conversation as C
+from domain.errors import DeliveryFailed
 from tests.bot_fakes import FakeTelegramBot
 
 
@@ -48,7 +50,7 @@ def test_length_is_counted_in_utf16_units_as_telegram_does():
 def test_send_reply_sends_every_piece_in_order():
     bot = FakeTelegramBot()
     channel = TelegramUserChannel(bot, max_message_length=20)
-    asyncio.run(channel.send_reply("-100", "first part here. second part here. third"))
+    asyncio.run(channel.send_reply(C("-100"), "first part here. second part here. third"))
     assert bot.messages == [(-100, "first part here."), (-100, "second part here."), (-100, "third")]
 
 
@@ -56,7 +58,7 @@ def test_a_user_who_blocked_the_bot_is_logged_not_raised(caplog):
     bot = FakeTelegramBot()
     bot.errors[5] = [Forbidden("Forbidden: bot was blocked by the user")]
     with caplog.at_level(logging.WARNING):
-        asyncio.run(TelegramUserChannel(bot).send_reply("5", "hello"))
+        asyncio.run(TelegramUserChannel(bot).send_reply(C("5"), "hello"))
     assert bot.messages == []
     assert "chat 5" in caplog.text and "blocked" in caplog.text
 
@@ -65,7 +67,7 @@ def test_other_telegram_errors_reach_the_caller():
     bot = FakeTelegramBot()
     bot.errors[5] = [BadRequest("Bad Request: message is too long")]
     try:
-        asyncio.run(TelegramUserChannel(bot).send_reply("5", "hello"))
+        asyncio.run(TelegramUserChannel(bot).send_reply(C("5"), "hello"))
     except BadRequest:
         return
     raise AssertionError("BadRequest was swallowed")
@@ -76,7 +78,7 @@ def test_typing_is_resent_every_interval_until_the_block_ends():
     channel = TelegramUserChannel(bot, typing_interval_s=0.05)
 
     async def scenario() -> int:
-        async with channel.typing("7"):
+        async with channel.typing(C("7")):
             await asyncio.sleep(0.23)
         seen = len(bot.actions)
         await asyncio.sleep(0.15)  # nothing more once the reply is out
@@ -96,10 +98,30 @@ def test_a_failing_typing_action_never_breaks_the_reply():
     channel = TelegramUserChannel(bot, typing_interval_s=0.02)
 
     async def scenario() -> None:
-        async with channel.typing("7"):
+        async with channel.typing(C("7")):
             await asyncio.sleep(0.07)
-        await channel.send_reply("7", "done")
+        await channel.send_reply(C("7"), "done")
 
     asyncio.run(scenario())
     assert len(bot.actions) >= 2  # it kept trying after the failure
     assert bot.messages == [(7, "done")]
+
+
+def test_a_reply_goes_to_its_topic_and_only_the_first_piece_quotes_the_question():
+    bot = FakeTelegramBot()
+    channel = TelegramUserChannel(bot, max_message_length=20)
+    asyncio.run(channel.send_reply(C("-100", 7), "first part here. second part here.", reply_to=55))
+    asyncio.run(channel.send_reply(C("-100"), "general", reply_to=None))
+    assert bot.sent_to == [(7, 55), (7, None), (None, None)]
+
+
+def test_network_trouble_and_lasting_429s_are_a_delivery_failure_worth_retrying():
+    for error, wait in [(NetworkError("connection reset"), None), (TimedOut(), None), (RetryAfter(7), 7.0)]:
+        bot = FakeTelegramBot()
+        bot.errors[5] = [error]
+        try:
+            asyncio.run(TelegramUserChannel(bot).send_reply(C("5"), "hello"))
+        except DeliveryFailed as failure:
+            assert failure.retry_after_s == wait
+            continue
+        raise AssertionError(f"{error!r} was not a DeliveryFailed")

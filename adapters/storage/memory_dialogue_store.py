@@ -3,20 +3,20 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from domain.dialogue import ChatId, Message
+from domain.dialogue import Conversation, Message
 
 
 class InMemoryDialogueStore:
     """Implements ports.DialogueStore; forgets everything when the process ends."""
 
     def __init__(self) -> None:
-        self._chats: dict[ChatId, list[Message]] = {}
+        self._conversations: dict[Conversation, list[Message]] = {}
 
-    async def load_recent(self, chat_id: ChatId, limit: int) -> list[Message]:
-        return self._chats.get(chat_id, [])[-limit:] if limit > 0 else []
+    async def load_recent(self, conversation: Conversation, limit: int) -> list[Message]:
+        return self._conversations.get(conversation, [])[-limit:] if limit > 0 else []
 
-    async def append(self, chat_id: ChatId, messages: Sequence[Message]) -> None:
-        self._chats.setdefault(chat_id, []).extend(messages)
+    async def append(self, conversation: Conversation, messages: Sequence[Message]) -> None:
+        self._conversations.setdefault(conversation, []).extend(messages)
 
-    async def clear(self, chat_id: ChatId) -> None:
-        self._chats.pop(chat_id, None)
+    async def clear(self, conversation: Conversation) -> None:
+        self._conversations.pop(conversation, None)

@@ -1,13 +1,11 @@
 """DialogueStore in one SQLite file: the embedded default, survives restarts."""
 from __future__ import annotations
 
-import asyncio
 import sqlite3
-from collections.abc import Iterator, Sequence
-from pathlib import Path
+from collections.abc import Sequence
 
-from domain.dialogue import ChatId, Message, Speaker
-from domain.errors import SetupError
+from adapters.storage.sqlite_database import SqliteDatabase
+from domain.dialogue import Conversation, Message, Speaker
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS messages (
@@ -17,60 +15,39 @@ CREATE TABLE IF NOT EXISTS messages (
     text TEXT NOT NULL,
     created_at TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP
 );
-CREATE INDEX IF NOT EXISTS messages_by_chat ON messages (chat_id, id);
 """
+# A forum topic is its own conversation; files from before topics get the column, NULL = the whole chat.
+_TOPICS = "ALTER TABLE messages ADD COLUMN topic_id INTEGER"
+_INDEX = "CREATE INDEX IF NOT EXISTS messages_by_conversation ON messages (chat_id, topic_id, id);"
 
 
 class SqliteDialogueStore:
-    """Implements ports.DialogueStore; queries run in a worker thread, one at a time."""
+    """Implements ports.DialogueStore on a shared SqliteDatabase."""
 
-    def __init__(self, path: str | Path) -> None:
-        self.path = Path(path).expanduser()
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.executescript(_SCHEMA)
-        except (OSError, sqlite3.Error) as error:
-            raise SetupError(f"cannot open the history database '{self.path}' ({error}); "
-                             "set store.sqlite_path to a writable file") from error
-        self._lock = asyncio.Lock()
+    def __init__(self, database: SqliteDatabase) -> None:
+        self._db = database
+        database.setup(_create)
 
-    async def load_recent(self, chat_id: ChatId, limit: int) -> list[Message]:
+    async def load_recent(self, conversation: Conversation, limit: int) -> list[Message]:
         if limit <= 0:
             return []
-        rows = await self._run("SELECT speaker, text FROM messages WHERE chat_id = ? ORDER BY id DESC LIMIT ?",
-                               (chat_id, limit))
+        rows = await self._db.read(lambda db: db.execute(
+            "SELECT speaker, text FROM messages WHERE chat_id = ? AND topic_id IS ? ORDER BY id DESC LIMIT ?",
+            (conversation.chat_id, conversation.topic_id, limit)).fetchall())
         return [Message(Speaker(speaker), text) for speaker, text in reversed(rows)]
 
-    async def append(self, chat_id: ChatId, messages: Sequence[Message]) -> None:
-        rows = [(chat_id, m.speaker.value, m.text) for m in messages]
-        await self._run_many("INSERT INTO messages (chat_id, speaker, text) VALUES (?, ?, ?)", rows)
+    async def append(self, conversation: Conversation, messages: Sequence[Message]) -> None:
+        rows = [(conversation.chat_id, conversation.topic_id, m.speaker.value, m.text) for m in messages]
+        await self._db.write(lambda db: db.executemany(
+            "INSERT INTO messages (chat_id, topic_id, speaker, text) VALUES (?, ?, ?, ?)", rows))
 
-    async def clear(self, chat_id: ChatId) -> None:
-        await self._run("DELETE FROM messages WHERE chat_id = ?", (chat_id,))
-
-    async def _run(self, sql: str, params: tuple) -> list[tuple]:
-        async with self._lock:
-            return await asyncio.to_thread(lambda: self._db.execute(sql, params).fetchall())
-
-    async def _run_many(self, sql: str, rows: list[tuple]) -> None:
-        def write() -> None:
-            with self._db:  # one transaction: both turns of an exchange or neither
-                self._db.execute("BEGIN")
-                self._db.executemany(sql, rows)
-
-        async with self._lock:
-            await asyncio.to_thread(write)
-
-    def close(self) -> None:
-        self._db.close()
+    async def clear(self, conversation: Conversation) -> None:
+        await self._db.write(lambda db: db.execute(
+            "DELETE FROM messages WHERE chat_id = ? AND topic_id IS ?", (conversation.chat_id, conversation.topic_id)))
 
 
-def open_sqlite_dialogue_store(path: str) -> Iterator[SqliteDialogueStore]:
-    """Resource: opens the file, yields the store, closes the connection on shutdown."""
-    store = SqliteDialogueStore(path)
-    try:
-        yield store
-    finally:
-        store.close()
+def _create(db: sqlite3.Connection) -> None:
+    db.executescript(_SCHEMA)
+    if not any(column[1] == "topic_id" for column in db.execute("PRAGMA table_info(messages)")):
+        db.execute(_TOPICS)
+    db.executescript(_INDEX)

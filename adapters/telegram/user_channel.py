@@ -2,15 +2,17 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dtm
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from telegram import Bot
+from telegram import Bot, ReplyParameters
 from telegram.constants import ChatAction, MessageLimit
-from telegram.error import Forbidden, TelegramError
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 
-from domain.dialogue import ChatId
+from domain.dialogue import Conversation
+from domain.errors import DeliveryFailed
 
 log = logging.getLogger(__name__)
 
@@ -27,33 +29,48 @@ class TelegramUserChannel:
         self._typing_interval_s = typing_interval_s
         self._max_length = max_message_length
 
-    async def send_reply(self, chat_id: ChatId, text: str) -> None:
+    async def send_reply(self, conversation: Conversation, text: str, reply_to: int | None = None) -> None:
+        """Into the conversation's topic; the first piece quotes `reply_to`, even if that message is gone."""
+        quote = ReplyParameters(reply_to, allow_sending_without_reply=True) if reply_to is not None else None
         for piece in split_message(text, self._max_length):
             try:
-                await self._bot.send_message(chat_id=int(chat_id), text=piece)
+                await self._bot.send_message(chat_id=int(conversation.chat_id), text=piece,
+                                             message_thread_id=conversation.topic_id, reply_parameters=quote)
             except Forbidden as error:  # the user blocked the bot or it left the group: nothing to deliver to
-                log.warning("chat %s cannot be written to (%s); reply dropped", chat_id, error.message)
+                log.warning("chat %s cannot be written to (%s); reply dropped", conversation, error.message)
                 return
+            except RetryAfter as error:  # still flooded after the rate limiter's own retries
+                raise DeliveryFailed(str(error), _seconds(error.retry_after)) from error
+            except BadRequest:
+                raise
+            except NetworkError as error:  # connection trouble or a timeout: worth another try later
+                raise DeliveryFailed(str(error)) from error
+            quote = None
 
     @asynccontextmanager
-    async def typing(self, chat_id: ChatId) -> AsyncIterator[None]:
-        keeper = asyncio.create_task(self._keep_typing(int(chat_id)))
+    async def typing(self, conversation: Conversation) -> AsyncIterator[None]:
+        keeper = asyncio.create_task(self._keep_typing(int(conversation.chat_id), conversation.topic_id))
         try:
             yield
         finally:
             keeper.cancel()
             await asyncio.wait({keeper})
 
-    async def _keep_typing(self, chat_id: int) -> None:
+    async def _keep_typing(self, chat_id: int, topic_id: int | None) -> None:
         # Telegram shows the action for about 5 s, so it is re-sent until the reply goes out
         while True:
             try:
-                await self._bot.send_chat_action(chat_id=chat_id, action=ChatAction.TYPING)
+                await self._bot.send_chat_action(chat_id=chat_id, action=ChatAction.TYPING,
+                                                 message_thread_id=topic_id)
             except Forbidden:
                 return
             except TelegramError as error:  # the indicator is a courtesy; the reply itself still goes out
                 log.debug("typing action for chat %s failed: %s", chat_id, error)
             await asyncio.sleep(self._typing_interval_s)
+
+
+def _seconds(retry_after: int | dtm.timedelta) -> float:
+    return retry_after.total_seconds() if isinstance(retry_after, dtm.timedelta) else float(retry_after)
 
 
 def split_message(text: str, limit: int = MessageLimit.MAX_TEXT_LENGTH) -> list[str]:

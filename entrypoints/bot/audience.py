@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from telegram import Message, MessageEntity
 from telegram.constants import ChatType
 
+from domain.dialogue import Conversation
+
 
 @dataclass(frozen=True)
 class Allowlist:
@@ -23,6 +25,12 @@ class Allowlist:
 
 def is_private(message: Message) -> bool:
     return message.chat.type == ChatType.PRIVATE
+
+
+def conversation_of(message: Message) -> Conversation:
+    """The chat, plus the forum topic the message was posted in (the General topic has no id)."""
+    topic = message.message_thread_id if message.is_topic_message else None
+    return Conversation(str(message.chat_id), topic)
 
 
 def speaks_to_bot(message: Message, bot_id: int, bot_username: str | None) -> bool:

@@ -1,15 +1,18 @@
-"""Telegram updates in, DialogueService calls out: greetings, /reset, /ask, text, non-text, access rules."""
+"""Telegram updates in, DialogueService calls out: greetings, /reset, /ask, text, non-text, access, flooding."""
 from __future__ import annotations
 
 import logging
+import time
 
 from telegram import BotCommand, Message, Update
 from telegram.error import Forbidden, NetworkError, RetryAfter
 from telegram.ext import Application, CommandHandler, ContextTypes, MessageHandler, filters
 
+from domain.errors import DeliveryFailed
+from domain.flood_guard import FloodGuard, Verdict
 from domain.service import DialogueService
 from entrypoints.settings import BotSettings
-from entrypoints.bot.audience import Allowlist, is_private, speaks_to_bot, without_mentions
+from entrypoints.bot.audience import Allowlist, conversation_of, is_private, speaks_to_bot, without_mentions
 from ports.user_channel import UserChannel
 
 log = logging.getLogger(__name__)
@@ -28,6 +31,7 @@ class BotHandlers:
         self._texts = settings.texts
         self._unavailable_reply = unavailable_reply
         self._allowlist = Allowlist(frozenset(settings.allowed_user_ids), frozenset(settings.allowed_chat_ids))
+        self._flood = FloodGuard(settings.user_messages_per_minute)
 
     def register(self, application: Application) -> None:
         application.add_handler(CommandHandler("start", self.on_start, _NEW_MESSAGES))
@@ -55,8 +59,8 @@ class BotHandlers:
     async def on_reset(self, update: Update, context: Context) -> None:
         message = update.effective_message
         if await self._admitted(message):
-            await self._service.reset(str(message.chat_id))
-            await self._channel.send_reply(str(message.chat_id), self._texts.reset)
+            await self._service.reset(conversation_of(message))
+            await self._send(message, self._texts.reset)
 
     async def on_ask(self, update: Update, context: Context) -> None:
         message = update.effective_message
@@ -85,18 +89,42 @@ class BotHandlers:
 
     async def _say(self, message: Message, text: str) -> None:
         if await self._admitted(message):
-            await self._channel.send_reply(str(message.chat_id), text)
+            await self._send(message, text)
+
+    async def _send(self, message: Message, text: str) -> None:
+        await self._channel.send_reply(conversation_of(message), text, self._quoted(message))
 
     async def _talk(self, message: Message, text: str) -> None:
-        chat_id = str(message.chat_id)
         if not text:
-            await self._channel.send_reply(chat_id, self._texts.help)
+            await self._send(message, self._texts.help)
             return
+        if not await self._unhurried(message):
+            return
+        conversation = conversation_of(message)
         try:
-            await self._service.handle(chat_id, text)
+            await self._service.handle(conversation, text, self._quoted(message))
+        except DeliveryFailed as error:  # retried with back-off already: the message is given up
+            log.error("reply in conversation %s never delivered, given up: %s", conversation, error)
         except Exception:  # a broken generator must cost one reply, never the bot
-            log.exception("no reply for chat %s", chat_id)
-            await self._channel.send_reply(chat_id, self._unavailable_reply)
+            log.exception("no reply for conversation %s", conversation)
+            await self._send(message, self._unavailable_reply)
+
+    async def _unhurried(self, message: Message) -> bool:
+        """The flood guard: one sender's excess is dropped, with one "slow down" when they cross the limit."""
+        sender = message.from_user.id if message.from_user else message.chat_id
+        verdict = self._flood.check(sender, time.monotonic())
+        if verdict is Verdict.WARN:
+            log.info("user %s sends more than %d messages a minute; the excess is dropped",
+                     sender, self._settings.user_messages_per_minute)
+            await self._send(message, self._texts.slow_down)
+        return verdict is Verdict.ANSWER
+
+    def _quoted(self, message: Message) -> int | None:
+        """The message a reply quotes (bot.reply_threading), so a group sees whose question it answers."""
+        threading = self._settings.reply_threading
+        if threading == "always" or (threading == "groups" and not is_private(message)):
+            return message.message_id
+        return None
 
     def _addressed(self, message: Message, context: Context) -> bool:
         if is_private(message):
@@ -113,5 +141,5 @@ class BotHandlers:
             return True
         log.info("refused user %s in chat %s (not in the allowlists)", user_id, message.chat_id)
         if self._settings.when_denied == "reply":
-            await self._channel.send_reply(str(message.chat_id), self._texts.denied)
+            await self._send(message, self._texts.denied)
         return False

@@ -10,8 +10,9 @@ import signal
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 
+from telegram import Update
 from telegram.error import InvalidToken, TelegramError
-from telegram.ext import Application
+from telegram.ext import Application, TypeHandler
 
 from domain.errors import SetupError
 from entrypoints.container import Container
@@ -19,6 +20,7 @@ from entrypoints.bot.log_redaction import redact, redact_in_logs
 from entrypoints.resolving import resolved
 from entrypoints.settings import Settings
 from entrypoints.bot.handlers import BotHandlers
+from entrypoints.bot.inbox import DurableInbox
 
 log = logging.getLogger(__name__)
 TOKEN_ENV = "TELEGRAM_TOKEN"
@@ -39,16 +41,21 @@ async def run_bot(container: Container, settings: Settings, env: Mapping[str, st
     webhook_secret = _check_webhook(settings, env) if settings.bot.mode == "webhook" else None
     stop = asyncio.Event() if stop is None else stop
     try:
-        # The store opens and the model loads before going online, so a broken setup fails before any chat
+        # The store opens (and is checked) and the model loads before going online, so a broken setup
+        # fails before any chat
+        inbox = DurableInbox(await resolved(container.update_inbox()), settings.bot.backlog_max_age_s,
+                             strict=settings.bot.mode == "webhook")
+        container.telegram_admission.override(inbox.admit)
         channel = container.telegram_channel()
         # a missing torch for the local backend is the container's SetupError, like for every command
         service = await resolved(container.dialogue_service(channel=channel))
         handlers = BotHandlers(service, channel, settings.bot, settings.dialogue.unavailable_reply)
         application = container.telegram_application()
         handlers.register(application)
+        application.add_handler(TypeHandler(Update, inbox.settle), group=1)  # after the handlers, every update
         async with _online(application, settings):
             await _set_commands(application, handlers)
-            await _serve(application, settings, webhook_secret, stop, stop_signals)
+            await _serve(application, settings, webhook_secret, stop, stop_signals, inbox)
     finally:
         await resolved(container.shutdown_resources())
     return 0
@@ -98,9 +105,11 @@ async def _set_commands(application: Application, handlers: BotHandlers) -> None
 
 
 async def _serve(application: Application, settings: Settings, webhook_secret: str | None,
-                 stop: asyncio.Event, stop_signals: Sequence[int]) -> None:
+                 stop: asyncio.Event, stop_signals: Sequence[int], inbox: DurableInbox) -> None:
     await application.start()
     try:
+        # what the last run left unanswered goes first, so each conversation keeps its order
+        await inbox.replay(application.bot, application.update_queue.put_nowait)
         await _start_updates(application, settings, webhook_secret)
         log.info("bot @%s is up (%s)", application.bot.username, settings.bot.mode)
         await _wait_for_stop(stop, stop_signals)

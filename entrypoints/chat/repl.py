@@ -5,10 +5,11 @@ import asyncio
 import sys
 from typing import TextIO
 
+from domain.dialogue import Conversation
 from entrypoints.container import Container
 from entrypoints.resolving import resolved
 
-CHAT_ID = "console"
+CHAT_ID = Conversation("console")
 HELP = "Type a message and press Enter. /reset forgets the conversation, /quit (or Ctrl-D) leaves.\n"
 
 

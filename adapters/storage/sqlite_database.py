@@ -1,0 +1,120 @@
+"""One SQLite file shared by the stores: checked at start, WAL, a busy timeout, queries off the event loop."""
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import TypeVar
+
+from domain.errors import SetupError, StorageUnavailable
+
+T = TypeVar("T")
+_META = "CREATE TABLE IF NOT EXISTS tinktalker_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);"
+
+
+class SqliteDatabase:
+    """Queries run in a small thread pool, one connection per thread: readers never wait for writers
+    (WAL), writers wait for each other at most `busy_timeout_s`, and no conversation waits for another's
+    query on the event loop. Failures at run time raise `StorageUnavailable`."""
+
+    def __init__(self, path: str | Path, busy_timeout_s: float = 5.0, threads: int = 8) -> None:
+        self.path = Path(path).expanduser()
+        self._busy_timeout_s = busy_timeout_s
+        self._local = threading.local()
+        self._connections: list[sqlite3.Connection] = []
+        self._guard = threading.Lock()
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            _check(self._connection())
+        except (OSError, sqlite3.Error) as error:
+            self.close()
+            raise _setup_error(self.path, error) from None
+        self._pool = ThreadPoolExecutor(threads, thread_name_prefix="sqlite")
+
+    def setup(self, work: Callable[[sqlite3.Connection], None]) -> None:
+        """Creates or upgrades tables (idempotently), at start, before any query."""
+        try:
+            work(self._connection())
+        except sqlite3.Error as error:
+            raise _setup_error(self.path, error) from None
+
+    async def read(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        return await self._in_pool(work)
+
+    async def write(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        """`work` runs in one transaction: all of it is stored or none."""
+        def transaction(db: sqlite3.Connection) -> T:
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                result = work(db)
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+            db.execute("COMMIT")
+            return result
+
+        return await self._in_pool(transaction)
+
+    def close(self) -> None:
+        if hasattr(self, "_pool"):
+            self._pool.shutdown(wait=True)
+        with self._guard:
+            for connection in self._connections:
+                connection.close()
+            self._connections.clear()
+
+    async def _in_pool(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        loop = asyncio.get_running_loop()
+        try:
+            return await loop.run_in_executor(self._pool, lambda: work(self._connection()))
+        except sqlite3.Error as error:
+            raise StorageUnavailable(f"{self.path}: {error}") from error
+
+    def _connection(self) -> sqlite3.Connection:
+        connection = getattr(self._local, "connection", None)
+        if connection is None:
+            connection = sqlite3.connect(self.path, timeout=self._busy_timeout_s, isolation_level=None,
+                                         check_same_thread=False)  # closed from the main thread at the end
+            connection.execute(f"PRAGMA busy_timeout = {int(self._busy_timeout_s * 1000)}")
+            # WAL + NORMAL: a commit survives the process being killed (not a power cut) without an fsync each
+            connection.execute("PRAGMA synchronous = NORMAL")
+            self._local.connection = connection
+            with self._guard:
+                self._connections.append(connection)
+        return connection
+
+
+def _check(db: sqlite3.Connection) -> None:
+    """Intact (quick_check) and writable (a real write), or an error before any chat is served."""
+    verdict = db.execute("PRAGMA quick_check").fetchone()[0]
+    if verdict != "ok":
+        raise sqlite3.DatabaseError(f"quick_check found damage: {verdict}")
+    db.execute("PRAGMA journal_mode = WAL")
+    db.executescript(_META)
+    db.execute("INSERT OR REPLACE INTO tinktalker_meta VALUES ('last_start', ?)", (str(time.time()),))
+
+
+def _setup_error(path: Path, error: Exception) -> SetupError:
+    detail = str(error)
+    if any(word in detail for word in ("not a database", "malformed", "damage", "corrupt")):
+        fix = ("move it aside (the bot then starts an empty one) or restore a backup, "
+               "or set store.sqlite_path to another file")
+        return SetupError(f"the history database '{path}' is damaged ({detail}); {fix}")
+    if "locked" in detail or "busy" in detail:
+        return SetupError(f"the history database '{path}' is locked by another process ({detail}); "
+                          "stop that process or set store.sqlite_path to another file")
+    return SetupError(f"cannot write to the history database '{path}' ({detail}); make the file and its "
+                      "folder writable by this user, or set store.sqlite_path to a writable file")
+
+
+def open_sqlite_database(path: str, busy_timeout_s: float = 5.0) -> Iterator[SqliteDatabase]:
+    """Resource: opens and checks the file, yields the database, closes every connection on shutdown."""
+    database = SqliteDatabase(path, busy_timeout_s)
+    try:
+        yield database
+    finally:
+        database.close()
