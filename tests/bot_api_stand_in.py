@@ -53,6 +53,7 @@ class BotApiStandIn:
         self.calls: list[Call] = []
         self.rejected_tokens: list[str] = []
         self._updates: list[dict] = []
+        self._history: list[dict] = []  # every update ever queued, for redeliver()
         self._next_update_id = 1
         self._next_message_id = 1
         self._failures: dict[str, Failure] = {}
@@ -96,6 +97,12 @@ class BotApiStandIn:
         sticker = {"file_id": "sticker-file", "file_unique_id": "s1", "type": "regular", "width": 512,
                    "height": 512, "is_animated": False, "is_video": False}
         return self._push(self._message(chat, user, sticker=sticker))
+
+    def redeliver(self) -> None:
+        """Send every update again, already-confirmed ones included, as Telegram may after a failover."""
+        with self._changed:
+            self._updates = list(self._history)
+            self._changed.notify_all()
 
     def fail(self, method: str, *, times: int = 1, status: int = 429, retry_after: int | None = 1,
              description: str = "Too Many Requests: retry later") -> None:
@@ -171,6 +178,8 @@ class BotApiStandIn:
         return None
 
     def _updates_after(self, params: dict[str, str]) -> list[dict]:
+        # As Telegram: asking with offset N confirms (forgets) every update below N; unconfirmed ones
+        # are sent again on every call until then.
         offset = int(params.get("offset", 0) or 0)
         deadline = time.monotonic() + min(float(params.get("timeout", 0) or 0), 5.0)
         with self._changed:
@@ -184,6 +193,7 @@ class BotApiStandIn:
             update_id = self._next_update_id
             self._next_update_id += 1
             self._updates.append({"update_id": update_id, "message": message})
+            self._history.append(self._updates[-1])
             self._changed.notify_all()
             return message["message_id"]
 

@@ -17,6 +17,9 @@ from ports.update_inbox import UpdateInbox
 log = logging.getLogger(__name__)
 # Telegram keeps an unconfirmed update for 24 hours: a finished one older than this cannot come back
 _KEEP_FINISHED_S = 2 * 24 * 3600
+# After a failed record (file locked by another process), updates skip the inbox this long rather than
+# each waiting out the busy timeout in turn
+_PAUSE_AFTER_FAILURE_S = 10.0
 
 
 class DurableInbox:
@@ -31,6 +34,7 @@ class DurableInbox:
         self._strict = strict
         self._clock = clock
         self._unrecorded: set[int] = set()
+        self._paused_until = 0.0
 
     async def admit(self, update: Update) -> bool:
         message = update.effective_message
@@ -43,16 +47,23 @@ class DurableInbox:
             return False
         entry = InboxEntry(update.update_id, conversation_of(message), message.message_id,
                            message.text or message.caption or "", sent_at, update.to_json())
-        try:
-            fresh = await self._inbox.record(entry)
-        except StorageUnavailable as error:
-            if self._strict:
-                raise
-            log.warning("update %s not recorded (%s); answering it without crash protection", update.update_id, error)
-            fresh = update.update_id not in self._unrecorded
-            self._unrecorded.add(update.update_id)
+        fresh = await self._record(entry)
         if not fresh:
             log.info("update %s was delivered again; it is already handled or queued", update.update_id)
+        return fresh
+
+    async def _record(self, entry: InboxEntry) -> bool:
+        if self._clock() >= self._paused_until:
+            try:
+                return await self._inbox.record(entry)
+            except StorageUnavailable as error:
+                if self._strict:  # the webhook answers 500 and Telegram sends the update again
+                    raise
+                log.warning("the inbox cannot record (%s); answering without crash protection for %.0f s",
+                            error, _PAUSE_AFTER_FAILURE_S)
+                self._paused_until = self._clock() + _PAUSE_AFTER_FAILURE_S
+        fresh = entry.update_id not in self._unrecorded
+        self._unrecorded.add(entry.update_id)
         return fresh
 
     async def settle(self, update: object, context: object) -> None:
