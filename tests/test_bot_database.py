@@ -1,0 +1,114 @@
+"""The bot's SQLite file: a damaged or read-only file stops `tinktalker bot` with one line naming the file
+and the fix; another process holding the file's lock stalls no chat; an old file gains forum topics."""
+from __future__ import annotations
+
+import os
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from adapters.storage.sqlite_database import SqliteDatabase
+from adapters.storage.sqlite_dialogue_store import SqliteDialogueStore
+from domain.dialogue import Conversation, Message, Speaker
+from domain.errors import StorageUnavailable
+from tests.bot_fakes import EchoContextGenerator
+from tests.bot_run import TOKEN, BotRun, bot_settings, private
+from tests.test_bot_inbox import _locked
+
+ROOT = Path(__file__).resolve().parents[1]
+USERS = [{"id": 8000 + n, "is_bot": False, "first_name": f"u{n}"} for n in range(6)]
+
+
+def _bot_exits(db: Path) -> subprocess.CompletedProcess:
+    env = {**os.environ, "TELEGRAM_TOKEN": TOKEN, "TINKTALKER__STORE__SQLITE_PATH": str(db),
+           "TINKTALKER__GENERATOR__BACKEND": "http", "TINKTALKER__BOT__API_BASE_URL": "http://127.0.0.1:9/bot"}
+    return subprocess.run([sys.executable, "-m", "entrypoints.cli", "bot"], env=env, cwd=ROOT,
+                          capture_output=True, text=True, timeout=60)
+
+
+def test_a_damaged_file_stops_the_bot_with_one_line_naming_it_and_the_fix(tmp_path):
+    db = tmp_path / "bot.sqlite3"
+    db.write_bytes(b"this is not a database, it was overwritten by mistake" * 100)
+    result = _bot_exits(db)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert result.stderr.count("\n") == 1 and result.stderr.startswith("tinktalker: error: ")
+    assert str(db) in result.stderr and "damaged" in result.stderr and "move it aside" in result.stderr
+
+
+@pytest.fixture
+def read_only(tmp_path):
+    """A history file this process cannot write: chmod for a user, the immutable flag for root."""
+    db = tmp_path / "bot.sqlite3"
+    with sqlite3.connect(db) as connection:
+        connection.execute("CREATE TABLE t (x)")
+    if os.geteuid() != 0:
+        db.chmod(0o444)
+        yield db
+        return
+    if subprocess.run(["chattr", "+i", str(db)], capture_output=True).returncode != 0:
+        pytest.skip("running as root where chattr +i is not allowed: no way to make a file read-only")
+    yield db
+    subprocess.run(["chattr", "-i", str(db)], check=True)
+
+
+def test_a_read_only_file_stops_the_bot_with_one_line_naming_it_and_the_fix(read_only):
+    result = _bot_exits(read_only)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert result.stderr.count("\n") == 1 and str(read_only) in result.stderr
+    assert "cannot write" in result.stderr and "writable" in result.stderr and "store.sqlite_path" in result.stderr
+
+
+def test_another_process_holding_the_file_stalls_no_chat(api, tmp_path):
+    db = tmp_path / "bot.sqlite3"
+    settings = bot_settings(api, db)
+    settings = settings.model_copy(update={"store": settings.store.model_copy(update={"sqlite_busy_timeout_s": 0.5})})
+    with BotRun(api, settings, EchoContextGenerator()):
+        api.say(private(USERS[0]), USERS[0], "before the lock")
+        api.wait_for_texts(USERS[0]["id"], 1)
+        with _locked(db):
+            locked_at = time.monotonic()
+            for u in USERS:
+                api.say(private(u), u, "during the lock")
+            for u in USERS:  # answered while the other process still holds the lock
+                api.wait_for(lambda u=u: any(t.endswith("user:during the lock]") for t in api.texts_to(u["id"])),
+                             timeout=15, what=f"{u['first_name']}'s reply")
+            answered_in = time.monotonic() - locked_at
+        api.say(private(USERS[1]), USERS[1], "after the lock")
+        api.wait_for_texts(USERS[1]["id"], 2)
+    assert settings.dialogue.unavailable_reply not in sum((api.texts_to(u["id"]) for u in USERS), [])
+    with sqlite3.connect(db) as connection:  # the lock is gone: history is written again
+        stored = connection.execute("SELECT text FROM messages WHERE chat_id = ?", (str(USERS[1]["id"]),)).fetchall()
+    assert ("after the lock",) in stored
+    print(f"{len(USERS)} chats answered {answered_in:.2f} s into another process's lock")
+
+
+async def test_reads_go_on_while_another_process_writes_and_a_blocked_write_says_so(tmp_path):
+    db = tmp_path / "bot.sqlite3"
+    database = SqliteDatabase(db, busy_timeout_s=0.2)
+    store = SqliteDialogueStore(database)
+    chat = Conversation("1")
+    await store.append(chat, [Message(Speaker.USER, "hi")])
+    with _locked(db):
+        assert await store.load_recent(chat, 5) == [Message(Speaker.USER, "hi")]
+        with pytest.raises(StorageUnavailable, match="locked"):
+            await store.append(chat, [Message(Speaker.USER, "lost?")])
+    await store.append(chat, [Message(Speaker.USER, "again")])
+    assert [m.text for m in await store.load_recent(chat, 5)] == ["hi", "again"]
+    database.close()
+
+
+async def test_a_file_from_before_forum_topics_keeps_its_history(tmp_path):
+    db = tmp_path / "old.sqlite3"
+    with sqlite3.connect(db) as connection:
+        connection.executescript("CREATE TABLE messages (id INTEGER PRIMARY KEY AUTOINCREMENT, chat_id TEXT NOT NULL,"
+                                 " speaker TEXT NOT NULL, text TEXT NOT NULL, created_at TEXT);"
+                                 "INSERT INTO messages (chat_id, speaker, text) VALUES ('5', 'user', 'old times');")
+    database = SqliteDatabase(db)
+    store = SqliteDialogueStore(database)
+    assert await store.load_recent(Conversation("5"), 5) == [Message(Speaker.USER, "old times")]
+    assert await store.load_recent(Conversation("5", 3), 5) == []
+    database.close()
