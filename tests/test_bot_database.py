@@ -80,25 +80,31 @@ def test_another_process_holding_the_file_stalls_no_chat(api, tmp_path):
         api.say(private(USERS[1]), USERS[1], "after the lock")
         api.wait_for_texts(USERS[1]["id"], 2)
     assert settings.dialogue.unavailable_reply not in sum((api.texts_to(u["id"]) for u in USERS), [])
-    with sqlite3.connect(db) as connection:  # the lock is gone: history is written again
-        stored = connection.execute("SELECT text FROM messages WHERE chat_id = ?", (str(USERS[1]["id"]),)).fetchall()
-    assert ("after the lock",) in stored
+    with sqlite3.connect(db) as connection:  # the lock is gone: what was kept meanwhile is written too
+        stored = connection.execute("SELECT chat_id, text FROM messages WHERE speaker = 'user'").fetchall()
+    assert sorted(stored) == sorted([(str(USERS[0]["id"]), "before the lock"), (str(USERS[1]["id"]), "after the lock")]
+                                    + [(str(u["id"]), "during the lock") for u in USERS])
     print(f"{len(USERS)} chats answered {answered_in:.2f} s into another process's lock")
 
 
-async def test_reads_go_on_while_another_process_writes_and_a_blocked_write_says_so(tmp_path):
+async def test_reads_go_on_while_another_process_writes_and_blocked_writes_are_kept_until_it_is_done(tmp_path):
     db = tmp_path / "bot.sqlite3"
     database = SqliteDatabase(db, busy_timeout_s=0.2)
     store = SqliteDialogueStore(database)
-    chat = Conversation("1")
+    chat, other = Conversation("1"), Conversation("2")
     await store.append(chat, [Message(Speaker.USER, "hi")])
     with _locked(db):
         assert await store.load_recent(chat, 5) == [Message(Speaker.USER, "hi")]
-        with pytest.raises(StorageUnavailable, match="locked"):
-            await store.append(chat, [Message(Speaker.USER, "lost?")])
-    await store.append(chat, [Message(Speaker.USER, "again")])
-    assert [m.text for m in await store.load_recent(chat, 5)] == ["hi", "again"]
+        for where, text in [(chat, "kept"), (other, "kept too")]:
+            with pytest.raises(StorageUnavailable, match="locked.*kept in memory"):
+                await store.append(where, [Message(Speaker.USER, text)])
+        assert [m.text for m in await store.load_recent(chat, 5)] == ["hi", "kept"]  # the context has it
+    await store.append(chat, [Message(Speaker.USER, "again")])  # writes what was kept, too
+    assert [m.text for m in await store.load_recent(chat, 5)] == ["hi", "kept", "again"]
     database.close()
+    with sqlite3.connect(db) as connection:
+        rows = connection.execute("SELECT chat_id, text FROM messages ORDER BY id").fetchall()
+    assert rows == [("1", "hi"), ("1", "kept"), ("2", "kept too"), ("1", "again")]
 
 
 async def test_a_file_from_before_forum_topics_keeps_its_history(tmp_path):

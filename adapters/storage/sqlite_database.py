@@ -13,13 +13,17 @@ from typing import TypeVar
 from domain.errors import SetupError, StorageUnavailable
 
 T = TypeVar("T")
+# After a write found the file locked past the busy timeout, writes try once without waiting for this
+# long instead of each waiting the timeout out in turn (the callers keep what they could not write)
+_PAUSE_AFTER_LOCKED_S = 10.0
 _META = "CREATE TABLE IF NOT EXISTS tinktalker_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);"
 
 
 class SqliteDatabase:
     """Queries run in a small thread pool, one connection per thread: readers never wait for writers
     (WAL), writers wait for each other at most `busy_timeout_s`, and no conversation waits for another's
-    query on the event loop. Failures at run time raise `StorageUnavailable`."""
+    query on the event loop. Failures at run time raise `StorageUnavailable`; while another process
+    holds the file's lock, writes after the first that timed out do not wait for a few seconds."""
 
     def __init__(self, path: str | Path, busy_timeout_s: float = 5.0, threads: int = 8) -> None:
         self.path = Path(path).expanduser()
@@ -27,6 +31,7 @@ class SqliteDatabase:
         self._local = threading.local()
         self._connections: list[sqlite3.Connection] = []
         self._guard = threading.Lock()
+        self._writes_paused_until = 0.0
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             _check(self._connection())
@@ -47,17 +52,15 @@ class SqliteDatabase:
 
     async def write(self, work: Callable[[sqlite3.Connection], T]) -> T:
         """`work` runs in one transaction: all of it is stored or none."""
-        def transaction(db: sqlite3.Connection) -> T:
-            db.execute("BEGIN IMMEDIATE")
-            try:
-                result = work(db)
-            except BaseException:
-                db.execute("ROLLBACK")
-                raise
-            db.execute("COMMIT")
-            return result
-
-        return await self._in_pool(transaction)
+        patient = time.monotonic() >= self._writes_paused_until
+        try:
+            result = await self._in_pool(lambda db: _transaction(db, work, patient, self._busy_timeout_s))
+        except StorageUnavailable as error:
+            if patient and ("locked" in str(error) or "busy" in str(error)):
+                self._writes_paused_until = time.monotonic() + _PAUSE_AFTER_LOCKED_S
+            raise
+        self._writes_paused_until = 0.0
+        return result
 
     def close(self) -> None:
         if hasattr(self, "_pool"):
@@ -86,6 +89,24 @@ class SqliteDatabase:
             with self._guard:
                 self._connections.append(connection)
         return connection
+
+
+def _transaction(db: sqlite3.Connection, work: Callable[[sqlite3.Connection], T], patient: bool,
+                 busy_timeout_s: float) -> T:
+    if not patient:  # writes are paused: one try without waiting, which succeeds once the lock is gone
+        db.execute("PRAGMA busy_timeout = 0")
+    try:
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            result = work(db)
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        db.execute("COMMIT")
+        return result
+    finally:
+        if not patient:
+            db.execute(f"PRAGMA busy_timeout = {int(busy_timeout_s * 1000)}")
 
 
 def _check(db: sqlite3.Connection) -> None:

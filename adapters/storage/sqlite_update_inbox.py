@@ -26,10 +26,12 @@ _COLUMNS = "update_id, chat_id, topic_id, message_id, text, sent_at, payload"
 
 
 class SqliteUpdateInbox:
-    """Implements ports.UpdateInbox on a shared SqliteDatabase."""
+    """Implements ports.UpdateInbox on a shared SqliteDatabase. A `finish` that cannot be written now is
+    kept and written with the next one (until then a restart would handle that update once more)."""
 
     def __init__(self, database: SqliteDatabase) -> None:
         self._db = database
+        self._unfinished: set[int] = set()
         database.setup(lambda db: db.executescript(_SCHEMA))
 
     async def record(self, entry: InboxEntry) -> bool:
@@ -40,8 +42,11 @@ class SqliteUpdateInbox:
         return inserted == 1
 
     async def finish(self, update_id: int) -> None:
-        await self._db.write(lambda db: db.execute(
-            "UPDATE inbox SET finished_at = ? WHERE update_id = ? AND finished_at IS NULL", (time.time(), update_id)))
+        self._unfinished.add(update_id)
+        rows = [(time.time(), finished) for finished in sorted(self._unfinished)]
+        await self._db.write(lambda db: db.executemany(
+            "UPDATE inbox SET finished_at = ? WHERE update_id = ? AND finished_at IS NULL", rows))
+        self._unfinished.difference_update(finished for _, finished in rows)
 
     async def pending(self) -> list[InboxEntry]:
         rows = await self._db.read(lambda db: db.execute(

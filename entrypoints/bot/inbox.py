@@ -17,9 +17,6 @@ from ports.update_inbox import UpdateInbox
 log = logging.getLogger(__name__)
 # Telegram keeps an unconfirmed update for 24 hours: a finished one older than this cannot come back
 _KEEP_FINISHED_S = 2 * 24 * 3600
-# After a failed record (file locked by another process), updates skip the inbox this long rather than
-# each waiting out the busy timeout in turn
-_PAUSE_AFTER_FAILURE_S = 10.0
 
 
 class DurableInbox:
@@ -34,7 +31,6 @@ class DurableInbox:
         self._strict = strict
         self._clock = clock
         self._unrecorded: set[int] = set()
-        self._paused_until = 0.0
 
     async def admit(self, update: Update) -> bool:
         message = update.effective_message
@@ -53,15 +49,13 @@ class DurableInbox:
         return fresh
 
     async def _record(self, entry: InboxEntry) -> bool:
-        if self._clock() >= self._paused_until:
-            try:
-                return await self._inbox.record(entry)
-            except StorageUnavailable as error:
-                if self._strict:  # the webhook answers 500 and Telegram sends the update again
-                    raise
-                log.warning("the inbox cannot record (%s); answering without crash protection for %.0f s",
-                            error, _PAUSE_AFTER_FAILURE_S)
-                self._paused_until = self._clock() + _PAUSE_AFTER_FAILURE_S
+        try:
+            return await self._inbox.record(entry)
+        except StorageUnavailable as error:
+            if self._strict:  # the webhook answers 500 and Telegram sends the update again
+                raise
+            log.warning("update %s not recorded (%s); answering it without crash protection",
+                        entry.update_id, error)
         fresh = entry.update_id not in self._unrecorded
         self._unrecorded.add(entry.update_id)
         return fresh
@@ -71,8 +65,8 @@ class DurableInbox:
             return
         try:
             await self._inbox.finish(update.update_id)
-        except StorageUnavailable as error:  # it was handled; a restart may answer it once more
-            log.error("update %s handled but not marked finished: %s", update.update_id, error)
+        except StorageUnavailable as error:  # the inbox tries again with the next one; a restart first would repeat it
+            log.warning("update %s handled but not yet marked finished: %s", update.update_id, error)
 
     async def replay(self, bot: Bot, put: Callable[[Update], None]) -> int:
         """Queues the updates left unfinished by the last run, oldest first; returns how many."""
