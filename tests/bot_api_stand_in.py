@@ -23,6 +23,7 @@ class Call:
     method: str
     params: dict[str, str]
     at: float = field(default_factory=time.monotonic)
+    ok: bool = True  # False when the stand-in answered it with an error (see fail())
 
     @property
     def chat_id(self) -> int:
@@ -120,7 +121,8 @@ class BotApiStandIn:
             return [c for c in self.calls if c.method == method and (chat_id is None or c.chat_id == chat_id)]
 
     def texts_to(self, chat_id: int, topic: int | None = None) -> list[str]:
-        return [c.params["text"] for c in self.sent("sendMessage", chat_id) if c.topic == topic]
+        """What the chat (or topic) received: failed attempts are not counted."""
+        return [c.params["text"] for c in self.sent("sendMessage", chat_id) if c.topic == topic and c.ok]
 
     def poke(self) -> None:
         """Wake `wait_for` callers so they re-check their condition (something outside changed)."""
@@ -152,6 +154,7 @@ class BotApiStandIn:
             failure = self._failures.get(method)
             if failure and failure.times > 0:
                 failure.times -= 1
+                self.calls[-1].ok = False
                 body = {"ok": False, "error_code": failure.status, "description": failure.description}
                 if failure.retry_after is not None:
                     body["parameters"] = {"retry_after": failure.retry_after}

@@ -104,3 +104,33 @@ def test_a_restarted_bot_continues_every_conversation(api, tmp_path):
         api.say(private(ALICE), ALICE, "what is my name?")
         replies = api.wait_for_texts(ALICE["id"], 2)
     assert replies[1] == echo([user("my name is Alice"), Message(Speaker.BOT, first_alice), user("what is my name?")])
+
+
+def test_a_reply_telegram_could_not_take_is_sent_again_with_backoff_and_remembered_once(api, tmp_path):
+    db = tmp_path / "history.sqlite3"
+    settings = bot_settings(api, db, send_retries=3, send_backoff_s=0.2)
+    with BotRun(api, settings, EchoContextGenerator()):
+        api.fail("sendMessage", times=2, status=502, retry_after=None, description="Bad Gateway")
+        api.say(private(ALICE), ALICE, "through a flaky network")
+        assert api.wait_for_texts(ALICE["id"], 1) == [echo([user("through a flaky network")])]
+        attempts = api.sent(chat_id=ALICE["id"])
+    assert len(attempts) == 3 and attempts[2].at - attempts[1].at >= 0.35  # 0.2 s, then 0.4 s
+    with sqlite3.connect(db) as connection:
+        assert connection.execute("SELECT count(*) FROM messages").fetchone() == (2,)
+        assert connection.execute("SELECT count(*) FROM inbox WHERE finished_at IS NULL").fetchone() == (0,)
+
+
+def test_a_reply_that_never_gets_through_is_given_up_logged_and_not_remembered(api, tmp_path, caplog):
+    db = tmp_path / "history.sqlite3"
+    settings = bot_settings(api, db, send_retries=1, send_backoff_s=0.1)
+    with BotRun(api, settings, EchoContextGenerator()), caplog.at_level(logging.ERROR):
+        api.fail("sendMessage", times=2, status=502, retry_after=None, description="Bad Gateway")
+        api.say(private(ALICE), ALICE, "into the void")
+        api.wait_for(lambda: len(api.sent(chat_id=ALICE["id"])) >= 2, what="two attempts")
+        api.say(private(BOB), BOB, "still there?")
+        api.wait_for_texts(BOB["id"], 1)
+    assert "never delivered, given up" in caplog.text and len(api.sent(chat_id=ALICE["id"])) == 2
+    assert api.texts_to(ALICE["id"]) == []
+    with sqlite3.connect(db) as connection:
+        assert connection.execute("SELECT count(*) FROM messages WHERE chat_id = ?", (str(ALICE["id"]),)).fetchone() == (0,)
+        assert connection.execute("SELECT count(*) FROM inbox WHERE finished_at IS NULL").fetchone() == (0,)
