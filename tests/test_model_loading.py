@@ -1,6 +1,9 @@
 """Model loading errors a user can make get one clear line."""
 from __future__ import annotations
 
+import os
+import shutil
+
 import pytest
 
 from adapters.model.loading import load_model_and_tokenizer, looks_like_path
@@ -8,7 +11,7 @@ from domain.errors import SetupError
 
 
 def test_a_missing_folder_is_named_with_the_fix(tmp_path):
-    with pytest.raises(SetupError, match=r"model folder '.*nope' does not exist.*--model"):
+    with pytest.raises(SetupError, match=r"no such folder '.*nope'.*--model"):
         load_model_and_tokenizer(str(tmp_path / "nope"))
 
 
@@ -23,6 +26,14 @@ def test_an_unreachable_hub_gives_the_offline_hint(monkeypatch):
         load_model_and_tokenizer("tinkoff-ai/ruDialoGPT-medium")
     message = str(error.value)
     assert "tinkoff-ai/ruDialoGPT-medium" in message and "offline" in message and "--model" in message
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root reads every file")
+def test_an_unreadable_weights_file_is_named_with_the_fix(tiny_model_dir, tmp_path):
+    folder = shutil.copytree(tiny_model_dir, tmp_path / "model")
+    (folder / "model.safetensors").chmod(0o200)
+    with pytest.raises(SetupError, match=r"cannot read model.safetensors.*chmod a\+r"):
+        load_model_and_tokenizer(str(folder))
 
 
 def test_an_unknown_dtype_is_named(tiny_model_dir):
