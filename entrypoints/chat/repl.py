@@ -1,39 +1,95 @@
 """`tinktalker chat`: talk with the model in a terminal, in-process."""
 from __future__ import annotations
 
-import asyncio
+import signal
 import sys
+import threading
+from pathlib import Path
 from typing import TextIO
 
 from entrypoints.container import Container
 from entrypoints.resolving import resolved
 
 CHAT_ID = "console"
-HELP = "Type a message and press Enter. /reset forgets the conversation, /quit (or Ctrl-D) leaves.\n"
+GREETING = "Type a message and press Enter. /help lists the commands; /quit, Ctrl-D or Ctrl-C leaves.\n"
+HELP = """\
+/reset   forget this conversation (the model starts afresh)
+/help    this list
+/quit    leave (also /exit, Ctrl-D at an empty prompt, or Ctrl-C at any time)
+Arrow keys edit the line; Up and Down recall earlier lines of this session; Ctrl-R searches them.
+"""
+QUIT = ("/quit", "/exit")
 
 
 async def run_chat(container: Container, stdin: TextIO = sys.stdin, stdout: TextIO = sys.stdout) -> int:
-    """Read lines until /quit or end of input; each line is one user message."""
+    """Read lines until /quit, end of input or Ctrl-C at the prompt; each line is one user message."""
     stdout.write("Loading the model…\n")
     stdout.flush()
+    read_line = _terminal_reader() if _is_terminal(stdin, stdout) else _stream_reader(stdin, stdout)
     try:
         # resources start on first use, so only the selected backends are opened
         service = await resolved(container.dialogue_service(channel=container.console_channel(out=stdout)))
-        stdout.write(HELP)
-        while True:
-            stdout.write("you> ")
-            stdout.flush()
-            line = await asyncio.to_thread(stdin.readline)
-            if not line:
-                stdout.write("\n")
-                return 0
+        stdout.write(history_line(container) + GREETING)
+        while (line := read_line("you> ")) is not None:
             text = line.strip()
-            if text in ("/quit", "/exit"):
+            if text in QUIT:
                 return 0
             if text == "/reset":
                 await service.reset(CHAT_ID)
                 stdout.write("(conversation forgotten)\n")
+            elif text == "/help":
+                stdout.write(HELP)
+            elif text.startswith("/") and " " not in text:
+                stdout.write(f"unknown command {text}; /help lists the commands\n")
             elif text:
                 await service.handle(CHAT_ID, text)
+        stdout.write("\n")
+        return 0
     finally:
         await resolved(container.shutdown_resources())
+
+
+def history_line(container: Container) -> str:
+    """Where this conversation is kept, said once on start."""
+    if container.config.store.backend() == "memory":
+        return "History is kept in memory only and forgotten on exit (store.backend: memory).\n"
+    path = Path(container.config.store.sqlite_path()).expanduser().resolve()
+    return f"History is kept in {path} (store.sqlite_path) and continues next time; /reset forgets it.\n"
+
+
+def _is_terminal(stdin: TextIO, stdout: TextIO) -> bool:
+    return stdin is sys.stdin and stdout is sys.stdout and stdin.isatty() and stdout.isatty()
+
+
+def _stream_reader(stdin: TextIO, stdout: TextIO):
+    """Piped input: the prompt is written, lines are read as they come."""
+    def read_line(prompt: str) -> str | None:
+        stdout.write(prompt)
+        stdout.flush()
+        return stdin.readline() or None
+
+    return read_line
+
+
+def _terminal_reader():
+    """A terminal: GNU readline edits the line and keeps this session's lines (Up/Down, Ctrl-R).
+
+    The model waits while a person types, so the line is read right here; Ctrl-C, which asyncio would
+    only note until Enter, interrupts the read at once and leaves."""
+    import readline  # noqa: F401  (importing it is what turns line editing on for input())
+
+    def read_line(prompt: str) -> str | None:
+        previous = signal.signal(signal.SIGINT, signal.default_int_handler) if _main_thread() else None
+        try:
+            return input(prompt)
+        except (EOFError, KeyboardInterrupt):
+            return None
+        finally:
+            if previous is not None:
+                signal.signal(signal.SIGINT, previous)
+
+    return read_line
+
+
+def _main_thread() -> bool:
+    return threading.current_thread() is threading.main_thread()
