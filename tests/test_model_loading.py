@@ -11,7 +11,7 @@ from domain.errors import SetupError
 
 
 def test_a_missing_folder_is_named_with_the_fix(tmp_path):
-    with pytest.raises(SetupError, match=r"no such folder '.*nope'.*--model"):
+    with pytest.raises(SetupError, match=r"model folder '.*nope' does not exist.*--model"):
         load_model_and_tokenizer(str(tmp_path / "nope"))
 
 

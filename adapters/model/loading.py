@@ -65,9 +65,8 @@ def check_folder(name: str) -> str:
     folder = Path(name).expanduser()
     if not folder.is_dir():
         if looks_like_path(name):
-            raise SetupError(f"no such folder '{folder}': the model folder does not exist; pass --model "
-                             "/path/to/model-folder (or set TINKTALKER_MODEL) to a folder with config.json, "
-                             "weights and tokenizer")
+            raise SetupError(f"model folder '{folder}' does not exist; pass --model /path/to/model-folder "
+                             "(or set TINKTALKER_MODEL) to a folder with config.json, weights and tokenizer")
         raise not_a_folder(name)
     if not (folder / "config.json").is_file():
         raise SetupError(f"model folder '{folder}' has no config.json; it needs the files that "
