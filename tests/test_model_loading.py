@@ -45,3 +45,16 @@ def test_an_unknown_dtype_is_named(tiny_model_dir):
                                            ("/models/x", True), ("~/m", True), ("a/b/c", True)])
 def test_hub_ids_and_paths_are_told_apart(value, is_path):
     assert looks_like_path(value) is is_path
+
+
+def test_library_warnings_are_printed_once(tiny_model_dir):
+    import subprocess
+    import sys
+
+    code = ("import logging, sys; logging.basicConfig(format='%(name)s: %(message)s'); "
+            "from adapters.model.loading import load_model_and_tokenizer; load_model_and_tokenizer(sys.argv[1]); "
+            "from huggingface_hub.utils import logging as hub; hub.get_logger('huggingface_hub.x').warning('hub says'); "
+            "from transformers.utils import logging as tf; tf.get_logger('transformers.y').warning('transformers says')")
+    result = subprocess.run([sys.executable, "-c", code, str(tiny_model_dir)], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.count("hub says") == 1 and result.stderr.count("transformers says") == 1, result.stderr
