@@ -1,6 +1,7 @@
 """What ships: a non-editable install has the right defaults, torch is pinned alike, the Docker context stays small."""
 from __future__ import annotations
 
+import importlib.util
 import re
 import shutil
 import subprocess
@@ -21,7 +22,9 @@ def test_a_non_editable_install_runs_on_the_documented_defaults(tmp_path):
     for package in PACKAGES:
         shutil.copytree(ROOT / package, source / package, ignore=shutil.ignore_patterns("__pycache__"))
     pip = [sys.executable, "-m", "pip", "--disable-pip-version-check", "-q"]
-    subprocess.run([*pip, "wheel", "--no-deps", "--no-build-isolation", ".", "-w", str(tmp_path / "wheel")],
+    # the venv's own setuptools when it has one (Python 3.11's venvs do): no download, seconds instead of a minute
+    isolation = [] if importlib.util.find_spec("setuptools") is None else ["--no-build-isolation"]
+    subprocess.run([*pip, "wheel", "--no-deps", *isolation, ".", "-w", str(tmp_path / "wheel")],
                    cwd=source, check=True, capture_output=True, timeout=300)
     wheel = next((tmp_path / "wheel").glob("tinktalker-*.whl"))
     subprocess.run([*pip, "install", "--no-deps", "--target", str(tmp_path / "site"), str(wheel)], check=True,
