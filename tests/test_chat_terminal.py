@@ -90,3 +90,27 @@ def test_ctrl_c_at_the_prompt_leaves_at_once(chat):
     chat.type("\x03")
     assert chat.process.wait(timeout=15) == 0  # before: nothing happened until Enter
     assert user_messages(chat.db) == []
+
+
+@pytest.fixture(scope="module")
+def slow_model_dir(tmp_path_factory):
+    """Wide and long enough that a reply takes seconds on a CPU (the tiny model answers at once)."""
+    from tests.tiny_model import build_tiny_model
+
+    return build_tiny_model(tmp_path_factory.mktemp("slow-model"), n_layer=6, n_embd=256, n_head=4, n_positions=1024)
+
+
+def test_ctrl_c_during_a_reply_says_what_happens_and_a_second_one_leaves_now(slow_model_dir):
+    slow = {"TINKTALKER__STORE__BACKEND": "memory", "TINKTALKER__GENERATION__MAX_NEW_TOKENS": "900",
+            "TINKTALKER__GENERATION__NUM_BEAMS": "8", "TINKTALKER__DIALOGUE__CONTROL_FRAGMENTS": "[]", "TERM": "xterm"}
+    terminal = Terminal("--model", str(slow_model_dir), env=slow)
+    try:
+        terminal.wait_for(PROMPT)
+        terminal.type("привет\r")
+        terminal.wait_for(b"thinking")
+        terminal.type("\x03")
+        terminal.wait_for(b"leaving once this reply is written; Ctrl-C again to leave now")
+        terminal.type("\x03")
+        assert terminal.process.wait(timeout=15) == 130  # the reply alone takes about a minute here
+    finally:
+        terminal.close()

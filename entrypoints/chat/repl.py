@@ -1,9 +1,12 @@
 """`tinktalker chat`: talk with the model in a terminal, in-process."""
 from __future__ import annotations
 
+import os
 import signal
 import sys
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TextIO
 
@@ -15,7 +18,9 @@ GREETING = "Type a message and press Enter. /help lists the commands; /quit, Ctr
 HELP = """\
 /reset   forget this conversation (the model starts afresh)
 /help    this list
-/quit    leave (also /exit, Ctrl-D at an empty prompt, or Ctrl-C at any time)
+/quit    leave (also /exit, Ctrl-D at an empty prompt, or Ctrl-C)
+Ctrl-C at the prompt leaves at once. While a reply is being written (the model cannot stop midway) the
+first Ctrl-C leaves when it is done, a second leaves at once.
 Arrow keys edit the line; Up and Down recall earlier lines of this session; Ctrl-R searches them.
 """
 QUIT = ("/quit", "/exit")
@@ -42,7 +47,10 @@ async def run_chat(container: Container, stdin: TextIO = sys.stdin, stdout: Text
             elif text.startswith("/") and " " not in text:
                 stdout.write(f"unknown command {text}; /help lists the commands\n")
             elif text:
-                await service.handle(CHAT_ID, text)
+                with _ctrl_c_during_a_reply(stdout) as interrupted:
+                    await service.handle(CHAT_ID, text)
+                if interrupted:
+                    return 130
         stdout.write("\n")
         return 0
     finally:
@@ -89,6 +97,30 @@ def _terminal_reader():
                 signal.signal(signal.SIGINT, previous)
 
     return read_line
+
+
+@contextmanager
+def _ctrl_c_during_a_reply(stdout: TextIO) -> Iterator[list[int]]:
+    """The model runs in a thread that cannot be stopped, and leaving waits for it: so the first Ctrl-C
+    says so and leaves after the reply, a second one leaves at once."""
+    presses: list[int] = []  # one entry per Ctrl-C seen; non-empty = leave after the reply
+    if not _main_thread():
+        yield presses
+        return
+
+    def on_ctrl_c(signum: int, frame: object) -> None:
+        presses.append(signum)
+        if len(presses) > 1:
+            stdout.flush()
+            os._exit(130)  # nothing is half-written: SQLite commits each message whole
+        stdout.write("\n(leaving once this reply is written; Ctrl-C again to leave now)\n")
+        stdout.flush()
+
+    previous = signal.signal(signal.SIGINT, on_ctrl_c)
+    try:
+        yield presses
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def _main_thread() -> bool:
