@@ -51,3 +51,21 @@ def test_a_cached_hub_model_loads_when_the_hub_is_unreachable(tmp_path, tiny_mod
     assert result.returncode == 0, result.stderr
     assert "loading 'someone/tiny' from its cache" in result.stderr
     assert "bot: " in result.stdout and "Traceback" not in result.stderr
+
+
+def test_a_hub_that_never_answers_is_given_up_on(tmp_path):
+    """A listening socket that accepts and says nothing: the check's own timeout, not the hub library's retries."""
+    import socket
+
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()
+        env = {key: value for key, value in os.environ.items() if key not in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE")}
+        env.update(HF_ENDPOINT=f"http://127.0.0.1:{silent.getsockname()[1]}", HF_HOME=str(tmp_path / "hf"),
+                   TINKTALKER__STORE__BACKEND="memory")
+        started = time.monotonic()
+        result = subprocess.run([sys.executable, "-m", "entrypoints.cli", "chat"], input="", text=True,
+                                capture_output=True, env=env, cwd=ROOT, timeout=120)
+        print(f"silent hub reported after {time.monotonic() - started:.1f} s")
+    assert result.returncode == 2
+    assert len(result.stderr.strip().splitlines()) == 1 and "cannot be reached" in result.stderr, result.stderr

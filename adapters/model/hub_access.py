@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 import os
 import re
+import threading
 from pathlib import Path
 
 from domain.errors import SetupError
@@ -34,15 +35,27 @@ def hub_endpoint() -> str:
 
 
 def hub_is_reachable(timeout_s: float = HUB_CHECK_TIMEOUT_S) -> bool:
-    """One request to the hub's endpoint (through the hub library's own client, so proxies apply)."""
+    """One request to the hub's endpoint (through the hub library's own client, so proxies apply).
+
+    It runs in a daemon thread given `timeout_s`: the client's timeout does not cover a name lookup,
+    which can hang for many seconds on a machine without a network."""
+    answered: list[bool] = []
+    probe = threading.Thread(target=_probe_hub, args=(timeout_s, answered), daemon=True, name="hub-check")
+    probe.start()
+    probe.join(timeout_s + 0.5)
+    return bool(answered) and answered[0]
+
+
+def _probe_hub(timeout_s: float, answered: list[bool]) -> None:
     from huggingface_hub.utils import get_session
 
     try:
         get_session().head(hub_endpoint(), timeout=timeout_s)
     except Exception as error:  # any transport failure (DNS, refused, timeout, TLS) means: not reachable
         log.info("the hub at %s is not reachable: %s", hub_endpoint(), error)
-        return False
-    return True
+        answered.append(False)
+        return
+    answered.append(True)
 
 
 def is_cached(hub_id: str) -> bool:

@@ -36,25 +36,32 @@ async def run_chat(container: Container, stdin: TextIO = sys.stdin, stdout: Text
         service = await resolved(container.dialogue_service(channel=container.console_channel(out=stdout)))
         stdout.write(history_line(container) + GREETING)
         while (line := read_line("you> ")) is not None:
-            text = line.strip()
-            if text in QUIT:
-                return 0
-            if text == "/reset":
-                await service.reset(CHAT_ID)
-                stdout.write("(conversation forgotten)\n")
-            elif text == "/help":
-                stdout.write(HELP)
-            elif text.startswith("/") and " " not in text:
-                stdout.write(f"unknown command {text}; /help lists the commands\n")
-            elif text:
-                with _ctrl_c_during_a_reply(stdout) as interrupted:
-                    await service.handle(CHAT_ID, text)
-                if interrupted:
-                    return 130
+            exit_code = await _take(service, line.strip(), stdout)
+            if exit_code is not None:
+                return exit_code
         stdout.write("\n")
         return 0
     finally:
         await resolved(container.shutdown_resources())
+
+
+async def _take(service, text: str, stdout: TextIO) -> int | None:
+    """Act on one line: a command, or a message for the model. An exit code when the chat ends here."""
+    if text in QUIT:
+        return 0
+    if text == "/reset":
+        await service.reset(CHAT_ID)
+        stdout.write("(conversation forgotten)\n")
+    elif text == "/help":
+        stdout.write(HELP)
+    elif text.startswith("/") and " " not in text:
+        stdout.write(f"unknown command {text}; /help lists the commands\n")
+    elif text:
+        with _ctrl_c_during_a_reply(stdout) as interrupted:
+            await service.handle(CHAT_ID, text)
+        if interrupted:
+            return 130
+    return None
 
 
 def history_line(container: Container) -> str:
