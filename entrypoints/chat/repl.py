@@ -10,6 +10,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TextIO
 
+from domain.service import DialogueService
 from entrypoints.container import Container
 from entrypoints.resolving import resolved
 
@@ -45,7 +46,7 @@ async def run_chat(container: Container, stdin: TextIO = sys.stdin, stdout: Text
         await resolved(container.shutdown_resources())
 
 
-async def _take(service, text: str, stdout: TextIO) -> int | None:
+async def _take(service: DialogueService, text: str, stdout: TextIO) -> int | None:
     """Act on one line: a command, or a message for the model. An exit code when the chat ends here."""
     if text in QUIT:
         return 0
