@@ -5,9 +5,12 @@
 FROM python:3.11-slim
 
 # bot,model = the model runs inside the bot (generator.backend: local, the default);
-# bot = a slim image for generator.backend: http (run it with -e TINKTALKER__GENERATOR__BACKEND=http).
+# bot = a slim image without torch: it can only ask a model server, so run it with
+#       -e TINKTALKER__GENERATOR__BACKEND=http -e TINKTALKER__GENERATOR__HTTP__BASE_URL=http://model-server:8000
 ARG EXTRAS=bot,model
-# torch's CPU build; a GPU host passes e.g. --build-arg TORCH_INDEX=https://download.pytorch.org/whl/cu124
+# torch pinned as in the Makefile and Dockerfile.inference; its CPU build, or for a GPU host e.g.
+# --build-arg TORCH_INDEX=https://download.pytorch.org/whl/cu124
+ARG TORCH=torch==2.13.0
 ARG TORCH_INDEX=https://download.pytorch.org/whl/cpu
 
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
@@ -19,7 +22,7 @@ COPY ports ./ports
 COPY adapters ./adapters
 COPY entrypoints ./entrypoints
 COPY training ./training
-RUN case ",$EXTRAS," in *,model,*) pip install torch --index-url "$TORCH_INDEX" ;; esac \
+RUN case ",$EXTRAS," in *,model,*) pip install "$TORCH" --index-url "$TORCH_INDEX" ;; esac \
     && pip install ".[$EXTRAS]"
 
 RUN useradd --create-home --uid 10001 tinktalker && mkdir /data && chown tinktalker /data

@@ -6,34 +6,63 @@ import asyncio
 import logging
 import sys
 from collections.abc import Sequence
+from importlib.metadata import PackageNotFoundError, version
 
 from domain.errors import SetupError
 from entrypoints.config_loading import load_settings
 from entrypoints.container import make_container
-from entrypoints.settings import Settings
+from entrypoints.extras import missing_extra_line
+from entrypoints.settings import ModelSettings, Settings
 from entrypoints.train.arguments import add_train_arguments
+
+
+ENVIRONMENT = """environment:
+  TINKTALKER_CONFIG           the config file, like --config
+  TINKTALKER_MODEL            the model folder or hub id, like --model
+  TINKTALKER__SECTION__KEY    any config key, e.g. TINKTALKER__GENERATION__MAX_NEW_TOKENS=60
+  HF_HUB_OFFLINE=1            never reach the Hugging Face hub
+"""
+COMMAND_ENVIRONMENT = {
+    "chat": "  TINKTALKER_GENERATOR_API_KEY  the model server's key (generator.backend: http)\n",
+    "bot": ("  TELEGRAM_TOKEN              the bot's token from @BotFather (required)\n"
+            "  TELEGRAM_WEBHOOK_SECRET     webhook mode: the secret Telegram sends (random when unset)\n"
+            "  TINKTALKER_GENERATOR_API_KEY  the model server's key (generator.backend: http)\n"),
+    "serve": "  TINKTALKER_API_KEY          when set, generating endpoints want 'Authorization: Bearer <key>'\n",
+    "train": "",
+}
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="tinktalker", description="TinkTalker: a chatbot that loves investing.")
+    parser.add_argument("--version", action="version", version=f"tinktalker {_version()}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    chat = commands.add_parser("chat", help="talk with the model in this terminal (model in-process)")
-    _common(chat)
-    bot = commands.add_parser("bot", help="run the Telegram bot (token from $TELEGRAM_TOKEN)")
-    _common(bot)
-    train = commands.add_parser("train", help="fine-tune the model on a chat CSV (resumable; see README)")
-    _common(train)
+    _command(commands, "chat", "talk with the model in this terminal (model in-process)")
+    _command(commands, "bot", "run the Telegram bot (token from $TELEGRAM_TOKEN)")
+    train = _command(commands, "train", "fine-tune the model on a chat CSV (resumable; see README)")
     add_train_arguments(train)
-    serve = commands.add_parser("serve", help="serve the model over HTTP (original /answer and OpenAI-compatible /v1)")
-    _common(serve)
+    serve = _command(commands, "serve", "serve the model over HTTP (original /answer and OpenAI-compatible /v1)")
     serve.add_argument("--host", help="address to listen on (default: server.host, 127.0.0.1)")
     serve.add_argument("--port", type=int, help="port to listen on (default: server.port, 8000)")
     return parser
 
 
-def _common(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--config", metavar="PATH", help="YAML config (default: $TINKTALKER_CONFIG or the shipped config.yml)")
-    parser.add_argument("--model", metavar="FOLDER_OR_HUB_ID", help="model to load (also $TINKTALKER_MODEL)")
+def _command(commands, name: str, help_text: str) -> argparse.ArgumentParser:
+    parser = commands.add_parser(name, help=help_text, description=help_text,
+                                 epilog=ENVIRONMENT + COMMAND_ENVIRONMENT[name],
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--config", metavar="PATH",
+                        help="YAML config (default: $TINKTALKER_CONFIG, else config.yml's defaults)")
+    parser.add_argument("--model", metavar="FOLDER_OR_HUB_ID",
+                        help=f"model to load (default: $TINKTALKER_MODEL, else model.name_or_path, "
+                             f"{ModelSettings().name_or_path})")
+    return parser
+
+
+def _version() -> str:
+    try:
+        return version("tinktalker")
+    except PackageNotFoundError:
+        return "(not installed)"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -44,6 +73,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _run(args, settings)
     except SetupError as error:
         print(f"tinktalker: error: {error}", file=sys.stderr)
+        return 2
+    except ModuleNotFoundError as error:
+        line = missing_extra_line(args.command, error.name)
+        if line is None:
+            raise
+        print(f"tinktalker: error: {line}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130
@@ -60,10 +95,8 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
 
         return asyncio.run(run_chat(make_container(settings)))
     if args.command == "bot":
-        try:
-            from entrypoints.bot.run import serve_bot
-        except ModuleNotFoundError as error:
-            raise SetupError(f"the bot needs {error.name}; install the bot extra: pip install -e '.[bot]'") from None
+        from entrypoints.bot.run import serve_bot
+
         return serve_bot(make_container(settings), settings)
     if args.command == "train":
         from entrypoints.train.command import run_train

@@ -29,7 +29,8 @@ def _open_local_generator(**settings) -> Iterator:
         import transformers  # noqa: F401
     except ModuleNotFoundError as error:
         raise SetupError(f"generator.backend 'local' needs the {error.name} package; install the model extra "
-                         "(pip install -e '.[model]') or pick another generator.backend") from None
+                         "(pip install -e '.[model]'), or ask a model server: generator.backend: http "
+                         "(TINKTALKER__GENERATOR__BACKEND=http)") from None
     from adapters.model.torch_reply_generator import open_torch_reply_generator
 
     yield from open_torch_reply_generator(**settings)

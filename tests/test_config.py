@@ -85,3 +85,44 @@ def test_flags_override_keys_and_are_checked_like_them():
     assert settings.server.port == 9001 and settings.server.host == Settings().server.host
     with pytest.raises(SetupError, match=r"config key 'server.port' \(given by its command-line flag\)"):
         load_settings(None, env={}, flags={"server.port": 99999})
+
+
+@pytest.mark.parametrize("var,raw,key,expected", [
+    ("TINKTALKER__DIALOGUE__UNAVAILABLE_REPLY", "Sorry: busy", ("dialogue", "unavailable_reply"), "Sorry: busy"),
+    ("TINKTALKER__DIALOGUE__FALLBACK_REPLY", "[not closed", ("dialogue", "fallback_reply"), "[not closed"),
+    ("TINKTALKER__DIALOGUE__FALLBACK_REPLY", "'quoted'", ("dialogue", "fallback_reply"), "quoted"),
+    ("TINKTALKER__MODEL__NAME_OR_PATH", "2024", ("model", "name_or_path"), "2024"),
+    ("TINKTALKER__TRAINING__MIXED_PRECISION", "no", ("training", "mixed_precision"), "no"),
+    ("TINKTALKER__TRAINING__DATA", "null", ("training", "data"), None),
+    ("TINKTALKER__BOT__ALLOWED_USER_IDS", "[1, 2]", ("bot", "allowed_user_ids"), [1, 2]),
+])
+def test_environment_values_where_a_key_wants_text_stay_text(var, raw, key, expected):
+    section, name = key
+    assert getattr(getattr(load_settings(None, env={var: raw}), section), name) == expected
+
+
+def test_an_environment_value_that_is_not_yaml_names_the_variable():
+    with pytest.raises(SetupError) as error:
+        load_settings(None, env={"TINKTALKER__BOT__ALLOWED_USER_IDS": "[1, 2"})
+    message = str(error.value)
+    assert message.startswith("environment variable TINKTALKER__BOT__ALLOWED_USER_IDS is not valid YAML")
+    assert "\n" not in message
+
+
+def test_an_ill_typed_environment_value_blames_the_variable_not_the_file():
+    with pytest.raises(SetupError) as error:
+        load_settings(SHIPPED_CONFIG, env={"TINKTALKER__BOT__ALLOWED_USER_IDS": "[1, x]"})
+    message = str(error.value)
+    assert "config key 'bot.allowed_user_ids.1' (from environment variable TINKTALKER__BOT__ALLOWED_USER_IDS)" in message
+    assert "config.yml" not in message
+
+
+def test_an_installed_package_without_config_yml_has_the_same_defaults(tmp_path, monkeypatch):
+    from entrypoints import config_loading
+
+    with_file = load_settings(None, env={})
+    monkeypatch.setattr(config_loading, "SOURCE_ROOT", tmp_path)  # like site-packages: no pyproject.toml
+    (tmp_path / "config.yml").write_text("generation:\n  top_k: 1\n", encoding="utf-8")  # someone else's
+    monkeypatch.setattr(config_loading, "SHIPPED_CONFIG", tmp_path / "config.yml")
+    assert config_loading.shipped_config() is None
+    assert load_settings(None, env={}) == with_file == Settings()

@@ -17,6 +17,7 @@ from domain.dialogue import Message, Speaker
 from domain.errors import SetupError
 from tests.dialogue_csv import write_dialogue_csv
 from training.faults import InjectedFailure, fault_hook
+from training.file_modes import new_file_mode
 from training.plan import TrainingPlan
 from training.run import run_training
 
@@ -79,6 +80,14 @@ def test_log_and_plot_are_written(head_run) -> None:
     assert all("lr" in r for r in log["records"]) and log["data"]["used"] == 120
     assert (head_run.output / "loss_curves.png").read_bytes()[:4] == b"\x89PNG"
     assert len(list((head_run.output / "checkpoints").glob("step-*"))) == 2  # older ones pruned
+
+
+def test_everything_written_is_readable_by_others(head_run) -> None:
+    expected = new_file_mode()  # 0644 under the usual umask 022
+    modes = {path.relative_to(head_run.output).as_posix(): oct(path.stat().st_mode & 0o777)
+             for path in head_run.output.rglob("*") if path.is_file()}
+    assert "model.safetensors" in modes and "loss_curves.png" in modes
+    assert {name: mode for name, mode in modes.items() if mode != oct(expected)} == {}
 
 
 def test_tied_mode_reproduces_the_original_and_moves_input_embeddings(tiny_model_dir, chat_csv, tmp_path) -> None:

@@ -39,6 +39,8 @@ def build_tiny_model(folder: Path | str, *, n_layer: int = 2, n_embd: int = 32, 
     import torch
     from transformers import GPT2Config, GPT2LMHeadModel
 
+    from training.file_modes import give_written_files_the_usual_mode
+
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     tokenizer = build_tokenizer(folder)
@@ -49,6 +51,7 @@ def build_tiny_model(folder: Path | str, *, n_layer: int = 2, n_embd: int = 32, 
         eos_token_id=tokenizer.eos_token_id,
     )
     GPT2LMHeadModel(config).save_pretrained(folder)
+    give_written_files_the_usual_mode(folder)  # safetensors writes 0600; another user (a container) must read it
     return folder
 
 

@@ -14,6 +14,7 @@ from training.engines import CachedHeadEngine, HiddenStates, ModelEngine
 from training.examples import ExampleEncoder, PromptVocabulary
 from training.loop import TrainingLoop
 from training.plan import TrainingPlan
+from training.file_modes import give_written_files_the_usual_mode
 from training.report import write_log, plot_losses
 from training.trainable import choose_trainable
 
@@ -64,6 +65,7 @@ def run_training(plan: TrainingPlan, load_model: LoadModel, make_prompt: MakePro
         _save_model(accelerator.unwrap_model(model), tokenizer, plan.output)
         write_log(plan.output / "training_log.json", plan, data, position, len(train_rows), len(validation_rows))
         plot_losses(plan.output / "loss_curves.png", position.history)
+        give_written_files_the_usual_mode(plan.output)
     accelerator.wait_for_everyone()
     return TrainingSummary(data, len(train_rows), len(validation_rows), position.global_step,
                            _perplexity(position.validation_before), _perplexity(final), latest, plan.output,

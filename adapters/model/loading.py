@@ -4,6 +4,8 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+from adapters.model.hub_access import (hub_files_only, is_hub_id, not_a_folder, offline_by_environment,
+                                     offline_error, unreadable_files)
 from domain.errors import SetupError
 
 log = logging.getLogger(__name__)
@@ -41,13 +43,12 @@ def load_model_and_tokenizer(name_or_path: str, device: str = "auto", dtype: str
     """(model in eval mode on its device, tokenizer); SetupError when it cannot be had."""
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    source = str(Path(name_or_path).expanduser()) if looks_like_path(name_or_path) else name_or_path
-    if looks_like_path(name_or_path) and not Path(source).is_dir():
-        raise SetupError(f"model folder '{source}' does not exist; pass --model /path/to/model-folder "
-                         "(or set TINKTALKER_MODEL) to a folder with config.json, weights and tokenizer")
-    if looks_like_path(name_or_path) and not (Path(source) / "config.json").is_file():
-        raise SetupError(f"model folder '{source}' has no config.json; it needs the files that "
-                         "`save_pretrained` writes (config.json, weights, tokenizer)")
+    quiet_library_handlers()
+    if looks_like_path(name_or_path) or not is_hub_id(name_or_path):
+        source = check_folder(name_or_path)
+    else:
+        source = name_or_path
+        local_files_only = hub_files_only(source, local_files_only)
     device = pick_device(device)
     torch_dtype = pick_dtype(dtype, device)
     try:
@@ -59,10 +60,37 @@ def load_model_and_tokenizer(name_or_path: str, device: str = "auto", dtype: str
     return model.to(device).eval(), tokenizer
 
 
-def _load_failure(source: str, error: OSError) -> str:
+def check_folder(name: str) -> str:
+    """The folder's path, or SetupError naming what is wrong with it."""
+    folder = Path(name).expanduser()
+    if not folder.is_dir():
+        if looks_like_path(name):
+            raise SetupError(f"model folder '{folder}' does not exist; pass --model /path/to/model-folder "
+                             "(or set TINKTALKER_MODEL) to a folder with config.json, weights and tokenizer")
+        raise not_a_folder(name)
+    if not (folder / "config.json").is_file():
+        raise SetupError(f"model folder '{folder}' has no config.json; it needs the files that "
+                         "`save_pretrained` writes (config.json, weights, tokenizer)")
+    unreadable = unreadable_files(folder)
+    if unreadable:
+        raise SetupError(f"model folder '{folder}': this user cannot read {', '.join(unreadable)}; "
+                         f"make the files readable (chmod a+r '{folder}'/*)")
+    return str(folder)
+
+
+def quiet_library_handlers() -> None:
+    """transformers and huggingface_hub add their own stderr handler besides propagating to ours:
+    drop theirs, so each of their warnings is printed once, in the program's format."""
+    for name in ("transformers", "huggingface_hub"):
+        library = logging.getLogger(name)
+        for handler in [h for h in library.handlers if type(h) is logging.StreamHandler]:
+            library.removeHandler(handler)
+
+
+def _load_failure(source: str, error: OSError | ValueError) -> str:
     if Path(source).is_dir():
         return f"model folder '{source}' could not be loaded ({error}); it needs config.json, weights and tokenizer files"
-    return (f"could not load model '{source}' from the Hugging Face hub ({type(error).__name__}). "
-            "If this machine is offline, download the model elsewhere (e.g. `huggingface-cli download "
-            f"{source} --local-dir ./model`), copy the folder here and pass --model ./model "
-            "(or set TINKTALKER_MODEL=./model)")
+    if offline_by_environment():
+        return f"{offline_error(source)} (HF_HUB_OFFLINE is set, and the hub cache has no copy)"
+    return (f"could not load model '{source}' from the Hugging Face hub ({type(error).__name__}: {error}); "
+            f"check the name, or pass --model FOLDER with a downloaded copy")

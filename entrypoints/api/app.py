@@ -13,6 +13,7 @@ from litestar.handlers import BaseRouteHandler
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
 
+from entrypoints.api.docs_page import docs_assets_router, docs_render_plugins
 from entrypoints.api.metrics import ApiMetrics
 from entrypoints.api.routes import generation_routes
 from entrypoints.api.schemas import ApiLimits, Status, request_types
@@ -37,7 +38,8 @@ def make_app(container: Container, settings: Settings, api_key: str | None = Non
     async def scrape() -> Response[bytes]:
         return Response(metrics.exposition(), media_type="text/plain; version=0.0.4")
 
-    routes = [*generation_routes(serving, request_types(serving.limits), guards), *_probe_routes(serving), scrape]
+    routes = [*generation_routes(serving, request_types(serving.limits), guards), *_probe_routes(serving), scrape,
+              docs_assets_router()]
     return Litestar(
         route_handlers=routes, lifespan=[_lifespan(container, serving)], middleware=[metrics.middleware],
         request_max_body_size=serving.limits.max_body_bytes, openapi_config=_openapi(serving.limits, bool(api_key)),
@@ -112,7 +114,8 @@ def _openapi(limits: ApiLimits, secured: bool) -> OpenAPIConfig:
                    f"n {limits.max_n}. Errors are JSON: {{\"error\": {{\"message\", \"type\", \"code\"}}}}.")
     security = {"components": Components(security_schemes={"bearer": SecurityScheme(type="http", scheme="bearer")}),
                 "security": [{"bearer": []}]} if secured else {}
-    return OpenAPIConfig(title="TinkTalker API", version="1", description=description, **security)
+    return OpenAPIConfig(title="TinkTalker API", version="1", description=description,
+                         render_plugins=docs_render_plugins(), **security)
 
 
 def _error(status: int, message: str, kind: str, headers: dict[str, str] | None = None) -> Response:

@@ -40,14 +40,15 @@ def request_types(limits: ApiLimits) -> RequestTypes:
     Unsupported = Annotated[float, Meta(description="accepted for compatibility; only 0 is supported")]
 
     class ChatMessage(Struct, forbid_unknown_fields=True):
-        role: Annotated[Literal["user", "assistant"], Meta(description="the model knows only these two")]
-        content: Text
+        role: Annotated[Literal["user", "assistant"], Meta(description="the model knows only these two",
+                                                           examples=["user"])]
+        content: Annotated[Text, Meta(examples=["Привет! Что думаешь о рынке?"])]
 
     class SamplingRequest(Struct, forbid_unknown_fields=True, kw_only=True):
         """The fields both OpenAI completion endpoints share."""
-        model: Annotated[str, Meta(max_length=200)]
-        max_tokens: MaxTokens | None = None
-        temperature: Temperature | None = None
+        model: Annotated[str, Meta(max_length=200, examples=["tinktalker"])]
+        max_tokens: Annotated[MaxTokens, Meta(examples=[40])] | None = None
+        temperature: Annotated[Temperature, Meta(examples=[1.2])] | None = None
         top_p: TopP | None = None
         n: Choices = 1
         stop: Stop = None
@@ -58,27 +59,30 @@ def request_types(limits: ApiLimits) -> RequestTypes:
         user: Annotated[str, Meta(max_length=200)] | None = None
 
     class ChatCompletionRequest(SamplingRequest, kw_only=True):
-        messages: Annotated[list[ChatMessage], Meta(min_length=1, max_length=limits.max_messages)]
+        messages: Annotated[list[ChatMessage], Meta(min_length=1, max_length=limits.max_messages, examples=[[
+            {"role": "user", "content": "Привет!"}, {"role": "assistant", "content": "Привет! Как дела?"},
+            {"role": "user", "content": "Что думаешь о рынке?"}]])]
         max_completion_tokens: MaxTokens | None = None
 
     class CompletionRequest(SamplingRequest, kw_only=True):
-        prompt: Annotated[Text, Meta(description="one user message")]
+        prompt: Annotated[Text, Meta(description="one user message", examples=["Что думаешь о рынке?"])]
 
     class AnswerRequest(Struct):
         context: Annotated[list[Text], Meta(max_length=ANSWER_CONTEXT,
-                                            description="the last messages, oldest first, the user's last")]
+                                            description="the last messages, oldest first, the user's last",
+                                            examples=[["Привет!", "Привет, как дела?", "Что думаешь о рынке?"]])]
 
     return RequestTypes(ChatCompletionRequest, CompletionRequest, AnswerRequest)
 
 
 class Usage(Struct):
-    prompt_tokens: int
-    completion_tokens: int
-    total_tokens: int
+    prompt_tokens: Annotated[int, Meta(examples=[19])]
+    completion_tokens: Annotated[int, Meta(examples=[21])]
+    total_tokens: Annotated[int, Meta(examples=[40])]
 
 
 class AssistantMessage(Struct):
-    content: str
+    content: Annotated[str, Meta(examples=["Думаю, что рынок сейчас на распутье, но я держу долгосрок."])]
     role: str = "assistant"
 
 
@@ -89,9 +93,9 @@ class ChatChoice(Struct):
 
 
 class ChatCompletion(Struct):
-    id: str
-    created: int
-    model: str
+    id: Annotated[str, Meta(examples=["chatcmpl-8f14e45fceea167a"])]
+    created: Annotated[int, Meta(examples=[1764250000])]
+    model: Annotated[str, Meta(examples=["tinktalker"])]
     choices: list[ChatChoice]
     usage: Usage
     object: str = "chat.completion"
@@ -99,15 +103,15 @@ class ChatCompletion(Struct):
 
 class CompletionChoice(Struct):
     index: int
-    text: str
+    text: Annotated[str, Meta(examples=["Думаю, что рынок сейчас на распутье, но я держу долгосрок."])]
     finish_reason: Literal["stop", "length"]
     logprobs: None = None
 
 
 class Completion(Struct):
-    id: str
-    created: int
-    model: str
+    id: Annotated[str, Meta(examples=["cmpl-8f14e45fceea167a"])]
+    created: Annotated[int, Meta(examples=[1764250000])]
+    model: Annotated[str, Meta(examples=["tinktalker"])]
     choices: list[CompletionChoice]
     usage: Usage
     object: str = "text_completion"
@@ -126,13 +130,13 @@ class ModelList(Struct):
 
 
 class Status(Struct):
-    status: str
+    status: Annotated[str, Meta(examples=["ready"])]
 
 
 class ErrorDetail(Struct):
-    message: str
-    type: str
-    code: int
+    message: Annotated[str, Meta(examples=["max_tokens: Expected `int` <= 256"])]
+    type: Annotated[str, Meta(examples=["invalid_request_error"])]
+    code: Annotated[int, Meta(examples=[400])]
 
 
 class ErrorBody(Struct):

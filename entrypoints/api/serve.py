@@ -8,6 +8,7 @@ import uvicorn
 
 from domain.errors import SetupError
 from entrypoints.api.app import API_KEY_ENV, make_app
+from entrypoints.api.binding import announce_when_listening, bind_problem
 from entrypoints.container import Container
 from entrypoints.settings import Settings
 
@@ -21,11 +22,13 @@ async def run_serve(container: Container, settings: Settings) -> int:
                             log_config=None, log_level=settings.logging.level.lower(),
                             timeout_graceful_shutdown=int(settings.server.request_timeout_s))
     server = uvicorn.Server(config)
+    announcer = asyncio.create_task(announce_when_listening(server, config.host))
     try:
         await server.serve()
-    except SystemExit:  # uvicorn exits when it cannot bind; its log line above says why
-        raise SetupError(f"cannot listen on {config.host}:{config.port}; free that port or pick another "
-                         "with --port (server.port)") from None
+    except SystemExit:  # uvicorn exits when it cannot bind; say why in words
+        raise SetupError(bind_problem(config.host, config.port)) from None
+    finally:
+        announcer.cancel()
     return 0 if server.started else 1
 
 
