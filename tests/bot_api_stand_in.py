@@ -230,7 +230,10 @@ def _handler_for(api: BotApiStandIn) -> type[BaseHTTPRequestHandler]:
             if match is None:
                 return self._reply(404, {"ok": False, "error_code": 404, "description": "Not Found"})
             length = int(self.headers.get("Content-Length") or 0)
-            params = dict(parse_qsl(self.rfile.read(length).decode("utf-8")))
+            body = self.rfile.read(length)
+            if len(body) < length:  # the client died mid-request (a SIGKILLed bot): Telegram never saw it
+                return
+            params = dict(parse_qsl(body.decode("utf-8")))
             self._reply(*api.answer(match.group(1), match.group(2), params))
 
         do_GET = do_POST
