@@ -58,6 +58,25 @@ def test_malformed_and_oversized_bodies_are_client_errors(url):
     assert too_big.status_code == 413 and "error" in too_big.json()
 
 
+HOSTILE_BODIES = {
+    "invalid UTF-8": b'{"context": ["\xff\xfe"], "model": "\xc3", "prompt": "\xff"}',
+    "cp1251 text": '{"context": ["привет"], "model": "tinktalker", "prompt": "привет"}'.encode("cp1251"),
+    "1000 nested arrays": b"[" * 1000 + b"]" * 1000,
+    "1000 levels inside a field": b'{"context":' + b"[" * 1000 + b"]" * 1000 + b"}",  # ~2 KB
+    "not an object": b"[1, 2, 3]",
+    "null": b"null",
+    "huge number": b'{"context": [1e999999], "model": 1e999999, "n": 99999999999999999999999999}',
+}
+
+
+@pytest.mark.parametrize("path", ["/answer", CHAT, "/v1/completions"])
+@pytest.mark.parametrize("name", HOSTILE_BODIES)
+def test_hostile_bodies_get_a_400_json_error_never_a_5xx(url, path, name):
+    response = httpx.post(url + path, content=HOSTILE_BODIES[name], headers={"content-type": "application/json"})
+    assert response.status_code == 400, response.text
+    assert response.json()["error"]["type"] == "invalid_request_error"
+
+
 def test_good_requests_are_answered_and_counted(url):
     response = httpx.post(url + CHAT, json=chat("привет", "да", "акции?", n=2, stop=["x"], seed=3, temperature=0, max_tokens=10))
     assert response.status_code == 200
@@ -127,7 +146,10 @@ def test_a_client_that_leaves_frees_its_place_in_the_queue():
 def test_with_an_api_key_replies_want_it_and_probes_do_not():
     with api_server(EchoReplyGenerator(), api_key="s3cret") as base:
         assert httpx.post(base + CHAT, json=chat("hi")).status_code == 401
-        assert httpx.post(base + CHAT, json=chat("hi"), headers={"Authorization": "Bearer s3cret"}).status_code == 200
+        for header in ("Bearer s3cret", "bearer s3cret", "BEARER  s3cret"):  # the scheme is case-insensitive
+            assert httpx.post(base + CHAT, json=chat("hi"), headers={"Authorization": header}).status_code == 200
+        for header in ("Bearer S3CRET", "Basic s3cret", "s3cret", "Bearer"):
+            assert httpx.post(base + CHAT, json=chat("hi"), headers={"Authorization": header}).status_code == 401
         assert httpx.get(base + "/health").status_code == 200
         assert httpx.get(base + "/metrics").status_code == 200
         assert httpx.get(base + "/schema/openapi.json").json()["security"] == [{"bearer": []}]

@@ -14,6 +14,7 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
 
 from entrypoints.api.metrics import ApiMetrics
+from entrypoints.api.request_body import JsonBodyRequest
 from entrypoints.api.routes import generation_routes
 from entrypoints.api.schemas import ApiLimits, Status, request_types
 from entrypoints.api.serving import ApiError, ClientGone, Serving
@@ -40,6 +41,7 @@ def make_app(container: Container, settings: Settings, api_key: str | None = Non
     routes = [*generation_routes(serving, request_types(serving.limits), guards), *_probe_routes(serving), scrape]
     return Litestar(
         route_handlers=routes, lifespan=[_lifespan(container, serving)], middleware=[metrics.middleware],
+        request_class=JsonBodyRequest,
         request_max_body_size=serving.limits.max_body_bytes, openapi_config=_openapi(serving.limits, bool(api_key)),
         # Litestar's default logging writes through a queue thread whose last records are lost when uvicorn
         # re-raises SIGTERM at exit; the process's own root logging writes synchronously, in one format.
@@ -94,11 +96,12 @@ def _status_spec(description: str):
 
 
 def _bearer_guard(api_key: str):
-    expected = f"Bearer {api_key}".encode()
+    expected = api_key.encode()
 
     def require_key(connection: ASGIConnection, _: BaseRouteHandler) -> None:
-        given = connection.headers.get("authorization", "").encode()
-        if not hmac.compare_digest(given, expected):
+        scheme, _, given = connection.headers.get("authorization", "").strip().partition(" ")
+        # The scheme is case-insensitive (RFC 9110 11.1); the key is compared in constant time.
+        if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode(), expected):
             raise NotAuthorizedException("a valid API key is required: send 'Authorization: Bearer <key>'",
                                          headers={"WWW-Authenticate": "Bearer"})
 
