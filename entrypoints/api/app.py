@@ -41,7 +41,7 @@ def make_app(container: Container, settings: Settings, api_key: str | None = Non
     async def scrape() -> Response[bytes]:
         return Response(metrics.exposition(), media_type="text/plain; version=0.0.4")
 
-    types = request_types(serving.limits)
+    types = request_types(serving.limits, serving.model_id)
     routes = [*generation_routes(serving, types, guards), *_probe_routes(serving), scrape]
     return Litestar(
         route_handlers=routes, lifespan=[_lifespan(container, serving)], middleware=[metrics.middleware],

@@ -13,8 +13,10 @@ from litestar import Request
 from litestar.openapi.plugins import JsonRenderPlugin
 
 _REF = "#/components/schemas/{name}"
-_EVENT_STREAM = {"schema": {"type": "string", "description": "with `stream: true`: Server-Sent Events, one JSON "
-                            "chunk per `data:` line, ending in `data: [DONE]`"}}
+_EVENT_STREAM = {"schema": {  # before OpenAPI 3.2 the schema of an event stream describes each event
+    "type": "object", "required": ["data"], "description": "with `stream: true`: Server-Sent Events, one JSON "
+    "chunk (`chat.completion.chunk` or `text_completion`) per event, the last one `[DONE]`",
+    "properties": {"data": {"type": "string"}, "event": {"type": "string"}}}}
 
 
 class TruthfulJsonRenderPlugin(JsonRenderPlugin):

@@ -54,7 +54,7 @@ def _off(kind: Any, description: str = "not supported here; only the value that 
     return Annotated[kind, Meta(description=description)] | None
 
 
-def request_types(limits: ApiLimits) -> RequestTypes:
+def request_types(limits: ApiLimits, model_id: str) -> RequestTypes:
     Text = Annotated[str, Meta(max_length=limits.max_message_chars,
                                description=f"at most {limits.max_message_chars} characters")]
     MaxTokens = Annotated[int, Meta(ge=1, le=limits.max_tokens, description="reply length limit, in tokens")]
@@ -83,7 +83,8 @@ def request_types(limits: ApiLimits) -> RequestTypes:
     class SamplingRequest(Struct, forbid_unknown_fields=True, kw_only=True):
         """The fields both OpenAI completion endpoints share; `user`, `metadata`, `store` and the like are
         accepted and ignored."""
-        model: _SHORT
+        # Published as the one served id; any other string is answered 404 (OpenAI's `model_not_found`).
+        model: Annotated[str, Meta(max_length=200, extra_json_schema={"enum": [model_id]})]
         max_tokens: MaxTokens | None = None
         temperature: Temperature | None = None
         top_p: TopP | None = None

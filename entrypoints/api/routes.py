@@ -15,6 +15,7 @@ from entrypoints.api.schemas import (AssistantMessage, ChatChoice, ChatCompletio
 from entrypoints.api.serving import ApiError, Serving
 from entrypoints.api.streaming import chat_chunks, completion_chunks, event_stream
 
+GREEDY_BELOW = 1e-4  # temperatures under this decode greedily
 _SPEAKERS = {"user": Speaker.USER, "assistant": Speaker.BOT}  # system and developer messages are left out
 
 
@@ -83,6 +84,8 @@ async def _generate(serving: Serving, request: Request, context: list[Message], 
     context = await serving.fit_prompt(context, max_tokens)
     stop = (data.stop,) if isinstance(data.stop, str) else tuple(data.stop or ())
     temperature = data.temperature
+    if temperature is not None and temperature < GREEDY_BELOW:
+        temperature = 0.0  # the limit such temperatures approach; dividing logits by them overflows to NaN
     options = GenerationOptions(
         max_new_tokens=max_tokens, temperature=temperature or None, top_p=data.top_p, seed=data.seed, stop=stop,
         do_sample=None if temperature is None else temperature > 0)
