@@ -11,6 +11,7 @@ from domain.errors import SetupError
 from entrypoints.config_loading import load_settings
 from entrypoints.container import make_container
 from entrypoints.settings import Settings
+from entrypoints.export.command import add_export_arguments
 from entrypoints.train.arguments import add_train_arguments
 
 
@@ -28,6 +29,9 @@ def build_parser() -> argparse.ArgumentParser:
     _common(serve)
     serve.add_argument("--host", help="address to listen on (default: server.host, 127.0.0.1)")
     serve.add_argument("--port", type=int, help="port to listen on (default: server.port, 8000)")
+    export = commands.add_parser("export", help="write a model folder vLLM/TGI serve as TinkTalker does (see README)")
+    _common(export)
+    add_export_arguments(export)
     return parser
 
 
@@ -73,6 +77,10 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         from entrypoints.api.serve import serve
 
         return serve(make_container(settings), settings)
+    if args.command == "export":
+        from entrypoints.export.command import run_export
+
+        return run_export(args, settings, make_container(settings))
     raise AssertionError(f"unhandled command {args.command}")
 
 
