@@ -78,6 +78,8 @@ class Container(containers.DeclarativeContainer):
         api_key=providers.Callable(os.environ.get, GENERATOR_API_KEY_ENV),
         protocol=config.generator.http.protocol,
         model=config.generator.http.model,
+        markers=providers.Factory(PromptMarkers, first=config.prompt.first_marker, second=config.prompt.second_marker),
+        pad_to_messages=config.prompt.pad_to_messages,
         connect_timeout_s=config.generator.http.connect_timeout_s,
         read_timeout_s=config.generator.http.read_timeout_s,
         deadline_s=config.generator.http.deadline_s,

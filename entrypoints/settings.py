@@ -45,7 +45,7 @@ class DialogueSettings(Section):
 
 class HttpGeneratorSettings(Section):
     base_url: str = "http://127.0.0.1:8000"
-    protocol: Literal["openai", "answer"] = "openai"
+    protocol: Literal["openai", "completions", "answer"] = "openai"
     model: str = "tinktalker"
     connect_timeout_s: float = Field(5.0, gt=0)
     read_timeout_s: float = Field(60.0, gt=0)
