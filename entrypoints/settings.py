@@ -143,6 +143,9 @@ class ServerSettings(Section):
     max_prompt_tokens: int = Field(1024, ge=1)
     max_tokens: int = Field(256, ge=1)
     max_n: int = Field(4, ge=1)
+    idle_timeout_s: float = Field(15.0, gt=0)
+    header_timeout_s: float = Field(10.0, gt=0)
+    max_connections: int = Field(1000, ge=1)
 
 
 class Settings(Section):
