@@ -134,3 +134,21 @@ def test_a_streaming_client_that_leaves_frees_its_place():
 
 def _chat(text: str, **extra) -> dict:
     return {"model": "tinktalker", "messages": [{"role": "user", "content": text}], **extra}
+
+
+def test_with_one_beam_the_real_model_streams_token_by_token(tiny_model_dir):
+    from entrypoints.api.app import make_app
+    from entrypoints.container import make_container
+    from entrypoints.settings import Settings
+    from tests.loopback_server import serving_in_thread
+
+    settings = Settings.model_validate({"model": {"name_or_path": str(tiny_model_dir), "device": "cpu"},
+                                        "generation": {"num_beams": 1}, "store": {"backend": "memory"}})
+    request = dict(model="tinktalker", messages=[{"role": "user", "content": "привет"}], max_tokens=16,
+                   temperature=1.0, seed=7)
+    with serving_in_thread(make_app(make_container(settings), settings)) as url:
+        client = openai.OpenAI(base_url=f"{url}/v1", api_key="none", max_retries=0)
+        whole = client.chat.completions.create(**request).choices[0].message.content
+        pieces = [c.choices[0].delta.content for c in client.chat.completions.create(**request, stream=True)
+                  if c.choices and c.choices[0].delta.content]
+    assert len(pieces) > 3 and "".join(pieces) == whole  # the same seeded reply, in many chunks

@@ -5,11 +5,19 @@ from typing import Literal
 
 from msgspec import Struct
 
+from domain.dialogue import Reply
+
 
 class Usage(Struct):
     prompt_tokens: int
     completion_tokens: int
     total_tokens: int
+
+
+def usage_of(replies: list[Reply]) -> Usage:
+    prompt = replies[0].prompt_tokens if replies else 0  # the choices share one prompt
+    completion = sum(r.completion_tokens for r in replies)
+    return Usage(prompt, completion, prompt + completion)
 
 
 class AssistantMessage(Struct):

@@ -77,12 +77,12 @@ class Serving:
                 high = middle
         return Message(message.speaker, message.text[high:])
 
-    async def replies(self, request: Request, context: Sequence[Message], options: GenerationOptions,
-                      n: int = 1) -> list[Reply]:
-        """n replies for one context within the request deadline; a client that leaves cancels its work."""
+    async def replies(self, request: Request, contexts: Sequence[Sequence[Message]],
+                      options: GenerationOptions) -> list[Reply]:
+        """A reply for each context within the request deadline; a client that leaves cancels its work."""
         if not self.ready or self.generator is None:
             raise ApiError(503, "the model is not loaded yet", "unavailable", {"Retry-After": "5"})
-        work = asyncio.ensure_future(self.generator.generate_batch([context] * n, options))
+        work = asyncio.ensure_future(self.generator.generate_batch(contexts, options))
         try:
             replies = await _unless_disconnected(request, work, self.request_timeout_s)
         except GeneratorBusy as error:
