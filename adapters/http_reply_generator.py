@@ -1,4 +1,5 @@
-"""ReplyGenerator on a model server over HTTP: OpenAI-compatible (tinktalker serve, vLLM, ...) or the original /answer."""
+"""ReplyGenerator on a model server over HTTP: OpenAI-compatible chat (tinktalker serve, vLLM with a chat template),
+OpenAI text completions with the prompt built here (servers without a chat template), or the original /answer."""
 from __future__ import annotations
 
 import asyncio
@@ -10,6 +11,7 @@ from typing import Literal
 
 import httpx
 
+from adapters.model.rudialogpt_prompt import PromptMarkers, prompt_text
 from domain.dialogue import GenerationOptions, Message, Reply, Speaker
 from domain.errors import ReplyUnavailable
 
@@ -17,6 +19,8 @@ log = logging.getLogger(__name__)
 
 _RETRY_STATUSES = (429, 503)
 _ANSWER_CONTEXT = 3  # the original server takes the last three messages
+_MAX_STOP = 4  # OpenAI's limit on stop strings
+Protocol = Literal["openai", "completions", "answer"]
 
 
 class HttpReplyGenerator:
@@ -26,11 +30,14 @@ class HttpReplyGenerator:
     server's Retry-After, all within `deadline_s` per reply. Other failures raise `ReplyUnavailable`.
     """
 
-    def __init__(self, base_url: str, api_key: str | None = None, protocol: Literal["openai", "answer"] = "openai",
+    def __init__(self, base_url: str, api_key: str | None = None, protocol: Protocol = "openai",
                  model: str = "tinktalker", connect_timeout_s: float = 5.0, read_timeout_s: float = 60.0,
-                 deadline_s: float = 120.0, max_retries: int = 3, backoff_s: float = 0.5) -> None:
-        if protocol not in ("openai", "answer"):
-            raise ValueError(f"protocol must be 'openai' or 'answer', not {protocol!r}")
+                 deadline_s: float = 120.0, max_retries: int = 3, backoff_s: float = 0.5,
+                 markers: PromptMarkers = PromptMarkers(), pad_to_messages: int = 3) -> None:
+        if protocol not in ("openai", "completions", "answer"):
+            raise ValueError(f"protocol must be 'openai', 'completions' or 'answer', not {protocol!r}")
+        self._markers = markers
+        self._pad_to = pad_to_messages
         headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
         self._client = httpx.AsyncClient(
             base_url=base_url.rstrip("/"), headers=headers,
@@ -58,8 +65,14 @@ class HttpReplyGenerator:
     def _request(self, context: Sequence[Message], options: GenerationOptions) -> tuple[str, dict]:
         if self._protocol == "answer":  # the original format has no options
             return "/answer", {"context": [m.text for m in context][-_ANSWER_CONTEXT:]}
-        body: dict = {"model": self._model, "messages": [
+        if self._protocol == "completions":  # the server has no chat template: the prompt is built here
+            body: dict = {"model": self._model, "prompt": prompt_text(context, self._markers, self._pad_to)}
+            return "/v1/completions", self._sampling(body, options, (self._markers.first, self._markers.second))
+        body = {"model": self._model, "messages": [
             {"role": "user" if m.speaker is Speaker.USER else "assistant", "content": m.text} for m in context]}
+        return "/v1/chat/completions", self._sampling(body, options, ())
+
+    def _sampling(self, body: dict, options: GenerationOptions, stops: tuple[str, ...]) -> dict:
         if options.max_new_tokens is not None:
             body["max_tokens"] = options.max_new_tokens
         if options.do_sample is False:
@@ -69,9 +82,9 @@ class HttpReplyGenerator:
         for key in ("top_p", "seed"):
             if getattr(options, key) is not None:
                 body[key] = getattr(options, key)
-        if options.stop:
-            body["stop"] = list(options.stop)
-        return "/v1/chat/completions", body
+        if stops or options.stop:
+            body["stop"] = list(dict.fromkeys([*stops, *options.stop]))[:_MAX_STOP]
+        return body
 
     async def _post_with_retries(self, path: str, body: dict, deadline: float):
         for attempt in range(self._max_retries + 1):
@@ -116,7 +129,8 @@ class HttpReplyGenerator:
                 return Reply(data)
             choice, usage = data["choices"][0], data.get("usage") or {}
             finish = "length" if choice.get("finish_reason") == "length" else "stop"
-            return Reply(choice["message"]["content"] or "", int(usage.get("prompt_tokens", 0)),
+            text = choice["text"] if self._protocol == "completions" else choice["message"]["content"]
+            return Reply((text or "").strip(), int(usage.get("prompt_tokens", 0)),
                          int(usage.get("completion_tokens", 0)), finish)
         except (KeyError, IndexError, TypeError, ValueError) as error:
             raise ReplyUnavailable(f"{self._client.base_url} sent an unexpected response: {str(data)[:200]}") from error

@@ -1,6 +1,7 @@
 """Value types of a conversation."""
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Literal
@@ -52,3 +53,19 @@ class GenerationOptions:
     num_beams: int | None = None
     seed: int | None = None
     stop: tuple[str, ...] = field(default=())
+
+
+class ListenedContext(tuple):
+    """A context (messages, oldest first) whose reply is wanted piece by piece as it is written.
+
+    A generator that can (one beam, in-process) calls `listener(piece)` with each new piece of the reply,
+    from any thread, the pieces adding up to a prefix of the final `Reply.text`; others just return the
+    reply. Decorators pass contexts through unchanged, so a listened request still shares batches.
+    """
+
+    listener: Callable[[str], None]
+
+    def __new__(cls, messages: Iterable[Message], listener: Callable[[str], None]) -> "ListenedContext":
+        context = super().__new__(cls, messages)
+        context.listener = listener
+        return context

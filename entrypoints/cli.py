@@ -13,6 +13,7 @@ from entrypoints.config_loading import load_settings
 from entrypoints.container import make_container
 from entrypoints.extras import missing_extra_line
 from entrypoints.settings import ModelSettings, Settings
+from entrypoints.export.command import add_export_arguments
 from entrypoints.train.arguments import add_train_arguments
 
 
@@ -29,6 +30,7 @@ COMMAND_ENVIRONMENT = {
             "  TINKTALKER_GENERATOR_API_KEY  the model server's key (generator.backend: http)\n"),
     "serve": "  TINKTALKER_API_KEY          when set, generating endpoints want 'Authorization: Bearer <key>'\n",
     "train": "",
+    "export": "",
 }
 
 
@@ -43,6 +45,8 @@ def build_parser() -> argparse.ArgumentParser:
     serve = _command(commands, "serve", "serve the model over HTTP (original /answer and OpenAI-compatible /v1)")
     serve.add_argument("--host", help="address to listen on (default: server.host, 127.0.0.1)")
     serve.add_argument("--port", type=int, help="port to listen on (default: server.port, 8000)")
+    export = _command(commands, "export", "write a model folder vLLM/TGI serve as TinkTalker does (see README)")
+    add_export_arguments(export)
     return parser
 
 
@@ -106,6 +110,10 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         from entrypoints.api.serve import serve
 
         return serve(make_container(settings), settings)
+    if args.command == "export":
+        from entrypoints.export.command import run_export
+
+        return run_export(args, settings, make_container(settings))
     raise AssertionError(f"unhandled command {args.command}")
 
 

@@ -1,6 +1,7 @@
 """The composition root: the one module that imports adapters and wires them to the domain."""
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
@@ -12,7 +13,8 @@ from adapters.console_user_channel import ConsoleUserChannel
 from adapters.storage.memory_dialogue_store import InMemoryDialogueStore
 from adapters.storage.memory_update_inbox import InMemoryUpdateInbox
 from adapters.model.loading import load_model_and_tokenizer
-from adapters.model.rudialogpt_prompt import RuDialoGptPrompt
+from adapters.model.rudialogpt_prompt import PromptMarkers, RuDialoGptPrompt
+from adapters.model.serving_folder import write_serving_files
 from adapters.storage.sqlite_database import open_sqlite_database
 from adapters.storage.sqlite_dialogue_store import SqliteDialogueStore
 from adapters.storage.sqlite_update_inbox import SqliteUpdateInbox
@@ -80,6 +82,8 @@ class Container(containers.DeclarativeContainer):
         api_key=providers.Callable(os.environ.get, GENERATOR_API_KEY_ENV),
         protocol=config.generator.http.protocol,
         model=config.generator.http.model,
+        markers=providers.Factory(PromptMarkers, first=config.prompt.first_marker, second=config.prompt.second_marker),
+        pad_to_messages=config.prompt.pad_to_messages,
         connect_timeout_s=config.generator.http.connect_timeout_s,
         read_timeout_s=config.generator.http.read_timeout_s,
         deadline_s=config.generator.http.deadline_s,
@@ -136,6 +140,14 @@ class Container(containers.DeclarativeContainer):
     model_loader = providers.Object(load_model_and_tokenizer)
     # ...and encodes its exchanges with the chat prompt's own vocabulary, so it learns what serving sends
     prompt_vocabulary = providers.Object(RuDialoGptPrompt.for_markers)
+    # `train` and `export` finish a model folder with this: writer(folder, tokenizer) adds the chat template
+    # and generation_config.json, so vLLM and friends build the same prompt and stop at the markers
+    serving_files_writer = providers.Factory(
+        functools.partial, write_serving_files,
+        markers=providers.Factory(PromptMarkers, first=config.prompt.first_marker, second=config.prompt.second_marker),
+        pad_to_messages=config.prompt.pad_to_messages, context_size=config.dialogue.context_size,
+        control_fragments=config.dialogue.control_fragments, decoding=config.generation,
+    )
 
     # Conversations (chat, bot) batch concurrent chats on an in-process model; a model server batches itself.
     dialogue_generator = providers.Selector(config.generator.backend, local=batching_reply_generator,

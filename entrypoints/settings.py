@@ -45,7 +45,7 @@ class DialogueSettings(Section):
 
 class HttpGeneratorSettings(Section):
     base_url: str = "http://127.0.0.1:8000"
-    protocol: Literal["openai", "answer"] = "openai"
+    protocol: Literal["openai", "completions", "answer"] = "openai"
     model: str = "tinktalker"
     connect_timeout_s: float = Field(5.0, gt=0)
     read_timeout_s: float = Field(60.0, gt=0)
@@ -150,6 +150,9 @@ class ServerSettings(Section):
     max_prompt_tokens: int = Field(1024, ge=1)
     max_tokens: int = Field(256, ge=1)
     max_n: int = Field(4, ge=1)
+    idle_timeout_s: float = Field(15.0, gt=0)
+    header_timeout_s: float = Field(10.0, gt=0)
+    max_connections: int = Field(1000, ge=1)
 
 
 class Settings(Section):

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import resource
 import signal
 import socket
 import subprocess
@@ -57,12 +58,16 @@ def serving_in_thread(app) -> Iterator[str]:
 
 
 @contextmanager
-def serve_process(model_dir: Path, env: dict[str, str] | None = None, args: tuple[str, ...] = ()) -> Iterator[tuple[str, subprocess.Popen]]:
-    """`tinktalker serve` as its own process on a free loopback port; stopped with SIGTERM afterwards."""
+def serve_process(model_dir: Path, env: dict[str, str] | None = None, args: tuple[str, ...] = (),
+                  open_files: tuple[int, int] | None = None) -> Iterator[tuple[str, subprocess.Popen]]:
+    """`tinktalker serve` as its own process on a free loopback port; stopped with SIGTERM afterwards.
+    `open_files` starts it under that (soft, hard) RLIMIT_NOFILE, as `ulimit -n` would."""
     port = free_port()
     command = [sys.executable, "-m", "entrypoints.cli", "serve", "--model", str(model_dir), "--port", str(port), *args]
+    limit = (lambda: resource.setrlimit(resource.RLIMIT_NOFILE, open_files)) if open_files else None
     process = subprocess.Popen(command, env={**os.environ, **(env or {})}, stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, text=True, cwd=Path(__file__).resolve().parents[1])
+                               stderr=subprocess.PIPE, text=True, cwd=Path(__file__).resolve().parents[1],
+                               preexec_fn=limit)
     try:
         wait_until_ready(f"http://127.0.0.1:{port}/ready", process=process)
         yield f"http://127.0.0.1:{port}", process

@@ -38,6 +38,32 @@ def test_the_openai_client_gets_chat_and_text_completions(server):
     assert [m.id for m in client.models.list()] == ["tinktalker"]
 
 
+def test_the_openai_clients_stream_from_the_real_model(server):
+    url, _ = server
+    messages = [{"role": "system", "content": "ignored"}, {"role": "user", "content": "привет"}]
+    client = openai.OpenAI(base_url=f"{url}/v1", api_key=KEY, max_retries=0)
+    whole = client.chat.completions.create(model="tinktalker", messages=messages, max_tokens=6, temperature=0)
+    chunks = list(client.chat.completions.create(model="tinktalker", messages=messages, max_tokens=6, temperature=0,
+                                                 stream=True, stream_options={"include_usage": True}))
+    pieces = [c.choices[0].delta.content for c in chunks if c.choices and c.choices[0].delta.content]
+    assert "".join(pieces) == whole.choices[0].message.content
+    assert len(pieces) <= 1  # beam sampling (the model card's): the reply as one chunk once written
+    assert chunks[-2].choices[0].finish_reason == whole.choices[0].finish_reason
+    assert chunks[-1].usage.completion_tokens == whole.usage.completion_tokens
+
+    async def stream_text() -> str:
+        async_client = openai.AsyncOpenAI(base_url=f"{url}/v1", api_key=KEY, max_retries=0)
+        try:
+            stream = await async_client.completions.create(model="tinktalker", prompt="привет", max_tokens=6,
+                                                           temperature=0, stream=True)
+            return "".join([c.choices[0].text async for c in stream if c.choices])
+        finally:
+            await async_client.close()
+
+    whole_text = client.completions.create(model="tinktalker", prompt="привет", max_tokens=6, temperature=0)
+    assert asyncio.run(stream_text()) == whole_text.choices[0].text
+
+
 def test_the_openai_client_sees_clear_errors(server):
     url, _ = server
     client = openai.OpenAI(base_url=f"{url}/v1", api_key=KEY, max_retries=0)

@@ -16,6 +16,9 @@ CONTEXT = [Message(Speaker.USER, "раз"), Message(Speaker.BOT, "два"), Mess
 COMPLETION = {"choices": [{"index": 0, "message": {"role": "assistant", "content": "ok"}, "finish_reason": "length"}],
               "usage": {"prompt_tokens": 7, "completion_tokens": 3, "total_tokens": 10}}
 
+TEXT_COMPLETION = {"choices": [{"index": 0, "text": " ладно ", "finish_reason": "stop"}],
+                   "usage": {"prompt_tokens": 9, "completion_tokens": 2, "total_tokens": 11}}
+
 
 class StandIn:
     """Answers each request with the next scripted step: 'ok', a status code, or ('hang', seconds)."""
@@ -25,7 +28,7 @@ class StandIn:
         self.requests: list[tuple[str, dict, str]] = []
 
     def app(self) -> Litestar:
-        @post(["/v1/chat/completions", "/answer"], status_code=200)
+        @post(["/v1/chat/completions", "/v1/completions", "/answer"], status_code=200)
         async def scripted(request: Request) -> Response:
             body = await request.json()
             self.requests.append((request.url.path, body, request.headers.get("authorization", "")))
@@ -39,6 +42,8 @@ class StandIn:
                 return Response({"error": "scripted"}, status_code=step)
             if request.url.path == "/answer":  # the original server's JSON string
                 return Response(json.dumps("ответ", ensure_ascii=False).encode(), media_type="application/json")
+            if request.url.path == "/v1/completions":
+                return Response(TEXT_COMPLETION)
             return Response(COMPLETION)
 
         return Litestar([scripted])
@@ -59,12 +64,12 @@ def server(stand_in):
     return server, url
 
 
-def ask(url: str, options: GenerationOptions | None = None, **settings):
+def ask(url: str, options: GenerationOptions | None = None, context=CONTEXT, **settings):
     async def run():
         generator = HttpReplyGenerator(url, **{"backoff_s": 0.01, **settings})
         started = time.monotonic()
         try:
-            return await generator.generate(CONTEXT, options), time.monotonic() - started
+            return await generator.generate(context, options), time.monotonic() - started
         finally:
             await generator.aclose()
 
@@ -88,6 +93,21 @@ def test_the_original_format_sends_the_last_three_texts_and_reads_a_json_string(
     reply, _ = ask(url, protocol="answer")
     assert reply.text == "ответ"
     assert stand_in.requests[0][:2] == ("/answer", {"context": ["три", "четыре", "пять"]})
+
+
+def test_the_completions_protocol_sends_the_projects_prompt_with_the_markers_as_stop(server):
+    from adapters.model.rudialogpt_prompt import RuDialoGptPrompt
+    from tests.tiny_model import build_tokenizer
+
+    stand_in, url = server
+    context = CONTEXT[-2:]
+    reply, _ = ask(url, GenerationOptions(max_new_tokens=9, stop=("!",)), context=context, protocol="completions")
+    assert (reply.text, reply.prompt_tokens, reply.finish_reason) == ("ладно", 9, "stop")
+    path, body, _ = stand_in.requests[0]
+    assert path == "/v1/completions" and body["stop"] == ["@@ПЕРВЫЙ@@", "@@ВТОРОЙ@@", "!"]
+    assert body["prompt"] == "@@ПЕРВЫЙ@@  @@ВТОРОЙ@@ четыре @@ПЕРВЫЙ@@ пять @@ВТОРОЙ@@"
+    tokenizer = build_tokenizer()  # the server tokenizes it into the very ids the local model gets
+    assert tokenizer.encode(body["prompt"]) == RuDialoGptPrompt(tokenizer).encode(context, 1 << 30)
 
 
 def test_429_is_retried_after_the_servers_retry_after(server):

@@ -1,6 +1,7 @@
 """`tinktalker train` end to end: a process SIGKILLed while writing a checkpoint resumes to the same model."""
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -44,6 +45,9 @@ def test_killed_during_a_checkpoint_write_then_resumed_equals_uninterrupted(tiny
     expected, got = load_file(tmp_path / "whole" / "model.safetensors"), load_file(tmp_path / "killed" / "model.safetensors")
     assert all(torch.equal(expected[name], got[name]) for name in expected)
     assert "100 rows, 100 used, 0 skipped" in capsys.readouterr().out
+    # the trained folder is ready for other engines too: chat template and the marker-stopping generation config
+    assert "chat_template" in (tmp_path / "whole" / "tokenizer_config.json").read_text(encoding="utf-8")
+    assert len(json.loads((tmp_path / "whole" / "generation_config.json").read_text())["eos_token_id"]) == 3
 
 
 def test_a_malformed_csv_is_one_clear_line(tiny_model_dir, tmp_path, capsys) -> None:

@@ -21,6 +21,7 @@ from training.trainable import choose_trainable
 log = logging.getLogger(__name__)
 LoadModel = Callable[[str, str, str, bool], tuple]  # (name_or_path, device, dtype, local_files_only)
 MakePrompt = Callable[[object, str, str], PromptVocabulary]  # (tokenizer, first marker, second marker)
+FinishFolder = Callable[[Path, object], None]  # (model folder, tokenizer): chat template, generation config
 
 
 @dataclass(frozen=True)
@@ -38,7 +39,7 @@ class TrainingSummary:
 
 def run_training(plan: TrainingPlan, load_model: LoadModel, make_prompt: MakePrompt, progress_bars: bool = True,
                  on_event: Callable[[str, int], None] | None = None,
-                 say: Callable[[str], None] = log.info) -> TrainingSummary:
+                 say: Callable[[str], None] = log.info, finish_folder: FinishFolder | None = None) -> TrainingSummary:
     """Train as `plan` says (resuming when asked) and write the model folder, log and plot."""
     from accelerate import Accelerator
 
@@ -63,6 +64,8 @@ def run_training(plan: TrainingPlan, load_model: LoadModel, make_prompt: MakePro
     final = next(r["validation_loss"] for r in reversed(position.history) if "validation_loss" in r)
     if accelerator.is_main_process:
         _save_model(accelerator.unwrap_model(model), tokenizer, plan.output)
+        if finish_folder is not None:
+            finish_folder(plan.output, tokenizer)
         write_log(plan.output / "training_log.json", plan, data, position, len(train_rows), len(validation_rows))
         plot_losses(plan.output / "loss_curves.png", position.history)
         give_written_files_the_usual_mode(plan.output)

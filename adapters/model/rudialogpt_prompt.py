@@ -58,11 +58,7 @@ class RuDialoGptPrompt:
         return ids[-max_tokens:] if len(ids) > max_tokens else ids
 
     def _padded(self, context: Sequence[Message]) -> list[Message]:
-        messages = list(context)
-        while len(messages) < self._pad_to:  # the original padded missing turns with a blank
-            speaker = Speaker.BOT if messages and messages[0].speaker is Speaker.USER else Speaker.USER
-            messages.insert(0, Message(speaker, ""))
-        return messages
+        return padded(context, self._pad_to)
 
     def _segment(self, message: Message) -> tuple[list[int], list[int]]:
         marker = self.first_ids if message.speaker is Speaker.USER else self.second_ids
@@ -86,3 +82,19 @@ class RuDialoGptPrompt:
             if token in self.stop_ids:
                 return list(generated[:position]), True
         return list(generated), False
+
+
+def padded(context: Sequence[Message], pad_to_messages: int) -> list[Message]:
+    """The context with blank messages of alternating speakers in front, up to `pad_to_messages`."""
+    messages = list(context)
+    while len(messages) < pad_to_messages:  # the original padded missing turns with a blank
+        speaker = Speaker.BOT if messages and messages[0].speaker is Speaker.USER else Speaker.USER
+        messages.insert(0, Message(speaker, ""))
+    return messages
+
+
+def prompt_text(context: Sequence[Message], markers: PromptMarkers = PromptMarkers(), pad_to_messages: int = 3) -> str:
+    """The prompt as text, for servers that tokenize it themselves: the same ids when markers are tokens."""
+    turns = "".join(f"{markers.first if m.speaker is Speaker.USER else markers.second} {m.text} "
+                    for m in padded(context, pad_to_messages))
+    return turns + markers.second

@@ -85,13 +85,23 @@ class TorchReplyGenerator:
         input_ids, attention = self._left_pad(prompts)
         if options is not None and options.seed is not None:
             torch.manual_seed(options.seed)
+        stops = options.stop if options is not None else ()
         with torch.inference_mode():
             output = self._model.generate(
                 input_ids=input_ids.to(self._model.device), attention_mask=attention.to(self._model.device),
-                eos_token_id=list(self._prompt.stop_ids), pad_token_id=self._pad_id(), **self._kwargs(decoding))
+                eos_token_id=list(self._prompt.stop_ids), pad_token_id=self._pad_id(),
+                streamer=self._streamer(contexts, decoding, stops), **self._kwargs(decoding))
         generated = output[:, input_ids.shape[1]:].tolist()
-        stops = options.stop if options is not None else ()
         return [self._reply(ids, len(p), stops) for ids, p in zip(generated, prompts)]
+
+    def _streamer(self, contexts: Sequence[Sequence[Message]], decoding: Decoding, stops: Sequence[str]):
+        listeners = [getattr(context, "listener", None) for context in contexts]
+        if decoding.num_beams > 1 or not any(listeners):  # beams change earlier tokens until the end
+            return None
+        from adapters.model.reply_streamer import RowStreamer
+
+        markers = (self._prompt.markers.first, self._prompt.markers.second)
+        return RowStreamer(listeners, lambda ids: self._visible(ids, stops)[1:], (*markers, *stops))
 
     def _kwargs(self, decoding: Decoding) -> dict:
         kwargs = decoding.generate_kwargs()
@@ -102,12 +112,17 @@ class TorchReplyGenerator:
         return kwargs
 
     def _reply(self, generated: list[int], prompt_tokens: int, stops: Sequence[str]) -> Reply:
+        ids, text, stopped = self._visible(generated, stops)
+        return Reply(text.strip(), prompt_tokens, len(ids), "stop" if stopped else "length")
+
+    def _visible(self, generated: list[int], stops: Sequence[str]) -> tuple[list[int], str, bool]:
+        """The reply's ids and text (not yet stripped) up to the first stop, and whether a stop ended it."""
         ids, stopped = self._prompt.cut_reply(generated)
         text = self._tokenizer.decode(ids, skip_special_tokens=True)
         for marker in (self._prompt.markers.first, self._prompt.markers.second, *stops):
             if marker and marker in text:  # multi-token markers and caller stop strings
                 text, stopped = text.split(marker, 1)[0], True
-        return Reply(text.strip(), prompt_tokens, len(ids), "stop" if stopped else "length")
+        return ids, text, stopped
 
     def _pad_id(self) -> int:
         # The user marker begins every prompt, so padding with it changes neither the repetition

@@ -15,8 +15,11 @@ from litestar.openapi.spec import Components, SecurityScheme
 
 from entrypoints.api.docs_page import docs_assets_router, docs_render_plugins
 from entrypoints.api.metrics import ApiMetrics
+from entrypoints.api.request_body import JsonBodyRequest
 from entrypoints.api.routes import generation_routes
-from entrypoints.api.schemas import ApiLimits, Status, request_types
+from entrypoints.api.openapi_truth import TruthfulJsonRenderPlugin
+from entrypoints.api.request_types import UNSUPPORTED, ApiLimits, RequestTypes, request_types
+from entrypoints.api.schemas import Status
 from entrypoints.api.serving import ApiError, ClientGone, Serving
 from entrypoints.container import Container
 from entrypoints.settings import Settings
@@ -38,11 +41,12 @@ def make_app(container: Container, settings: Settings, api_key: str | None = Non
     async def scrape() -> Response[bytes]:
         return Response(metrics.exposition(), media_type="text/plain; version=0.0.4")
 
-    routes = [*generation_routes(serving, request_types(serving.limits), guards), *_probe_routes(serving), scrape,
-              docs_assets_router()]
+    types = request_types(serving.limits, serving.model_id)
+    routes = [*generation_routes(serving, types, guards), *_probe_routes(serving), scrape, docs_assets_router()]
     return Litestar(
         route_handlers=routes, lifespan=[_lifespan(container, serving)], middleware=[metrics.middleware],
-        request_max_body_size=serving.limits.max_body_bytes, openapi_config=_openapi(serving.limits, bool(api_key)),
+        request_class=JsonBodyRequest,
+        request_max_body_size=serving.limits.max_body_bytes, openapi_config=_openapi(serving.limits, types, bool(api_key)),
         # Litestar's default logging writes through a queue thread whose last records are lost when uvicorn
         # re-raises SIGTERM at exit; the process's own root logging writes synchronously, in one format.
         logging_config=None,
@@ -96,26 +100,29 @@ def _status_spec(description: str):
 
 
 def _bearer_guard(api_key: str):
-    expected = f"Bearer {api_key}".encode()
+    expected = api_key.encode()
 
     def require_key(connection: ASGIConnection, _: BaseRouteHandler) -> None:
-        given = connection.headers.get("authorization", "").encode()
-        if not hmac.compare_digest(given, expected):
+        scheme, _, given = connection.headers.get("authorization", "").strip().partition(" ")
+        # The scheme is case-insensitive (RFC 9110 11.1); the key is compared in constant time.
+        if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode(), expected):
             raise NotAuthorizedException("a valid API key is required: send 'Authorization: Bearer <key>'",
                                          headers={"WWW-Authenticate": "Bearer"})
 
     return require_key
 
 
-def _openapi(limits: ApiLimits, secured: bool) -> OpenAPIConfig:
+def _openapi(limits: ApiLimits, types: RequestTypes, secured: bool) -> OpenAPIConfig:
     description = (f"TinkTalker replies: the original /answer and an OpenAI-compatible subset. Limits: request body "
                    f"{limits.max_body_bytes} bytes, {limits.max_messages} messages of {limits.max_message_chars} "
                    f"characters, {limits.max_prompt_tokens} prompt tokens, max_tokens {limits.max_tokens}, "
                    f"n {limits.max_n}. Errors are JSON: {{\"error\": {{\"message\", \"type\", \"code\"}}}}.")
     security = {"components": Components(security_schemes={"bearer": SecurityScheme(type="http", scheme="bearer")}),
                 "security": [{"bearer": []}]} if secured else {}
-    return OpenAPIConfig(title="TinkTalker API", version="1", description=description,
-                         render_plugins=docs_render_plugins(), **security)
+    bodies = {"/answer": types.answer, "/v1/chat/completions": types.chat, "/v1/completions": types.completion}
+    plugins = [TruthfulJsonRenderPlugin(bodies, {"/v1/chat/completions", "/v1/completions"}), *docs_render_plugins()]
+    return OpenAPIConfig(title="TinkTalker API", version="1", description=description, render_plugins=plugins,
+                         **security)
 
 
 def _error(status: int, message: str, kind: str, headers: dict[str, str] | None = None) -> Response:
@@ -130,10 +137,17 @@ def _api_error(_: Request, error: ApiError) -> Response:
 def _http_error(_: Request, error: HTTPException) -> Response:
     message = error.detail
     if isinstance(error, ValidationException) and isinstance(error.extra, list):
-        message += ": " + "; ".join(f"{e.get('key') or 'body'}: {e.get('message')}" for e in error.extra
-                                    if isinstance(e, dict))
+        message += ": " + "; ".join(_problem(e) for e in error.extra if isinstance(e, dict))
     kind = "invalid_request_error" if error.status_code < 500 else "server_error"
     return _error(error.status_code, message, kind, error.headers)
+
+
+def _problem(problem: dict) -> str:
+    key = str(problem.get("key") or "body")
+    text = f"{key}: {problem.get('message')}"
+    if key in UNSUPPORTED:
+        text += f" ({key} is not supported by this server; send {UNSUPPORTED[key]})"
+    return text
 
 
 def _client_gone(_: Request, __: ClientGone) -> Response:

@@ -3,14 +3,14 @@ package and are served by the app itself, instead of the CDN Litestar's plugins 
 from __future__ import annotations
 
 from litestar import Router
-from litestar.openapi.plugins import JsonRenderPlugin, OpenAPIRenderPlugin, SwaggerRenderPlugin
+from litestar.openapi.plugins import OpenAPIRenderPlugin, SwaggerRenderPlugin
 from litestar.static_files import create_static_files_router
 
 ASSETS_PATH = "/schema/assets"
 
 
 def docs_render_plugins() -> list[OpenAPIRenderPlugin]:
-    """Swagger UI at /schema (and /schema/swagger), the schema at /schema/openapi.json."""
+    """Swagger UI at /schema (and /schema/swagger); the app adds its own plugin for /schema/openapi.json."""
     swagger = SwaggerRenderPlugin(
         js_url=f"{ASSETS_PATH}/swagger-ui-bundle.js",
         css_url=f"{ASSETS_PATH}/swagger-ui.css",
@@ -18,7 +18,7 @@ def docs_render_plugins() -> list[OpenAPIRenderPlugin]:
         favicon=f"<link rel='icon' type='image/png' href='{ASSETS_PATH}/favicon-32x32.png'>",
         path=["/", "/swagger"],
     )
-    return [swagger, JsonRenderPlugin()]
+    return [swagger]
 
 
 def docs_assets_router() -> Router:

@@ -8,10 +8,15 @@ from litestar import Request, Response, get, post
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.types import Guard
 
-from domain.dialogue import GenerationOptions, Message, Reply, Speaker
+from domain.dialogue import GenerationOptions, Message, Speaker
+from entrypoints.api.request_types import RequestTypes
 from entrypoints.api.schemas import (AssistantMessage, ChatChoice, ChatCompletion, Completion, CompletionChoice,
-                                     ErrorBody, ModelCard, ModelList, RequestTypes, Usage)
+                                     ErrorBody, ModelCard, ModelList, usage_of)
 from entrypoints.api.serving import ApiError, Serving
+from entrypoints.api.streaming import ChatChunks, TextChunks, streamed_replies
+
+GREEDY_BELOW = 1e-4  # temperatures under this decode greedily
+_SPEAKERS = {"user": Speaker.USER, "assistant": Speaker.BOT}  # system and developer messages are left out
 
 
 def generation_routes(serving: Serving, types: RequestTypes, guards: list[Guard]) -> list:
@@ -26,40 +31,47 @@ def generation_routes(serving: Serving, types: RequestTypes, guards: list[Guard]
         JSON string out. Strings alternate speakers and the last is the user's; decoding is the server's."""
         count = len(data.context)
         messages = [Message(Speaker.USER if (count - i) % 2 else Speaker.BOT, text) for i, text in enumerate(data.context)]
-        context = serving.window(messages)
-        await serving.check_prompt(context, serving.default_max_tokens)
-        reply = (await serving.replies(request, context, GenerationOptions()))[0]
+        context = await serving.fit_prompt(serving.window(messages), serving.default_max_tokens)
+        reply = (await serving.replies(request, [context], GenerationOptions()))[0]
         body = json.dumps(reply.text, ensure_ascii=False)  # what the original server sent
         return Response(body.encode("utf-8"), media_type="application/json")
 
     @post("/v1/chat/completions", guards=guards, status_code=200, tags=["openai"], summary="Chat completion",
           responses=openai_errors)
-    async def chat_completions(request: Request, data: chat_request) -> ChatCompletion:
+    async def chat_completions(request: Request, data: chat_request) -> Response[ChatCompletion]:
         """OpenAI-compatible chat completion. Roles `user` and `assistant` map to the model's two speakers;
-        only the last `dialogue.context_size` messages are used. `temperature` 0 means deterministic.
-        No streaming, no logprobs, no penalties, no tools (those are refused with 400)."""
-        _refuse_unsupported(data)
+        `system` and `developer` messages are ignored; only the last `dialogue.context_size` messages are
+        used, and the prompt is cut from the oldest side to fit. The reply is the bot's next message.
+        `temperature` 0 means deterministic. With `stream: true` the answer is Server-Sent Events
+        (`chat.completion.chunk`, then `data: [DONE]`): token by token with one beam, else one content chunk
+        once the reply is written. Tools, logprobs and non-zero penalties are refused."""
         _check_model(serving, data.model)
-        messages = [Message(Speaker.USER if m.role == "user" else Speaker.BOT, m.content) for m in data.messages]
-        if messages[-1].speaker is not Speaker.USER:
-            raise ApiError(400, "the last message must have role 'user': the model writes the assistant's reply")
-        replies = await _generate(serving, request, serving.window(messages), data,
-                                  data.max_completion_tokens or data.max_tokens)
+        messages = [Message(_SPEAKERS[m.role], _text(m.content)) for m in data.messages if m.role in _SPEAKERS]
+        context, options = await _prepare(serving, serving.window(messages), data,
+                                          data.max_completion_tokens or data.max_tokens)
+        if data.stream:
+            return await streamed_replies(serving, request, context, options, data.n, ChatChunks(serving.model_id),
+                                          _include_usage(data))
+        replies = await serving.replies(request, [context] * data.n, options)
         choices = [ChatChoice(i, AssistantMessage(r.text), r.finish_reason) for i, r in enumerate(replies)]
-        return ChatCompletion(f"chatcmpl-{uuid.uuid4().hex}", int(time.time()), serving.model_id, choices,
-                              _usage(replies))
+        return Response(ChatCompletion(f"chatcmpl-{uuid.uuid4().hex}", int(time.time()), serving.model_id, choices,
+                                       usage_of(replies)))
 
     @post("/v1/completions", guards=guards, status_code=200, tags=["openai"], summary="Text completion",
           responses=openai_errors)
-    async def completions(request: Request, data: completion_request) -> Completion:
+    async def completions(request: Request, data: completion_request) -> Response[Completion]:
         """OpenAI-compatible completion: the prompt is taken as one user message and the reply is the bot's
-        answer to it. Same parameters and refusals as chat completions."""
-        _refuse_unsupported(data)
+        answer to it. Same parameters, streaming and refusals as chat completions."""
         _check_model(serving, data.model)
-        context = serving.window([Message(Speaker.USER, data.prompt)])
-        replies = await _generate(serving, request, context, data, data.max_tokens)
+        context, options = await _prepare(serving, serving.window([Message(Speaker.USER, data.prompt)]), data,
+                                          data.max_tokens)
+        if data.stream:
+            return await streamed_replies(serving, request, context, options, data.n, TextChunks(serving.model_id),
+                                          _include_usage(data))
+        replies = await serving.replies(request, [context] * data.n, options)
         choices = [CompletionChoice(i, r.text, r.finish_reason) for i, r in enumerate(replies)]
-        return Completion(f"cmpl-{uuid.uuid4().hex}", int(time.time()), serving.model_id, choices, _usage(replies))
+        return Response(Completion(f"cmpl-{uuid.uuid4().hex}", int(time.time()), serving.model_id, choices,
+                                   usage_of(replies)))
 
     @get("/v1/models", guards=guards, tags=["openai"], summary="Models served",
          responses=_error_specs(*([401] if guards else [])))
@@ -70,36 +82,31 @@ def generation_routes(serving: Serving, types: RequestTypes, guards: list[Guard]
     return [answer, chat_completions, completions, models]
 
 
-async def _generate(serving: Serving, request: Request, context: list[Message], data,
-                    max_tokens: int | None) -> list[Reply]:
+async def _prepare(serving: Serving, context: list[Message], data,
+                   max_tokens: int | None) -> tuple[list[Message], GenerationOptions]:
     max_tokens = max_tokens or serving.default_max_tokens
-    await serving.check_prompt(context, max_tokens)
+    context = await serving.fit_prompt(context, max_tokens)
     stop = (data.stop,) if isinstance(data.stop, str) else tuple(data.stop or ())
     temperature = data.temperature
-    options = GenerationOptions(
+    if temperature is not None and temperature < GREEDY_BELOW:
+        temperature = 0.0  # the limit such temperatures approach; dividing logits by them overflows to NaN
+    return context, GenerationOptions(
         max_new_tokens=max_tokens, temperature=temperature or None, top_p=data.top_p, seed=data.seed, stop=stop,
         do_sample=None if temperature is None else temperature > 0)
-    return await serving.replies(request, context, options, data.n)
 
 
-def _refuse_unsupported(data) -> None:
-    if data.stream:
-        raise ApiError(400, "stream=true is not supported; send stream=false (or leave it out)")
-    for name in ("presence_penalty", "frequency_penalty"):
-        if getattr(data, name):
-            raise ApiError(400, f"{name} is not supported; leave it out or send 0")
+def _text(content) -> str:
+    return content if isinstance(content, str) else "\n".join(part.text for part in content)
+
+
+def _include_usage(data) -> bool:
+    return data.stream_options is not None and data.stream_options.include_usage
 
 
 def _check_model(serving: Serving, model: str) -> None:
     if model != serving.model_id:
         raise ApiError(404, f"model '{model}' is not served here; use '{serving.model_id}' (see GET /v1/models)",
                        "model_not_found")
-
-
-def _usage(replies: list[Reply]) -> Usage:
-    prompt = replies[0].prompt_tokens if replies else 0
-    completion = sum(r.completion_tokens for r in replies)
-    return Usage(prompt, completion, prompt + completion)
 
 
 _ERRORS = {400: "malformed body, a field beyond its limit, or a prompt too long", 401: "missing or wrong API key",

@@ -11,7 +11,7 @@ from litestar import Request
 from domain.dialogue import GenerationOptions, Message, Reply
 from domain.errors import GeneratorBusy, ReplyUnavailable
 from domain.prompt_safety import context_window, sanitize_user_text
-from entrypoints.api.schemas import ApiLimits
+from entrypoints.api.request_types import ApiLimits
 from ports.prompt_meter import PromptMeter
 from ports.reply_generator import ReplyGenerator
 
@@ -50,22 +50,39 @@ class Serving:
         clean = [Message(m.speaker, sanitize_user_text(m.text, self.control_fragments)) for m in messages]
         return list(context_window(clean, self.context_size))
 
-    async def check_prompt(self, context: Sequence[Message], max_tokens: int) -> None:
+    async def fit_prompt(self, context: Sequence[Message], max_tokens: int) -> list[Message]:
+        """The context cut from its oldest side until its prompt fits `server.max_prompt_tokens` and, with
+        `max_tokens` more, the model's positions: what the schema allows is answered, not refused."""
+        context = list(context)
         if self.meter is None:  # a remote generator measures for itself
-            return
-        tokens = await self.meter.prompt_tokens(context)
-        if tokens > self.limits.max_prompt_tokens:
-            raise ApiError(400, f"the prompt has {tokens} tokens; at most {self.limits.max_prompt_tokens} are allowed")
-        if tokens + max_tokens > self.meter.context_length:
-            raise ApiError(400, f"the prompt ({tokens} tokens) plus max_tokens ({max_tokens}) exceed the model's "
-                                f"{self.meter.context_length} positions; send less text or ask for fewer tokens")
+            return context
+        budget = min(self.limits.max_prompt_tokens, self.meter.context_length - max_tokens)
+        while len(context) > 1 and await self.meter.prompt_tokens(context) > budget:
+            context.pop(0)
+        if context and await self.meter.prompt_tokens(context) > budget:
+            context = [await self._cut_text(context[0], budget)]
+        if await self.meter.prompt_tokens(context) > budget:
+            raise ApiError(400, f"max_tokens ({max_tokens}) leaves no room for a prompt in the model's "
+                                f"{self.meter.context_length} positions; ask for fewer tokens")
+        return context
 
-    async def replies(self, request: Request, context: Sequence[Message], options: GenerationOptions,
-                      n: int = 1) -> list[Reply]:
-        """n replies for one context within the request deadline; a client that leaves cancels its work."""
+    async def _cut_text(self, message: Message, budget: int) -> Message:
+        """The message with the fewest leading characters dropped so that its prompt fits (binary search)."""
+        low, high = 0, len(message.text)  # dropping `high` characters fits (an empty text is smallest)
+        while low < high:
+            middle = (low + high) // 2
+            if await self.meter.prompt_tokens([Message(message.speaker, message.text[middle:])]) > budget:
+                low = middle + 1
+            else:
+                high = middle
+        return Message(message.speaker, message.text[high:])
+
+    async def replies(self, request: Request, contexts: Sequence[Sequence[Message]],
+                      options: GenerationOptions) -> list[Reply]:
+        """A reply for each context within the request deadline; a client that leaves cancels its work."""
         if not self.ready or self.generator is None:
             raise ApiError(503, "the model is not loaded yet", "unavailable", {"Retry-After": "5"})
-        work = asyncio.ensure_future(self.generator.generate_batch([context] * n, options))
+        work = asyncio.ensure_future(self.generator.generate_batch(contexts, options))
         try:
             replies = await _unless_disconnected(request, work, self.request_timeout_s)
         except GeneratorBusy as error:

@@ -24,7 +24,8 @@ def run_train(args: argparse.Namespace, settings: Settings, container: Container
     plan = training_plan(args, settings)
     say = lambda line: print(line, file=out, flush=True)  # noqa: E731
     summary = run_training(plan, container.model_loader(), container.prompt_vocabulary(), progress_bars=not args.no_progress and sys.stderr.isatty(),
-                           on_event=fault_hook(os.environ.get(FAULT_ENV)), say=say)
+                           on_event=fault_hook(os.environ.get(FAULT_ENV)), say=say,
+                           finish_folder=container.serving_files_writer())
     if not summary.main_process:
         return 0
     say(f"validation perplexity on replies: {summary.perplexity_before:.2f} before, "
