@@ -19,7 +19,8 @@ from domain.service import DialoguePolicy, DialogueService
 from entrypoints.settings import Settings
 
 
-def _open_local_generator(**settings) -> Iterator:
+def _open_local_generator(engine: str, dtype: str, quantization: str, threads: int, cache_dir: str | None,
+                          **settings) -> Iterator:
     # torch and transformers load only when the local backend is chosen, so a bot host needs neither
     try:
         import torch  # noqa: F401
@@ -27,9 +28,17 @@ def _open_local_generator(**settings) -> Iterator:
     except ModuleNotFoundError as error:
         raise SetupError(f"generator.backend 'local' needs the {error.name} package; install the model extra "
                          "(pip install -e '.[model]') or pick another generator.backend") from None
-    from adapters.model.torch_reply_generator import open_torch_reply_generator
+    from adapters.model.engine_choice import chosen_engine
 
-    yield from open_torch_reply_generator(**settings)
+    if chosen_engine(engine, settings["device"]) == "ctranslate2":
+        from adapters.model.ctranslate2_reply_generator import open_ctranslate2_reply_generator
+
+        yield from open_ctranslate2_reply_generator(quantization=quantization, threads=threads, cache_dir=cache_dir,
+                                                    **settings)
+    else:
+        from adapters.model.torch_reply_generator import open_torch_reply_generator
+
+        yield from open_torch_reply_generator(dtype=dtype, threads=threads, **settings)
 
 
 def _telegram_application(**settings):
@@ -62,9 +71,13 @@ class Container(containers.DeclarativeContainer):
 
     local_generator = providers.Resource(
         _open_local_generator,
+        engine=config.model.engine,
         name_or_path=config.model.name_or_path,
         device=config.model.device,
         dtype=config.model.dtype,
+        quantization=config.model.quantization,
+        threads=config.model.threads,
+        cache_dir=config.model.cache_dir,
         local_files_only=config.model.local_files_only,
         decoding=config.generation,
         markers=providers.Dict(first=config.prompt.first_marker, second=config.prompt.second_marker),

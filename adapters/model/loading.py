@@ -41,13 +41,7 @@ def load_model_and_tokenizer(name_or_path: str, device: str = "auto", dtype: str
     """(model in eval mode on its device, tokenizer); SetupError when it cannot be had."""
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    source = str(Path(name_or_path).expanduser()) if looks_like_path(name_or_path) else name_or_path
-    if looks_like_path(name_or_path) and not Path(source).is_dir():
-        raise SetupError(f"model folder '{source}' does not exist; pass --model /path/to/model-folder "
-                         "(or set TINKTALKER_MODEL) to a folder with config.json, weights and tokenizer")
-    if looks_like_path(name_or_path) and not (Path(source) / "config.json").is_file():
-        raise SetupError(f"model folder '{source}' has no config.json; it needs the files that "
-                         "`save_pretrained` writes (config.json, weights, tokenizer)")
+    source = _checked_source(name_or_path)
     device = pick_device(device)
     torch_dtype = pick_dtype(dtype, device)
     try:
@@ -57,6 +51,33 @@ def load_model_and_tokenizer(name_or_path: str, device: str = "auto", dtype: str
         raise SetupError(_load_failure(source, error)) from error
     log.info("loaded model %s on %s as %s", source, device, torch_dtype)
     return model.to(device).eval(), tokenizer
+
+
+def _checked_source(name_or_path: str) -> str:
+    """A local folder's expanded path (SetupError when it cannot hold a model), or the hub id as given."""
+    if not looks_like_path(name_or_path):
+        return name_or_path
+    source = str(Path(name_or_path).expanduser())
+    if not Path(source).is_dir():
+        raise SetupError(f"model folder '{source}' does not exist; pass --model /path/to/model-folder "
+                         "(or set TINKTALKER_MODEL) to a folder with config.json, weights and tokenizer")
+    if not (Path(source) / "config.json").is_file():
+        raise SetupError(f"model folder '{source}' has no config.json; it needs the files that "
+                         "`save_pretrained` writes (config.json, weights, tokenizer)")
+    return source
+
+
+def local_source(name_or_path: str, local_files_only: bool = False) -> Path:
+    """The model as a folder on disk: a local folder as is, a hub id downloaded (or found in the HF cache)."""
+    source = _checked_source(name_or_path)
+    if looks_like_path(name_or_path):
+        return Path(source)
+    from huggingface_hub import snapshot_download
+
+    try:
+        return Path(snapshot_download(source, local_files_only=local_files_only))
+    except (OSError, ValueError) as error:
+        raise SetupError(_load_failure(source, error)) from error
 
 
 def _load_failure(source: str, error: OSError) -> str:
