@@ -104,6 +104,7 @@ class Container(containers.DeclarativeContainer):
         max_batch_size=config.batching.max_batch_size,
         max_wait_s=config.batching.max_wait_s,
         max_queue=config.batching.max_queue,
+        refill_wait_s=config.batching.refill_wait_s,
     )
 
     # Measures prompts with the local model's tokenizer; a remote model measures its own (None here).

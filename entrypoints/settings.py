@@ -135,6 +135,7 @@ class BatchingSettings(Section):
     max_batch_size: int = Field(8, ge=1)
     max_wait_s: float = Field(0.005, ge=0)
     max_queue: int = Field(64, ge=1)
+    refill_wait_s: float = Field(0.05, ge=0)
 
 
 class ServerSettings(Section):
