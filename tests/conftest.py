@@ -2,12 +2,15 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 import pytest
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")  # tests never reach the hub
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+# model.engine auto converts models for CTranslate2 into the user's cache folder: tests keep theirs apart
+os.environ["XDG_CACHE_HOME"] = tempfile.mkdtemp(prefix="tinktalker-test-cache-")
 
 
 @pytest.fixture(scope="session")

@@ -57,14 +57,15 @@ def serving_in_thread(app) -> Iterator[str]:
 
 
 @contextmanager
-def serve_process(model_dir: Path, env: dict[str, str] | None = None, args: tuple[str, ...] = ()) -> Iterator[tuple[str, subprocess.Popen]]:
+def serve_process(model_dir: Path, env: dict[str, str] | None = None, args: tuple[str, ...] = (),
+                  ready_timeout_s: float = 60.0) -> Iterator[tuple[str, subprocess.Popen]]:
     """`tinktalker serve` as its own process on a free loopback port; stopped with SIGTERM afterwards."""
     port = free_port()
     command = [sys.executable, "-m", "entrypoints.cli", "serve", "--model", str(model_dir), "--port", str(port), *args]
     process = subprocess.Popen(command, env={**os.environ, **(env or {})}, stdout=subprocess.PIPE,
                                stderr=subprocess.PIPE, text=True, cwd=Path(__file__).resolve().parents[1])
     try:
-        wait_until_ready(f"http://127.0.0.1:{port}/ready", process=process)
+        wait_until_ready(f"http://127.0.0.1:{port}/ready", ready_timeout_s, process=process)
         yield f"http://127.0.0.1:{port}", process
     finally:
         if process.poll() is None:

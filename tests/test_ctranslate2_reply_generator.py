@@ -99,3 +99,21 @@ def test_a_caller_stop_string_cuts_the_reply_like_torch(trained_dir, tmp_path):
     got = replies("ctranslate2", trained_dir, QUESTIONS[1:2], options, tmp_path)
     assert got == replies("torch", trained_dir, QUESTIONS[1:2], options, tmp_path)
     assert got[0].text == "купил" and got[0].finish_reason == "stop"
+
+
+def test_serve_answers_openai_chat_with_the_ctranslate2_engine(trained_dir, tmp_path):
+    import openai
+
+    from tests.loopback_server import serve_process
+
+    env = {"TINKTALKER__MODEL__ENGINE": "ctranslate2", "TINKTALKER__STORE__BACKEND": "memory",
+           "TINKTALKER__MODEL__CACHE_DIR": str(tmp_path / "cache"), "TINKTALKER__PROMPT__PAD_TO_MESSAGES": "1",
+           "TINKTALKER__LOGGING__LEVEL": "INFO"}
+    with serve_process(trained_dir, env) as (url, process):
+        client = openai.OpenAI(base_url=f"{url}/v1", api_key="none", max_retries=0)
+        chat = client.chat.completions.create(model="tinktalker", messages=[{"role": "user", "content": "акции растут"}],
+                                              temperature=0, max_tokens=8, n=2)
+        sampled = client.chat.completions.create(model="tinktalker", messages=[{"role": "user", "content": "да"}])
+    assert [c.message.content for c in chat.choices] == ["купил облигации"] * 2
+    assert chat.usage.completion_tokens > 0 and sampled.choices[0].finish_reason in ("stop", "length")
+    assert "with CTranslate2 on cpu as int8" in process.stderr.read()

@@ -1,0 +1,133 @@
+"""Each engine behind a real `tinktalker serve`: tokens/s at 1 and 8 clients, and how full the batches get.
+
+    python bench/api_engines.py [--rounds 2] [--threads 2] [--model FOLDER]
+
+Builds a ruDialoGPT-medium-shaped random GPT-2 (24 x 1024, vocab 50261, untied head) unless --model is
+given. For torch fp32 and ctranslate2 int8 in turn (one server at a time: the box's memory is shared),
+starts `tinktalker serve` with model-card decoding and exactly 40 new tokens
+(generation.min_new_tokens = max_new_tokens = 40), then runs closed-loop clients that each send
+--rounds requests: 1 client, 4 clients and 8 clients. Client 0 starts half a second before the others,
+which sets the trap of issue 12 (one request running alone while the rest queue behind it); mean batch
+comes from the server's /metrics. ctranslate2's 1-client latency is also measured with
+batching.refill_wait_s 0 (the batching policy before it). Writes bench/results/api_engines.{md,json}.
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import httpx  # noqa: E402
+
+from bench.api_batching import batch_totals  # noqa: E402
+from tests.loopback_server import serve_process  # noqa: E402
+from tests.tiny_model import build_tiny_model  # noqa: E402
+
+RESULTS = ROOT / "bench" / "results"
+MESSAGES = ["привет, как дела?", "что думаешь о рынке?", "акции растут, покупать?", "дивиденды скоро"]
+
+
+async def closed_loop(url: str, clients: int, rounds: int) -> dict:
+    latencies, tokens = [], 0
+
+    async def client(index: int, http: httpx.AsyncClient) -> None:
+        nonlocal tokens
+        await asyncio.sleep(0.5 if index else 0.0)
+        for turn in range(rounds):
+            body = {"model": "tinktalker", "messages": [{"role": "user", "content": MESSAGES[(index + turn) % 4]}]}
+            started = time.monotonic()
+            response = await http.post("/v1/chat/completions", json=body)
+            response.raise_for_status()
+            latencies.append(time.monotonic() - started)
+            tokens += response.json()["usage"]["completion_tokens"]
+
+    before = await batch_totals(url)
+    async with httpx.AsyncClient(base_url=url, timeout=3600) as http:
+        started = time.monotonic()
+        await asyncio.gather(*(client(i, http) for i in range(clients)))
+        elapsed = time.monotonic() - started
+    after = await batch_totals(url)
+    batches, replies = after[0] - before[0], after[1] - before[1]
+    return {"clients": clients, "replies": len(latencies), "seconds": round(elapsed, 2),
+            "tokens_per_reply": tokens / len(latencies), "tokens_per_s": tokens / elapsed,
+            "replies_per_s": len(latencies) / elapsed, "p50_s": statistics.median(latencies),
+            "mean_batch": replies / batches if batches else 0.0}
+
+
+def measure(model: Path, engine: str, env: dict, plan: list[tuple[int, int]], label: str) -> list[dict]:
+    rows = []
+    with serve_process(model, {**env, "TINKTALKER__MODEL__ENGINE": engine}, ready_timeout_s=900) as (url, _):
+        asyncio.run(closed_loop(url, 1, 1))  # warm-up
+        for clients, rounds in plan:
+            row = {"engine": label, **asyncio.run(closed_loop(url, clients, rounds))}
+            rows.append(row)
+            print(line(row), flush=True)
+    return rows
+
+
+def line(row: dict) -> str:
+    return (f"| {row['engine']} | {row['clients']} | {row['replies']} | {row['seconds']:.1f} | {row['p50_s']:.2f} | "
+            f"{row['tokens_per_reply']:.0f} | {row['tokens_per_s']:.2f} | {row['mean_batch']:.2f} |")
+
+
+def ratio_lines(rows: list[dict]) -> list[str]:
+    by = {(r["engine"], r["clients"]): r for r in rows}
+    out = []
+    for clients in (1, 8):
+        torch, ct2 = by.get(("torch float32", clients)), by.get(("ctranslate2 int8", clients))
+        if torch and ct2:
+            out.append(f"{clients} client(s): ctranslate2 int8 = {ct2['tokens_per_s'] / torch['tokens_per_s']:.2f}x "
+                       "torch float32 tokens/s")
+    off, on = by.get(("ctranslate2 int8, refill_wait_s 0", 1)), by.get(("ctranslate2 int8", 1))
+    if off and on:
+        out.append(f"1 client: p50 latency with refill_wait_s 0.05 / with 0 = {on['p50_s'] / off['p50_s']:.3f}")
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rounds", type=int, default=2, help="requests per client in each cell")
+    parser.add_argument("--threads", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--model", type=Path)
+    args = parser.parse_args()
+    header = ["| engine | clients | replies | seconds | p50 s | tokens / reply | tokens/s | mean batch |",
+              "| --- | --- | --- | --- | --- | --- | --- | --- |"]
+    print("\n".join(header), flush=True)
+    with tempfile.TemporaryDirectory() as scratch:
+        model = args.model or build_tiny_model(Path(scratch) / "medium", n_layer=24, n_embd=1024, n_head=16,
+                                                n_positions=2048, vocab_size=50261, tie_word_embeddings=False)
+        env = {"TINKTALKER__STORE__BACKEND": "memory", "TINKTALKER__MODEL__DEVICE": "cpu",
+               "TINKTALKER__MODEL__THREADS": str(args.threads), "TINKTALKER__MODEL__CACHE_DIR": f"{scratch}/cache",
+               "TINKTALKER__GENERATION__MIN_NEW_TOKENS": "40", "TINKTALKER__GENERATION__MAX_NEW_TOKENS": "40",
+               "TINKTALKER__SERVER__REQUEST_TIMEOUT_S": "3600", "TINKTALKER__DIALOGUE__REPLY_TIMEOUT_S": "3600"}
+        r = args.rounds
+        rows = measure(model, "ctranslate2", env, [(1, r + 1), (4, r), (8, r)], "ctranslate2 int8")
+        rows += measure(model, "ctranslate2", {**env, "TINKTALKER__BATCHING__REFILL_WAIT_S": "0"}, [(1, r + 1)],
+                        "ctranslate2 int8, refill_wait_s 0")
+        rows += measure(model, "torch", env, [(1, r), (8, r)], "torch float32")
+    machine = (f"{platform.machine()}, {os.cpu_count()} CPU cores visible (shared with other work), no GPU, "
+               f"Python {platform.python_version()}, model.threads {args.threads}")
+    text = "\n".join(["# Engines behind `tinktalker serve` (`bench/api_engines.py`)", "",
+                      "- model: random GPT-2 24 layers x 1024, 16 heads, vocab 50261, untied head",
+                      f"- machine: {machine}",
+                      "- decoding: model card, exactly 40 new tokens; closed-loop clients, each sends "
+                      f"{r} requests (1-client ctranslate2 cells {r + 1}); client 0 starts 0.5 s before the rest",
+                      "", *header, *(line(row) for row in rows), "", *(f"- {x}" for x in ratio_lines(rows)), ""])
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / "api_engines.md").write_text(text, encoding="utf-8")
+    (RESULTS / "api_engines.json").write_text(json.dumps({"rows": rows, "machine": machine, "rounds": r}, indent=1))
+    print("\n".join(ratio_lines(rows)))
+
+
+if __name__ == "__main__":
+    main()
