@@ -41,9 +41,10 @@ class BatchingReplyGenerator:
     Requests with identical options share a batch of at most `max_batch_size`; the first waits at most
     `max_wait_s` for company (none when enough are already queued, e.g. while the previous batch ran).
     Right after a batch, the clients it answered are likely to ask again within milliseconds (a chat, a
-    closed-loop client): for up to `refill_wait_s` after the model frees, the next batch waits for as many
-    requests as were in play (just answered + already waiting), so closed-loop clients settle into full
-    batches instead of a lone early request running by itself while the rest queue behind it.
+    closed-loop client): for up to `refill_wait_s` after the model frees, the next batch keeps waiting
+    while fewer requests are back than were in play (just answered + already waiting), so closed-loop
+    clients settle into full batches instead of a lone early request running by itself while the rest
+    queue behind it. A lone client waits no longer than `max_wait_s`, as without the window.
     Seeded requests run alone, so a seed gives the same reply under any load. At most `max_queue`
     requests wait; more raise `GeneratorBusy`. A cancelled request leaves the queue at once.
     """
@@ -109,9 +110,12 @@ class BatchingReplyGenerator:
 
     async def _gather_batch(self) -> list[_Job]:
         first = self._queue[0]
-        deadline, wanted = self._window(first)
-        while self._count(first.key) < wanted and first in self._queue:
-            remaining = deadline - time.monotonic()
+        refill_until, wanted = self._refill_window(first)
+        while self._count(first.key) < self._max_batch and first in self._queue:
+            wait_until = first.queued_at + self._max_wait
+            if self._count(first.key) < wanted:  # those just answered are not all back yet
+                wait_until = max(wait_until, refill_until)
+            remaining = wait_until - time.monotonic()
             if remaining <= 0:
                 break
             self._arrived.clear()
@@ -124,12 +128,12 @@ class BatchingReplyGenerator:
             self._queue.remove(job)
         return [job for job in batch if not job.future.done()]
 
-    def _window(self, first: _Job) -> tuple[float, int]:
-        """(wait until, batch size that ends the wait early) for the batch that `first` opens."""
+    def _refill_window(self, first: _Job) -> tuple[float, int]:
+        """(until when, for how many) the batch that `first` opens waits for the clients just answered."""
         refill_until = self._freed_at + self._refill_wait
         if time.monotonic() < refill_until and first.options.seed is None:
-            return refill_until, max(1, min(self._max_batch, self._in_play))
-        return first.queued_at + self._max_wait, self._max_batch
+            return refill_until, min(self._max_batch, self._in_play)
+        return -math.inf, 0
 
     def _count(self, key: object) -> int:
         return sum(1 for job in self._queue if job.key is key or job.key == key)

@@ -5,10 +5,10 @@
 Builds a ruDialoGPT-medium-shaped random GPT-2 (24 x 1024, vocab 50261, untied head) unless --model is
 given. For torch fp32 and ctranslate2 int8 in turn (one server at a time: the box's memory is shared),
 starts `tinktalker serve` with model-card decoding and exactly 40 new tokens
-(generation.min_new_tokens = max_new_tokens = 40), then runs closed-loop clients that each send
---rounds requests: 1 client, 4 clients and 8 clients. Client 0 starts half a second before the others,
-which sets the trap of issue 12 (one request running alone while the rest queue behind it); mean batch
-comes from the server's /metrics. ctranslate2's 1-client latency is also measured with
+(generation.min_new_tokens = max_new_tokens = 40), then runs closed-loop clients: 1 client, and 8
+clients with one request each, for tokens/s; then, for batch fill, 4 and 8 clients where client 0 starts
+half a second before the others, which sets the trap of issue 12 (one request running alone while the
+rest queue behind it). Mean batch comes from the server's /metrics. ctranslate2's 1-client latency is also measured with
 batching.refill_wait_s 0 (the batching policy before it). Writes bench/results/api_engines.{md,json}.
 """
 from __future__ import annotations
@@ -34,17 +34,19 @@ from tests.loopback_server import serve_process  # noqa: E402
 from tests.tiny_model import build_tiny_model  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"
-MESSAGES = ["привет, как дела?", "что думаешь о рынке?", "акции растут, покупать?", "дивиденды скоро"]
+# One message for every request: equally long prompts, so every reply is exactly 40 tokens on both engines
+# (in a CTranslate2 batch, a longer prompt's extra tokens count toward min_new_tokens; README)
+MESSAGE = "что думаешь о рынке?"
 
 
-async def closed_loop(url: str, clients: int, rounds: int) -> dict:
+async def closed_loop(url: str, clients: int, rounds: int, stagger: bool) -> dict:
     latencies, tokens = [], 0
 
     async def client(index: int, http: httpx.AsyncClient) -> None:
         nonlocal tokens
-        await asyncio.sleep(0.5 if index else 0.0)
-        for turn in range(rounds):
-            body = {"model": "tinktalker", "messages": [{"role": "user", "content": MESSAGES[(index + turn) % 4]}]}
+        await asyncio.sleep(0.5 if index and stagger else 0.0)
+        for _ in range(rounds):
+            body = {"model": "tinktalker", "messages": [{"role": "user", "content": MESSAGE}]}
             started = time.monotonic()
             response = await http.post("/v1/chat/completions", json=body)
             response.raise_for_status()
@@ -58,30 +60,30 @@ async def closed_loop(url: str, clients: int, rounds: int) -> dict:
         elapsed = time.monotonic() - started
     after = await batch_totals(url)
     batches, replies = after[0] - before[0], after[1] - before[1]
-    return {"clients": clients, "replies": len(latencies), "seconds": round(elapsed, 2),
+    return {"clients": clients, "staggered": stagger, "replies": len(latencies), "seconds": round(elapsed, 2),
             "tokens_per_reply": tokens / len(latencies), "tokens_per_s": tokens / elapsed,
             "replies_per_s": len(latencies) / elapsed, "p50_s": statistics.median(latencies),
             "mean_batch": replies / batches if batches else 0.0}
 
 
-def measure(model: Path, engine: str, env: dict, plan: list[tuple[int, int]], label: str) -> list[dict]:
+def measure(model: Path, engine: str, env: dict, plan: list[tuple[int, int, bool]], label: str) -> list[dict]:
     rows = []
     with serve_process(model, {**env, "TINKTALKER__MODEL__ENGINE": engine}, ready_timeout_s=900) as (url, _):
-        asyncio.run(closed_loop(url, 1, 1))  # warm-up
-        for clients, rounds in plan:
-            row = {"engine": label, **asyncio.run(closed_loop(url, clients, rounds))}
+        asyncio.run(closed_loop(url, 1, 1, False))  # warm-up
+        for clients, rounds, stagger in plan:
+            row = {"engine": label, **asyncio.run(closed_loop(url, clients, rounds, stagger))}
             rows.append(row)
             print(line(row), flush=True)
     return rows
 
 
 def line(row: dict) -> str:
-    return (f"| {row['engine']} | {row['clients']} | {row['replies']} | {row['seconds']:.1f} | {row['p50_s']:.2f} | "
+    return (f"| {row['engine']} | {row['clients']}{' (staggered)' if row['staggered'] else ''} | {row['replies']} | {row['seconds']:.1f} | {row['p50_s']:.2f} | "
             f"{row['tokens_per_reply']:.0f} | {row['tokens_per_s']:.2f} | {row['mean_batch']:.2f} |")
 
 
 def ratio_lines(rows: list[dict]) -> list[str]:
-    by = {(r["engine"], r["clients"]): r for r in rows}
+    by = {(r["engine"], r["clients"]): r for r in rows if not r["staggered"]}
     out = []
     for clients in (1, 8):
         torch, ct2 = by.get(("torch float32", clients)), by.get(("ctranslate2 int8", clients))
@@ -99,6 +101,8 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=2, help="requests per client in each cell")
     parser.add_argument("--threads", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--model", type=Path)
+    parser.add_argument("--fill-without-refill", action="store_true",
+                        help="also measure batch fill with batching.refill_wait_s 0 (the policy before it)")
     args = parser.parse_args()
     header = ["| engine | clients | replies | seconds | p50 s | tokens / reply | tokens/s | mean batch |",
               "| --- | --- | --- | --- | --- | --- | --- | --- |"]
@@ -111,17 +115,21 @@ def main() -> None:
                "TINKTALKER__GENERATION__MIN_NEW_TOKENS": "40", "TINKTALKER__GENERATION__MAX_NEW_TOKENS": "40",
                "TINKTALKER__SERVER__REQUEST_TIMEOUT_S": "3600", "TINKTALKER__DIALOGUE__REPLY_TIMEOUT_S": "3600"}
         r = args.rounds
-        rows = measure(model, "ctranslate2", env, [(1, r + 1), (4, r), (8, r)], "ctranslate2 int8")
-        rows += measure(model, "ctranslate2", {**env, "TINKTALKER__BATCHING__REFILL_WAIT_S": "0"}, [(1, r + 1)],
+        fill = [(4, r + 1, True), (8, r + 1, True)]  # batch fill: client 0 first, the trap of issue 12
+        rows = measure(model, "ctranslate2", env, [(1, r + 1, False), (8, 1, False), *fill], "ctranslate2 int8")
+        rows += measure(model, "ctranslate2", {**env, "TINKTALKER__BATCHING__REFILL_WAIT_S": "0"},
+                        [(1, r + 1, False), *(fill if args.fill_without_refill else [])],
                         "ctranslate2 int8, refill_wait_s 0")
-        rows += measure(model, "torch", env, [(1, r), (8, r)], "torch float32")
+        rows += measure(model, "torch", env, [(1, r, False), (8, 1, False)], "torch float32")
     machine = (f"{platform.machine()}, {os.cpu_count()} CPU cores visible (shared with other work), no GPU, "
                f"Python {platform.python_version()}, model.threads {args.threads}")
     text = "\n".join(["# Engines behind `tinktalker serve` (`bench/api_engines.py`)", "",
                       "- model: random GPT-2 24 layers x 1024, 16 heads, vocab 50261, untied head",
                       f"- machine: {machine}",
-                      "- decoding: model card, exactly 40 new tokens; closed-loop clients, each sends "
-                      f"{r} requests (1-client ctranslate2 cells {r + 1}); client 0 starts 0.5 s before the rest",
+                      "- decoding: model card, exactly 40 new tokens; closed-loop clients; throughput cells: 1 client "
+                      f"sends {r + 1} (ctranslate2) or {r} (torch) requests, 8 clients one request each, all at once; "
+                      f"batch-fill cells (staggered): each client sends {r + 1} requests and client 0 starts 0.5 s "
+                      "before the rest, so its first request runs alone while the others queue (the trap of issue 12)",
                       "", *header, *(line(row) for row in rows), "", *(f"- {x}" for x in ratio_lines(rows)), ""])
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "api_engines.md").write_text(text, encoding="utf-8")
