@@ -31,7 +31,7 @@ import httpx  # noqa: E402
 
 from bench.api_batching import batch_totals  # noqa: E402
 from tests.loopback_server import serve_process  # noqa: E402
-from tests.tiny_model import build_tiny_model  # noqa: E402
+from tests.tiny_model import build_medium_shaped_model  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"
 # One message for every request: equally long prompts, so every reply is exactly 40 tokens on both engines
@@ -108,8 +108,7 @@ def main() -> None:
               "| --- | --- | --- | --- | --- | --- | --- | --- |"]
     print("\n".join(header), flush=True)
     with tempfile.TemporaryDirectory() as scratch:
-        model = args.model or build_tiny_model(Path(scratch) / "medium", n_layer=24, n_embd=1024, n_head=16,
-                                                n_positions=2048, vocab_size=50261, tie_word_embeddings=False)
+        model = args.model or build_medium_shaped_model(Path(scratch) / "medium")
         env = {"TINKTALKER__STORE__BACKEND": "memory", "TINKTALKER__MODEL__DEVICE": "cpu",
                "TINKTALKER__MODEL__THREADS": str(args.threads), "TINKTALKER__MODEL__CACHE_DIR": f"{scratch}/cache",
                "TINKTALKER__GENERATION__MIN_NEW_TOKENS": "40", "TINKTALKER__GENERATION__MAX_NEW_TOKENS": "40",

@@ -27,7 +27,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from domain.dialogue import Message, Speaker  # noqa: E402
-from tests.tiny_model import build_tiny_model  # noqa: E402
+from tests.tiny_model import build_medium_shaped_model  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"
 TOKENS = 40
@@ -103,8 +103,7 @@ def main() -> None:
               "| --- | --- | --- | --- | --- | --- | --- | --- |"]
     print("\n".join(header), flush=True)
     with tempfile.TemporaryDirectory() as scratch:
-        model = args.model or build_tiny_model(Path(scratch) / "medium", n_layer=24, n_embd=1024, n_head=16,
-                                                n_positions=2048, vocab_size=50261, tie_word_embeddings=False)
+        model = args.model or build_medium_shaped_model(Path(scratch) / "medium")
         rows = [row for engine, precision in ENGINES
                 for row in time_engine(engine, precision, model, args, Path(scratch) / "cache")]
     machine = (f"{platform.machine()}, {os.cpu_count()} CPU cores visible (shared with other work), no GPU, "

@@ -12,18 +12,13 @@ from adapters.model.rudialogpt_prompt import RuDialoGptPrompt
 from adapters.model.torch_reply_generator import open_torch_reply_generator
 from domain.dialogue import GenerationOptions, Message, Speaker
 from tests.dialogue_csv import PAIRS, write_dialogue_csv
+from tests.test_torch_reply_generator import CONTEXTS
 from training.plan import TrainingPlan
 from training.run import run_training
 
-U, B = Speaker.USER, Speaker.BOT
+U = Speaker.USER
 GREEDY = GenerationOptions(do_sample=False, num_beams=1)
 BEAMS = GenerationOptions(do_sample=False, num_beams=3)
-CONTEXTS = [
-    [Message(U, "привет")],
-    [Message(U, "акции"), Message(B, "растут"), Message(U, "что думаешь о рынке индекс мосбиржи упал")],
-    [Message(U, "hello how are you")],
-    [Message(B, "дивиденды скоро"), Message(U, "купил облигации")],
-]
 # Without the penalties the engines compute the same thing; with them they differ by design (README).
 NO_PENALTIES = {"repetition_penalty": 1.0, "no_repeat_ngram_size": 0}
 

@@ -53,6 +53,12 @@ def build_tiny_model(folder: Path | str, *, n_layer: int = 2, n_embd: int = 32, 
     return folder
 
 
+def build_medium_shaped_model(folder: Path | str) -> Path:
+    """A random model of ruDialoGPT-medium's shape (24 x 1024, 16 heads, vocab 50261, untied head), for benches."""
+    return build_tiny_model(folder, n_layer=24, n_embd=1024, n_head=16, n_positions=2048, vocab_size=50261,
+                            tie_word_embeddings=False)
+
+
 if __name__ == "__main__":
     if len(sys.argv) != 2:
         sys.exit("usage: python -m tests.tiny_model FOLDER")
