@@ -3,8 +3,8 @@
     python bench/engines.py [--reps 2] [--threads 2] [--model FOLDER]
 
 Builds a ruDialoGPT-medium-shaped random GPT-2 (24 layers x 1024, 16 heads, vocab 50261, untied head)
-unless --model is given, then for each engine loads the model through the project's own resource
-(the same code `serve`, `chat` and `bot` use) and times `generate_batch` with model-card decoding
+unless --model is given, loads it into all four engines through the project's own resources (the
+same code `serve`, `chat` and `bot` use) and times `generate_batch` in turns with model-card decoding
 (3 beams, sampling top-k 10 / top-p 0.95 / temperature 1.2, no_repeat_ngram 2, repetition penalty 1.2)
 and exactly 40 new tokens: generation.min_new_tokens = max_new_tokens = 40 keeps every stop id out
 (HF: min_new_tokens suppresses the eos ids; CTranslate2: min_length does the same for end_token).
@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import gc
 import json
 import os
 import platform
@@ -49,30 +48,34 @@ def open_engine(engine: str, precision: str, model: Path, threads: int, cache: P
                                             cache_dir=str(cache), decoding=decoding)
 
 
-def time_engine(engine: str, precision: str, model: Path, args, cache: Path) -> list[dict]:
-    resource = open_engine(engine, precision, model, args.threads, cache)
-    started = time.monotonic()
-    generator = next(resource)
-    load_s = time.monotonic() - started
-    rows = []
+def time_engines(model: Path, args, cache: Path) -> list[dict]:
+    """All four loaded at once (about 4 GB), then timed in turns, so drift in the machine's load hits each alike."""
+    resources, generators, load_s = [], {}, {}
     try:
-        asyncio.run(generator.generate_batch([CONTEXT]))  # warm-up
-        for batch in (1, 8):
-            seconds, tokens = [], 0
-            for _ in range(args.reps):
-                started = time.monotonic()
-                replies = asyncio.run(generator.generate_batch([CONTEXT] * batch))
-                seconds.append(time.monotonic() - started)
-                tokens += sum(r.completion_tokens for r in replies)
-            rows.append({"engine": engine, "precision": precision, "batch": batch, "load_s": round(load_s, 1),
-                         "s_per_call": min(seconds), "mean_s_per_call": sum(seconds) / len(seconds),
-                         "tokens_per_reply": tokens / (batch * args.reps),
-                         "tokens_per_s": tokens / sum(seconds)})
-            print(line(rows[-1]), flush=True)
+        for engine, precision in ENGINES:
+            started = time.monotonic()
+            resources.append(open_engine(engine, precision, model, args.threads, cache))
+            generators[(engine, precision)] = next(resources[-1])
+            load_s[(engine, precision)] = time.monotonic() - started
+            asyncio.run(generators[(engine, precision)].generate_batch([CONTEXT]))  # warm-up
+        seconds = {(key, batch): [] for key in generators for batch in (1, 8)}
+        tokens = dict.fromkeys(seconds, 0)
+        for _ in range(args.reps):
+            for batch in (1, 8):
+                for key, generator in generators.items():
+                    started = time.monotonic()
+                    replies = asyncio.run(generator.generate_batch([CONTEXT] * batch))
+                    seconds[(key, batch)].append(time.monotonic() - started)
+                    tokens[(key, batch)] += sum(r.completion_tokens for r in replies)
     finally:
-        resource.close()
-        del generator, resource
-        gc.collect()
+        for resource in resources:
+            resource.close()
+    rows = [{"engine": key[0], "precision": key[1], "batch": batch, "load_s": round(load_s[key], 1),
+             "s_per_call": min(times), "mean_s_per_call": sum(times) / len(times),
+             "tokens_per_reply": tokens[(key, batch)] / (batch * len(times)),
+             "tokens_per_s": tokens[(key, batch)] / sum(times)} for (key, batch), times in seconds.items()]
+    for row in rows:
+        print(line(row), flush=True)
     return rows
 
 
@@ -104,16 +107,16 @@ def main() -> None:
     print("\n".join(header), flush=True)
     with tempfile.TemporaryDirectory() as scratch:
         model = args.model or build_medium_shaped_model(Path(scratch) / "medium")
-        rows = [row for engine, precision in ENGINES
-                for row in time_engine(engine, precision, model, args, Path(scratch) / "cache")]
+        rows = time_engines(model, args, Path(scratch) / "cache")
     machine = (f"{platform.machine()}, {os.cpu_count()} CPU cores visible (shared with other work), no GPU, "
                f"Python {platform.python_version()}, {args.threads} thread(s)")
     note = str(args.model) if args.model else "random GPT-2 24 layers x 1024, 16 heads, vocab 50261, untied head"
     text = "\n".join(["# Engine benchmark (`bench/engines.py`)", "",
                       f"- model: {note}", f"- machine: {machine}",
                       f"- decoding: model card, exactly {TOKENS} new tokens (min_new_tokens = max_new_tokens); "
-                      f"{args.reps} timed calls per cell after one warm-up reply; tokens/s = generated tokens of all "
-                      "replies / seconds", "", *header, *(line(r) for r in rows), "",
+                      f"{args.reps} timed call(s) per cell after one warm-up reply, the four engines loaded together "
+                      "and timed in turns (batch 1 of each, then batch 8 of each, per round); tokens/s = generated "
+                      "tokens of all replies / seconds", "", *header, *(line(r) for r in rows), "",
                       *(f"- {r}" for r in ratios(rows)), ""])
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "engines.md").write_text(text, encoding="utf-8")
