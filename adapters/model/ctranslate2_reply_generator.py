@@ -49,7 +49,7 @@ def generate_batch_kwargs(decoding: Decoding, stop_ids: Sequence[int]) -> dict:
     sampling = {"sampling_topk": decoding.top_k, "sampling_topp": decoding.top_p,
                 "sampling_temperature": decoding.temperature} if decoding.do_sample else {"sampling_topk": 1}
     return {"beam_size": decoding.num_beams, "max_length": decoding.max_new_tokens,
-            "min_length": decoding.min_new_tokens, "include_prompt_in_result": False,
+            "min_length": min(decoding.min_new_tokens, decoding.max_new_tokens), "include_prompt_in_result": False,
             "end_token": list(stop_ids), "return_end_token": True,  # the shared reply cut sees the stop id
             "repetition_penalty": decoding.repetition_penalty, "length_penalty": decoding.length_penalty,
             "no_repeat_ngram_size": decoding.no_repeat_ngram_size, **sampling}
