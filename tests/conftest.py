@@ -2,15 +2,20 @@
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 
 import pytest
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")  # tests never reach the hub
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-# model.engine auto converts models for CTranslate2 into the user's cache folder: tests keep theirs apart
-os.environ["XDG_CACHE_HOME"] = tempfile.mkdtemp(prefix="tinktalker-test-cache-")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def conversion_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """model.engine auto converts models for CTranslate2 into the user's cache folder: tests use their own."""
+    folder = tmp_path_factory.mktemp("xdg-cache")
+    os.environ["XDG_CACHE_HOME"] = str(folder)
+    return folder
 
 
 @pytest.fixture(scope="session")
