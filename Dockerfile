@@ -4,7 +4,8 @@
 #       -e TELEGRAM_TOKEN=123456:ABC... -v tinktalker-data:/data tinktalker-bot
 FROM python:3.11-slim
 
-# bot,model = the model runs inside the bot (generator.backend: local, the default);
+# bot,model = the model runs inside the bot (generator.backend: local, the default); the model extra brings
+# both engines: torch and ctranslate2 (model.engine auto = ctranslate2 int8 on this CPU image);
 # bot = a slim image without torch: it can only ask a model server, so run it with
 #       -e TINKTALKER__GENERATOR__BACKEND=http -e TINKTALKER__GENERATOR__HTTP__BASE_URL=http://model-server:8000
 ARG EXTRAS=bot,model
@@ -28,11 +29,13 @@ RUN case ",$EXTRAS," in *,model,*) pip install "$TORCH" --index-url "$TORCH_INDE
 RUN useradd --create-home --uid 10001 tinktalker && mkdir /data && chown tinktalker /data
 USER tinktalker
 
-# The history (SQLite) and the downloaded model live on the volume, so a new container keeps both.
+# The history (SQLite), the downloaded model and its CTranslate2 conversion live on the volume, so a new
+# container keeps all three (the conversion runs once, on the first start).
 # Mount a config of your own and point TINKTALKER_CONFIG at it to change settings.
 ENV TINKTALKER_CONFIG=/app/config.yml \
     TINKTALKER__STORE__SQLITE_PATH=/data/tinktalker.sqlite3 \
-    HF_HOME=/data/huggingface
+    HF_HOME=/data/huggingface \
+    TINKTALKER__MODEL__CACHE_DIR=/data/tinktalker-cache
 VOLUME ["/data"]
 # Only webhook mode (bot.mode: webhook) listens; polling needs no port.
 EXPOSE 8443

@@ -40,15 +40,23 @@ class BatchingReplyGenerator:
 
     Requests with identical options share a batch of at most `max_batch_size`; the first waits at most
     `max_wait_s` for company (none when enough are already queued, e.g. while the previous batch ran).
+    Right after a batch, the clients it answered are likely to ask again within milliseconds (a chat, a
+    closed-loop client): for up to `refill_wait_s` after the model frees, the next batch keeps waiting
+    while fewer requests are back than were in play (just answered + already waiting), so closed-loop
+    clients settle into full batches instead of a lone early request running by itself while the rest
+    queue behind it. A lone client waits no longer than `max_wait_s`, as without the window.
     Seeded requests run alone, so a seed gives the same reply under any load. At most `max_queue`
     requests wait; more raise `GeneratorBusy`. A cancelled request leaves the queue at once.
     """
 
     def __init__(self, inner: ReplyGenerator, max_batch_size: int = 8, max_wait_s: float = 0.005,
-                 max_queue: int = 64) -> None:
+                 max_queue: int = 64, refill_wait_s: float = 0.05) -> None:
         self._inner = inner
         self._max_batch = max(1, max_batch_size)
         self._max_wait = max(0.0, max_wait_s)
+        self._refill_wait = max(0.0, refill_wait_s)
+        self._freed_at = -math.inf  # when the last batch ended
+        self._in_play = 0  # requests answered by it + those waiting then: who may be back soon
         self._max_queue = max(1, max_queue)
         self._queue: deque[_Job] = deque()
         self._arrived = asyncio.Event()
@@ -102,9 +110,12 @@ class BatchingReplyGenerator:
 
     async def _gather_batch(self) -> list[_Job]:
         first = self._queue[0]
-        deadline = first.queued_at + self._max_wait
+        refill_until, wanted = self._refill_window(first)
         while self._count(first.key) < self._max_batch and first in self._queue:
-            remaining = deadline - time.monotonic()
+            wait_until = first.queued_at + self._max_wait
+            if self._count(first.key) < wanted:  # those just answered are not all back yet
+                wait_until = max(wait_until, refill_until)
+            remaining = wait_until - time.monotonic()
             if remaining <= 0:
                 break
             self._arrived.clear()
@@ -116,6 +127,13 @@ class BatchingReplyGenerator:
         for job in batch:
             self._queue.remove(job)
         return [job for job in batch if not job.future.done()]
+
+    def _refill_window(self, first: _Job) -> tuple[float, int]:
+        """(until when, for how many) the batch that `first` opens waits for the clients just answered."""
+        refill_until = self._freed_at + self._refill_wait
+        if time.monotonic() < refill_until and first.options.seed is None:
+            return refill_until, min(self._max_batch, self._in_play)
+        return -math.inf, 0
 
     def _count(self, key: object) -> int:
         return sum(1 for job in self._queue if job.key is key or job.key == key)
@@ -136,6 +154,7 @@ class BatchingReplyGenerator:
             self._running = []
             self._sizes[len(batch)] += 1
             self._batch_seconds = 0.8 * self._batch_seconds + 0.2 * (time.monotonic() - started)
+            self._freed_at, self._in_play = time.monotonic(), len(batch) + len(self._queue)
         for job, reply in zip(batch, replies):
             if not job.future.done():
                 job.future.set_result(reply)
@@ -156,9 +175,10 @@ class BatchingReplyGenerator:
 
 
 async def open_batching_reply_generator(inner: ReplyGenerator, max_batch_size: int = 8, max_wait_s: float = 0.005,
-                                        max_queue: int = 64) -> AsyncIterator[BatchingReplyGenerator]:
+                                        max_queue: int = 64,
+                                        refill_wait_s: float = 0.05) -> AsyncIterator[BatchingReplyGenerator]:
     """Resource: yields the decorator; on shutdown stops its worker and fails what still waits."""
-    generator = BatchingReplyGenerator(inner, max_batch_size, max_wait_s, max_queue)
+    generator = BatchingReplyGenerator(inner, max_batch_size, max_wait_s, max_queue, refill_wait_s)
     try:
         yield generator
     finally:

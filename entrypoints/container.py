@@ -24,7 +24,8 @@ from domain.service import DialoguePolicy, DialogueService
 from entrypoints.settings import Settings
 
 
-def _open_local_generator(**settings) -> Iterator:
+def _open_local_generator(engine: str, dtype: str, quantization: str, threads: int, cache_dir: str | None,
+                          **settings) -> Iterator:
     # torch and transformers load only when the local backend is chosen, so a bot host needs neither
     try:
         import torch  # noqa: F401
@@ -33,9 +34,17 @@ def _open_local_generator(**settings) -> Iterator:
         raise SetupError(f"generator.backend 'local' needs the {error.name} package; install the model extra "
                          "(pip install -e '.[model]'), or ask a model server: generator.backend: http "
                          "(TINKTALKER__GENERATOR__BACKEND=http)") from None
-    from adapters.model.torch_reply_generator import open_torch_reply_generator
+    from adapters.model.engine_choice import chosen_engine
 
-    yield from open_torch_reply_generator(**settings)
+    if chosen_engine(engine, settings["device"]) == "ctranslate2":
+        from adapters.model.ctranslate2_reply_generator import open_ctranslate2_reply_generator
+
+        yield from open_ctranslate2_reply_generator(quantization=quantization, threads=threads, cache_dir=cache_dir,
+                                                    **settings)
+    else:
+        from adapters.model.torch_reply_generator import open_torch_reply_generator
+
+        yield from open_torch_reply_generator(dtype=dtype, threads=threads, **settings)
 
 
 def _telegram_application(**settings):
@@ -68,9 +77,13 @@ class Container(containers.DeclarativeContainer):
 
     local_generator = providers.Resource(
         _open_local_generator,
+        engine=config.model.engine,
         name_or_path=config.model.name_or_path,
         device=config.model.device,
         dtype=config.model.dtype,
+        quantization=config.model.quantization,
+        threads=config.model.threads,
+        cache_dir=config.model.cache_dir,
         local_files_only=config.model.local_files_only,
         decoding=config.generation,
         markers=providers.Dict(first=config.prompt.first_marker, second=config.prompt.second_marker),
@@ -99,6 +112,7 @@ class Container(containers.DeclarativeContainer):
         max_batch_size=config.batching.max_batch_size,
         max_wait_s=config.batching.max_wait_s,
         max_queue=config.batching.max_queue,
+        refill_wait_s=config.batching.refill_wait_s,
     )
 
     # Measures prompts with the local model's tokenizer; a remote model measures its own (None here).

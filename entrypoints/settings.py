@@ -15,6 +15,10 @@ class ModelSettings(Section):
     device: str = "auto"
     dtype: Literal["auto", "float32", "float16", "bfloat16"] = "auto"
     local_files_only: bool = False
+    engine: Literal["auto", "torch", "ctranslate2"] = "auto"
+    quantization: Literal["auto", "int8", "int8_float16", "int8_bfloat16", "float16", "bfloat16", "float32"] = "auto"
+    threads: int = Field(0, ge=0)
+    cache_dir: str | None = None
 
 
 class GenerationSettings(Section):
@@ -27,6 +31,7 @@ class GenerationSettings(Section):
     repetition_penalty: float = Field(1.2, gt=0)
     length_penalty: float = 1.0
     max_new_tokens: int = Field(40, ge=1)
+    min_new_tokens: int = Field(0, ge=0)
 
 
 class PromptSettings(Section):
@@ -137,6 +142,7 @@ class BatchingSettings(Section):
     max_batch_size: int = Field(8, ge=1)
     max_wait_s: float = Field(0.005, ge=0)
     max_queue: int = Field(64, ge=1)
+    refill_wait_s: float = Field(0.05, ge=0)
 
 
 class ServerSettings(Section):

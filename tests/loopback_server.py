@@ -59,7 +59,8 @@ def serving_in_thread(app) -> Iterator[str]:
 
 @contextmanager
 def serve_process(model_dir: Path, env: dict[str, str] | None = None, args: tuple[str, ...] = (),
-                  open_files: tuple[int, int] | None = None) -> Iterator[tuple[str, subprocess.Popen]]:
+                  open_files: tuple[int, int] | None = None, ready_timeout_s: float = 60.0,
+                  ) -> Iterator[tuple[str, subprocess.Popen]]:
     """`tinktalker serve` as its own process on a free loopback port; stopped with SIGTERM afterwards.
     `open_files` starts it under that (soft, hard) RLIMIT_NOFILE, as `ulimit -n` would."""
     port = free_port()
@@ -69,7 +70,7 @@ def serve_process(model_dir: Path, env: dict[str, str] | None = None, args: tupl
                                stderr=subprocess.PIPE, text=True, cwd=Path(__file__).resolve().parents[1],
                                preexec_fn=limit)
     try:
-        wait_until_ready(f"http://127.0.0.1:{port}/ready", process=process)
+        wait_until_ready(f"http://127.0.0.1:{port}/ready", ready_timeout_s, process=process)
         yield f"http://127.0.0.1:{port}", process
     finally:
         if process.poll() is None:

@@ -138,3 +138,69 @@ def test_greedy_fp32_replies_are_the_same_batched_and_one_by_one(tiny_model_dir)
     torch_generator.close()
     assert stats.batch_sizes == {len(contexts): 1}
     assert together == alone
+
+
+async def closed_loop(batching: BatchingReplyGenerator, inner: EchoReplyGenerator, clients: int, rounds: int) -> None:
+    """Client 0's first batch runs alone, the rest arrive during it (the 1, 7, 1, 7 trap); each asks again
+    after a think time longer than max_wait_s and shorter than a batch."""
+    async def client(index: int) -> None:
+        for turn in range(rounds):
+            await batching.generate(said(f"c{index}-{turn}"))
+            await asyncio.sleep(0.004 + 0.002 * index)  # they come back at different moments, past max_wait_s
+
+    first = asyncio.ensure_future(client(0))
+    while not inner.batches:
+        await asyncio.sleep(0.001)
+    await asyncio.gather(first, *(client(i) for i in range(1, clients)))
+
+
+def closed_loop_batch_sizes(clients: int, refill_wait_s: float) -> list[int]:
+    async def scenario():
+        inner = EchoReplyGenerator(delay_s=0.1)
+        batching = BatchingReplyGenerator(inner, max_batch_size=8, max_wait_s=0.002, refill_wait_s=refill_wait_s)
+        await closed_loop(batching, inner, clients, rounds=6)
+        await batching.aclose()
+        return [len(texts) for texts, _ in inner.batches]
+
+    return asyncio.run(scenario())
+
+
+@pytest.mark.parametrize("clients", [4, 8])
+def test_closed_loop_clients_settle_into_full_batches(clients):
+    sizes = closed_loop_batch_sizes(clients, refill_wait_s=0.5)
+    assert sizes[0] == 1 and sum(sizes) == 6 * clients  # the trap was set: client 0 ran alone
+    settled = sizes[1:]
+    assert sum(settled) / len(settled) >= 0.9 * clients, sizes
+
+
+def test_without_the_refill_window_closed_loop_clients_alternate_between_one_and_the_rest():
+    sizes = closed_loop_batch_sizes(8, refill_wait_s=0)  # the policy before refill_wait_s: what the API bench saw
+    assert sizes[:6] == [1, 7, 1, 7, 1, 7], sizes
+
+
+def test_a_lone_client_never_waits_for_the_refill_window():
+    async def scenario():
+        inner = EchoReplyGenerator(delay_s=0.01)
+        batching = BatchingReplyGenerator(inner, max_batch_size=8, max_wait_s=0.002, refill_wait_s=30)
+        async with asyncio.timeout(10):  # waiting out a 30 s refill window even once would blow this
+            for turn in range(5):
+                await batching.generate(said(f"m{turn}"))
+                await asyncio.sleep(0.002)
+        await batching.aclose()
+        return [len(texts) for texts, _ in inner.batches]
+
+    assert asyncio.run(scenario()) == [1] * 5
+
+
+def test_the_refill_window_is_only_right_after_a_batch():
+    async def scenario():
+        inner = EchoReplyGenerator(delay_s=0.01)
+        batching = BatchingReplyGenerator(inner, max_batch_size=8, max_wait_s=0.002, refill_wait_s=0.05)
+        await asyncio.gather(*(batching.generate(said(f"a{i}")) for i in range(3)))
+        await asyncio.sleep(0.1)  # the model has been idle longer than the window: a newcomer waits max_wait_s only
+        async with asyncio.timeout(5):
+            await batching.generate(said("late"))
+        await batching.aclose()
+        return [len(texts) for texts, _ in inner.batches]
+
+    assert asyncio.run(scenario()) == [3, 1]

@@ -34,7 +34,8 @@ def build_tokenizer(folder: Path | None = None, vocab_size: int = 400):
 
 
 def build_tiny_model(folder: Path | str, *, n_layer: int = 2, n_embd: int = 32, n_head: int = 2,
-                     n_positions: int = 128, vocab_size: int | None = None, seed: int = 0) -> Path:
+                     n_positions: int = 128, vocab_size: int | None = None, seed: int = 0,
+                     tie_word_embeddings: bool = True) -> Path:
     """Write a random GPT-2 and its tokenizer into `folder`; `vocab_size` pads the embedding."""
     import torch
     from transformers import GPT2Config, GPT2LMHeadModel
@@ -48,11 +49,17 @@ def build_tiny_model(folder: Path | str, *, n_layer: int = 2, n_embd: int = 32, 
     config = GPT2Config(
         vocab_size=max(vocab_size or 0, len(tokenizer)), n_positions=n_positions, n_embd=n_embd,
         n_layer=n_layer, n_head=n_head, bos_token_id=tokenizer.eos_token_id,
-        eos_token_id=tokenizer.eos_token_id,
+        eos_token_id=tokenizer.eos_token_id, tie_word_embeddings=tie_word_embeddings,
     )
     GPT2LMHeadModel(config).save_pretrained(folder)
     give_written_files_the_usual_mode(folder)  # safetensors writes 0600; another user (a container) must read it
     return folder
+
+
+def build_medium_shaped_model(folder: Path | str) -> Path:
+    """A random model of ruDialoGPT-medium's shape (24 x 1024, 16 heads, vocab 50261, untied head), for benches."""
+    return build_tiny_model(folder, n_layer=24, n_embd=1024, n_head=16, n_positions=2048, vocab_size=50261,
+                            tie_word_embeddings=False)
 
 
 if __name__ == "__main__":

@@ -44,11 +44,7 @@ def load_model_and_tokenizer(name_or_path: str, device: str = "auto", dtype: str
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     quiet_library_handlers()
-    if looks_like_path(name_or_path) or not is_hub_id(name_or_path):
-        source = check_folder(name_or_path)
-    else:
-        source = name_or_path
-        local_files_only = hub_files_only(source, local_files_only)
+    source, local_files_only = _checked_source(name_or_path, local_files_only)
     device = pick_device(device)
     torch_dtype = pick_dtype(dtype, device)
     try:
@@ -85,6 +81,26 @@ def quiet_library_handlers() -> None:
         library = logging.getLogger(name)
         for handler in [h for h in library.handlers if type(h) is logging.StreamHandler]:
             library.removeHandler(handler)
+
+
+def _checked_source(name_or_path: str, local_files_only: bool) -> tuple[str, bool]:
+    """A local folder's checked path, or a hub id and whether only the HF cache may serve it (hub unreachable)."""
+    if looks_like_path(name_or_path) or not is_hub_id(name_or_path):
+        return check_folder(name_or_path), local_files_only
+    return name_or_path, hub_files_only(name_or_path, local_files_only)
+
+
+def local_source(name_or_path: str, local_files_only: bool = False) -> Path:
+    """The model as a folder on disk: a local folder as is, a hub id downloaded (or found in the HF cache)."""
+    source, local_files_only = _checked_source(name_or_path, local_files_only)
+    if Path(source).is_dir():
+        return Path(source)
+    from huggingface_hub import snapshot_download
+
+    try:
+        return Path(snapshot_download(source, local_files_only=local_files_only))
+    except (OSError, ValueError) as error:
+        raise SetupError(_load_failure(source, error)) from error
 
 
 def _load_failure(source: str, error: OSError | ValueError) -> str:

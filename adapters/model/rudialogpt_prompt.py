@@ -4,7 +4,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from domain.dialogue import Message, Speaker
+from domain.dialogue import Message, Reply, Speaker
 from domain.errors import SetupError
 
 
@@ -82,6 +82,20 @@ class RuDialoGptPrompt:
             if token in self.stop_ids:
                 return list(generated[:position]), True
         return list(generated), False
+
+    def read_reply(self, generated: Sequence[int], prompt_tokens: int, stops: Sequence[str] = ()) -> Reply:
+        """The reply in generated ids: cut at a stop id, a marker's text or a caller's stop string."""
+        ids, text, stopped = self.visible(generated, stops)
+        return Reply(text.strip(), prompt_tokens, len(ids), "stop" if stopped else "length")
+
+    def visible(self, generated: Sequence[int], stops: Sequence[str] = ()) -> tuple[list[int], str, bool]:
+        """The reply's ids and text (not yet stripped) up to the first stop, and whether a stop ended it."""
+        ids, stopped = self.cut_reply(generated)
+        text = self._tokenizer.decode(ids, skip_special_tokens=True)
+        for marker in (self.markers.first, self.markers.second, *stops):
+            if marker and marker in text:  # multi-token markers and caller stop strings
+                text, stopped = text.split(marker, 1)[0], True
+        return ids, text, stopped
 
 
 def padded(context: Sequence[Message], pad_to_messages: int) -> list[Message]:

@@ -1,0 +1,103 @@
+"""ReplyGenerator on CTranslate2 (`ctranslate2.Generator`): the same prompt and replies, int8 matrices on a CPU."""
+from __future__ import annotations
+
+import json
+import logging
+import os
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+import ctranslate2
+from transformers import AutoConfig, AutoTokenizer
+
+from adapters.model.ctranslate2_conversion import FALLBACK, converted_model, default_cache_dir
+from adapters.model.decoding import Decoding
+from adapters.model.in_process_reply_generator import InProcessReplyGenerator
+from adapters.model.loading import local_source
+from adapters.model.rudialogpt_prompt import PromptMarkers, RuDialoGptPrompt
+from domain.dialogue import GenerationOptions, Message, Reply
+from domain.errors import SetupError
+
+log = logging.getLogger(__name__)
+
+
+class Ctranslate2ReplyGenerator(InProcessReplyGenerator):
+    """Implements ports.ReplyGenerator; one `generate_batch` at a time, off the event loop.
+
+    A request's `seed` is not honoured: CTranslate2 seeds its sampler once per worker thread.
+    """
+
+    def __init__(self, generator: ctranslate2.Generator, vocabulary: list[str], tokenizer, max_positions: int,
+                 decoding: Decoding = Decoding(), markers: PromptMarkers = PromptMarkers(),
+                 pad_to_messages: int = 3) -> None:
+        super().__init__(RuDialoGptPrompt(tokenizer, markers, pad_to_messages), max_positions, decoding)
+        self._generator = generator
+        self._vocabulary = vocabulary  # CTranslate2 takes token names; index = token id
+
+    def generate_now(self, contexts: Sequence[Sequence[Message]], options: GenerationOptions | None = None) -> list[Reply]:
+        """Blocking batch generation; CTranslate2 batches prompts of different lengths without padding."""
+        decoding = self._decoding.merged(options)
+        prompts = self._prompts(contexts, decoding)
+        results = self._generator.generate_batch([[self._vocabulary[i] for i in p] for p in prompts],
+                                                 **generate_batch_kwargs(decoding, self._prompt.stop_ids))
+        stops = options.stop if options is not None else ()
+        return [self._prompt.read_reply(r.sequences_ids[0], len(p), stops) for r, p in zip(results, prompts)]
+
+
+def generate_batch_kwargs(decoding: Decoding, stop_ids: Sequence[int]) -> dict:
+    """`Generator.generate_batch` arguments for Hugging Face-style decoding knobs."""
+    sampling = {"sampling_topk": decoding.top_k, "sampling_topp": decoding.top_p,
+                "sampling_temperature": decoding.temperature} if decoding.do_sample else {"sampling_topk": 1}
+    return {"beam_size": decoding.num_beams, "max_length": decoding.max_new_tokens,
+            "min_length": min(decoding.min_new_tokens, decoding.max_new_tokens), "include_prompt_in_result": False,
+            "end_token": list(stop_ids), "return_end_token": True,  # the shared reply cut sees the stop id
+            "repetition_penalty": decoding.repetition_penalty, "length_penalty": decoding.length_penalty,
+            "no_repeat_ngram_size": decoding.no_repeat_ngram_size, **sampling}
+
+
+def pick_quantization(quantization: str, device: str) -> str:
+    if quantization == "auto":
+        return "int8_float16" if device == "cuda" else "int8"
+    return quantization
+
+
+def pick_ct2_device(device: str) -> tuple[str, int]:
+    """('cpu' | 'cuda', device index); SetupError when CUDA is asked for and CTranslate2 sees none."""
+    gpus = ctranslate2.get_cuda_device_count()
+    if device == "auto":
+        return ("cuda", 0) if gpus else ("cpu", 0)
+    if device.startswith("cuda"):
+        if not gpus:
+            raise SetupError(f"model.device is '{device}' but CTranslate2 sees no CUDA GPU (a CPU-only build or no "
+                             f"driver); set model.device: cpu, {FALLBACK}")
+        return "cuda", int(device.partition(":")[2] or 0)
+    return device, 0
+
+
+def open_ctranslate2_reply_generator(name_or_path: str, device: str = "auto", quantization: str = "auto",
+                                     threads: int = 0, cache_dir: str | None = None, local_files_only: bool = False,
+                                     decoding: dict | None = None, markers: dict | None = None,
+                                     pad_to_messages: int = 3) -> Iterator[Ctranslate2ReplyGenerator]:
+    """Resource: converts the model on first use (cached), loads it once, yields the generator."""
+    device, index = pick_ct2_device(device)
+    compute_type = pick_quantization(quantization, device)
+    source = local_source(name_or_path, local_files_only)
+    folder = converted_model(source, compute_type, Path(cache_dir).expanduser() if cache_dir else default_cache_dir())
+    try:
+        engine = ctranslate2.Generator(str(folder), device=device, device_index=index, compute_type=compute_type,
+                                       intra_threads=threads or (os.cpu_count() or 1))
+    except (RuntimeError, ValueError) as error:
+        raise SetupError(f"CTranslate2 cannot run {folder} as {compute_type} on {device} ({error}); "
+                         f"pick another model.quantization, {FALLBACK}") from error
+    vocabulary = json.loads((folder / "vocabulary.json").read_text(encoding="utf-8"))
+    config = AutoConfig.from_pretrained(source)
+    log.info("loaded %s with CTranslate2 on %s as %s", source, device, compute_type)
+    generator = Ctranslate2ReplyGenerator(
+        engine, vocabulary, AutoTokenizer.from_pretrained(source),
+        int(getattr(config, "n_positions", None) or config.max_position_embeddings),
+        Decoding(**(decoding or {})), PromptMarkers(**(markers or {})), pad_to_messages)
+    try:
+        yield generator
+    finally:
+        generator.close()
+        del engine

@@ -1,0 +1,114 @@
+"""The CTranslate2 engine against the torch engine, on a tiny random GPT-2 and on one `tinktalker train` trained."""
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+
+from adapters.model.ctranslate2_reply_generator import open_ctranslate2_reply_generator
+from adapters.model.loading import load_model_and_tokenizer
+from adapters.model.rudialogpt_prompt import RuDialoGptPrompt
+from adapters.model.torch_reply_generator import open_torch_reply_generator
+from domain.dialogue import GenerationOptions, Message, Speaker
+from tests.dialogue_csv import PAIRS, write_dialogue_csv
+from tests.test_torch_reply_generator import CONTEXTS
+from training.plan import TrainingPlan
+from training.run import run_training
+
+U = Speaker.USER
+GREEDY = GenerationOptions(do_sample=False, num_beams=1)
+BEAMS = GenerationOptions(do_sample=False, num_beams=3)
+# Without the penalties the engines compute the same thing; with them they differ by design (README).
+NO_PENALTIES = {"repetition_penalty": 1.0, "no_repeat_ngram_size": 0}
+
+
+@pytest.fixture(scope="module")
+def trained_dir(tiny_model_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A head-only run of the real training pipeline: an untied lm_head (tie_word_embeddings false)."""
+    scratch = tmp_path_factory.mktemp("trained")
+    plan = TrainingPlan(data=write_dialogue_csv(scratch / "chat.csv", rows=120), base=str(tiny_model_dir),
+                        output=scratch / "out", epochs=3, batch_size=8, learning_rate=1e-2,
+                        validation_fraction=0.1, checkpoint_every=0, device="cpu")
+    return run_training(plan, load_model_and_tokenizer, RuDialoGptPrompt.for_markers, progress_bars=False).output
+
+
+def replies(engine: str, model: Path, contexts, options: GenerationOptions, cache: Path, one_by_one: bool = True,
+            quantization: str = "float32", **decoding):
+    decoding = {"max_new_tokens": 12, **decoding}
+    if engine == "torch":
+        resource = open_torch_reply_generator(str(model), device="cpu", dtype="float32", decoding=decoding,
+                                              pad_to_messages=1)
+    else:
+        resource = open_ctranslate2_reply_generator(str(model), device="cpu", quantization=quantization,
+                                                    cache_dir=str(cache), decoding=decoding, pad_to_messages=1)
+    generator = next(resource)
+    try:
+        if one_by_one:
+            return [asyncio.run(generator.generate(c, options)) for c in contexts]
+        return asyncio.run(generator.generate_batch(contexts, options))
+    finally:
+        resource.close()
+
+
+QUESTIONS = [[Message(U, question)] for question, _ in PAIRS]
+
+
+@pytest.mark.parametrize("model", ["random", "trained"])
+def test_fp32_greedy_replies_are_identical_token_for_token(model, tiny_model_dir, trained_dir, tmp_path):
+    folder, contexts = (tiny_model_dir, CONTEXTS) if model == "random" else (trained_dir, QUESTIONS)
+    forced = {"min_new_tokens": 12} if model == "random" else {}  # the random model would stop at once
+    torch_replies = replies("torch", folder, contexts, GREEDY, tmp_path, **NO_PENALTIES, **forced)
+    ct2_replies = replies("ctranslate2", folder, contexts, GREEDY, tmp_path, **NO_PENALTIES, **forced)
+    assert ct2_replies == torch_replies
+    assert all(r.completion_tokens > 0 for r in torch_replies)
+
+
+def test_beam_search_without_sampling_keeps_the_same_top_beam(tiny_model_dir, tmp_path):
+    # min_new_tokens = max_new_tokens: the engines end beams differently (HF keeps searching after a beam
+    # ends and compares length-normalised scores; CTranslate2 stops when its best beam ends), so no beam may end
+    forced = {"min_new_tokens": 12, **NO_PENALTIES}
+    torch_replies = replies("torch", tiny_model_dir, CONTEXTS, BEAMS, tmp_path, **forced)
+    assert replies("ctranslate2", tiny_model_dir, CONTEXTS, BEAMS, tmp_path, **forced) == torch_replies
+
+
+def test_int8_agrees_with_fp32_on_the_trained_model(trained_dir, tmp_path):
+    # The bound: every greedy reply of int8 equals fp32's (the trained distributions are peaked, so int8's
+    # rounding of the matrices never flips the top token on these held-out-by-form questions)
+    fp32 = replies("ctranslate2", trained_dir, QUESTIONS, GREEDY, tmp_path)
+    int8 = replies("ctranslate2", trained_dir, QUESTIONS, GREEDY, tmp_path, quantization="int8")
+    assert int8 == fp32
+
+
+def test_model_card_sampling_runs_batched_and_respects_the_reply_rules(tiny_model_dir, tmp_path):
+    got = replies("ctranslate2", tiny_model_dir, CONTEXTS * 2, GenerationOptions(max_new_tokens=6), tmp_path,
+                  one_by_one=False, quantization="int8")
+    assert len(got) == 8
+    for reply in got:
+        assert reply.completion_tokens <= 6 and reply.prompt_tokens > 0 and "@@" not in reply.text
+        assert reply.finish_reason in ("stop", "length")
+
+
+def test_a_caller_stop_string_cuts_the_reply_like_torch(trained_dir, tmp_path):
+    options = GenerationOptions(do_sample=False, num_beams=1, stop=("облиг",))
+    got = replies("ctranslate2", trained_dir, QUESTIONS[1:2], options, tmp_path)
+    assert got == replies("torch", trained_dir, QUESTIONS[1:2], options, tmp_path)
+    assert got[0].text == "купил" and got[0].finish_reason == "stop"
+
+
+def test_serve_answers_openai_chat_with_the_ctranslate2_engine(trained_dir, tmp_path):
+    import openai
+
+    from tests.loopback_server import serve_process
+
+    env = {"TINKTALKER__MODEL__ENGINE": "ctranslate2", "TINKTALKER__STORE__BACKEND": "memory",
+           "TINKTALKER__MODEL__CACHE_DIR": str(tmp_path / "cache"), "TINKTALKER__PROMPT__PAD_TO_MESSAGES": "1",
+           "TINKTALKER__LOGGING__LEVEL": "INFO"}
+    with serve_process(trained_dir, env) as (url, process):
+        client = openai.OpenAI(base_url=f"{url}/v1", api_key="none", max_retries=0)
+        chat = client.chat.completions.create(model="tinktalker", messages=[{"role": "user", "content": "акции растут"}],
+                                              temperature=0, max_tokens=8, n=2)
+        sampled = client.chat.completions.create(model="tinktalker", messages=[{"role": "user", "content": "да"}])
+    assert [c.message.content for c in chat.choices] == ["купил облигации"] * 2
+    assert chat.usage.completion_tokens > 0 and sampled.choices[0].finish_reason in ("stop", "length")
+    assert "with CTranslate2 on cpu as int8" in process.stderr.read()
