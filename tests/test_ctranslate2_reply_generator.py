@@ -112,3 +112,12 @@ def test_serve_answers_openai_chat_with_the_ctranslate2_engine(trained_dir, tmp_
     assert [c.message.content for c in chat.choices] == ["купил облигации"] * 2
     assert chat.usage.completion_tokens > 0 and sampled.choices[0].finish_reason in ("stop", "length")
     assert "with CTranslate2 on cpu as int8" in process.stderr.read()
+
+
+@pytest.mark.parametrize("engine", ["torch", "ctranslate2"])
+def test_a_top_p_that_rounds_to_zero_keeps_the_likeliest_token(engine, trained_dir, tmp_path):
+    # schemathesis sent top_p=5e-324: float32 makes it 0, which CTranslate2 refused with a ValueError (a 500)
+    options = GenerationOptions(do_sample=True, num_beams=1, top_p=5e-324, temperature=1.0)
+    sampled = replies(engine, trained_dir, QUESTIONS[:2], options, tmp_path, **NO_PENALTIES)
+    greedy = replies(engine, trained_dir, QUESTIONS[:2], GREEDY, tmp_path, **NO_PENALTIES)
+    assert [r.text for r in sampled] == [r.text for r in greedy]

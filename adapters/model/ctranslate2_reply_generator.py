@@ -19,6 +19,7 @@ from domain.dialogue import GenerationOptions, Message, Reply
 from domain.errors import SetupError
 
 log = logging.getLogger(__name__)
+_SMALLEST_TOP_P = 1e-6
 
 
 class Ctranslate2ReplyGenerator(InProcessReplyGenerator):
@@ -38,15 +39,19 @@ class Ctranslate2ReplyGenerator(InProcessReplyGenerator):
         """Blocking batch generation; CTranslate2 batches prompts of different lengths without padding."""
         decoding = self._decoding.merged(options)
         prompts = self._prompts(contexts, decoding)
-        results = self._generator.generate_batch([[self._vocabulary[i] for i in p] for p in prompts],
-                                                 **generate_batch_kwargs(decoding, self._prompt.stop_ids))
         stops = options.stop if options is not None else ()
+        kwargs = generate_batch_kwargs(decoding, self._prompt.stop_ids)
+        streamer = self._row_streamer(contexts, decoding, stops)
+        if streamer is not None:  # one beam: CTranslate2 calls back with each token as it is chosen
+            kwargs["callback"] = lambda step: streamer.push(step.batch_id, step.token_id) or False
+        results = self._generator.generate_batch([[self._vocabulary[i] for i in p] for p in prompts], **kwargs)
         return [self._prompt.read_reply(r.sequences_ids[0], len(p), stops) for r, p in zip(results, prompts)]
 
 
 def generate_batch_kwargs(decoding: Decoding, stop_ids: Sequence[int]) -> dict:
     """`Generator.generate_batch` arguments for Hugging Face-style decoding knobs."""
-    sampling = {"sampling_topk": decoding.top_k, "sampling_topp": decoding.top_p,
+    # CTranslate2 refuses a top_p that rounds to 0 in float32; the nucleus keeps the likeliest token either way
+    sampling = {"sampling_topk": decoding.top_k, "sampling_topp": max(decoding.top_p, _SMALLEST_TOP_P),
                 "sampling_temperature": decoding.temperature} if decoding.do_sample else {"sampling_topk": 1}
     return {"beam_size": decoding.num_beams, "max_length": decoding.max_new_tokens,
             "min_length": min(decoding.min_new_tokens, decoding.max_new_tokens), "include_prompt_in_result": False,

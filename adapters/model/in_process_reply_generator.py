@@ -50,5 +50,15 @@ class InProcessReplyGenerator:
         budget = max(self.max_positions - decoding.max_new_tokens, 1)
         return [self._prompt.encode(c, budget) for c in contexts]
 
+    def _row_streamer(self, contexts: Sequence[Sequence[Message]], decoding: Decoding, stops: Sequence[str]):
+        """A RowStreamer for the contexts that carry a listener (a streamed request), else None."""
+        listeners = [getattr(context, "listener", None) for context in contexts]
+        if decoding.num_beams > 1 or not any(listeners):  # beams change earlier tokens until the end
+            return None
+        from adapters.model.reply_streamer import RowStreamer
+
+        markers = (self._prompt.markers.first, self._prompt.markers.second)
+        return RowStreamer(listeners, lambda ids: self._prompt.visible(ids, stops)[1:], (*markers, *stops))
+
     def close(self) -> None:
         self._executor.shutdown(wait=True)

@@ -26,12 +26,16 @@ class RowStreamer(BaseStreamer):
         if value.dim() > 1:  # generate() first hands over the prompt
             return
         for row, token in enumerate(value.tolist()):
-            if self._done[row]:
-                continue
-            self._ids[row].append(token)
-            text, stopped = self._visible(self._ids[row])
-            self._done[row] = stopped
-            self._send(row, text.strip() if stopped else self._settled(text))
+            self.push(row, token)
+
+    def push(self, row: int, token: int) -> None:
+        """One generated token of `row` (CTranslate2's step callback calls this directly)."""
+        if self._done[row]:
+            return
+        self._ids[row].append(token)
+        text, stopped = self._visible(self._ids[row])
+        self._done[row] = stopped
+        self._send(row, text.strip() if stopped else self._settled(text))
 
     def end(self) -> None:
         pass  # the caller sends what is left from the final reply

@@ -38,18 +38,9 @@ class TorchReplyGenerator(InProcessReplyGenerator):
             output = self._model.generate(
                 input_ids=input_ids.to(self._model.device), attention_mask=attention.to(self._model.device),
                 eos_token_id=list(self._prompt.stop_ids), pad_token_id=self._pad_id(),
-                streamer=self._streamer(contexts, decoding, stops), **self._kwargs(decoding))
+                streamer=self._row_streamer(contexts, decoding, stops), **self._kwargs(decoding))
         generated = output[:, input_ids.shape[1]:].tolist()
         return [self._prompt.read_reply(ids, len(p), stops) for ids, p in zip(generated, prompts)]
-
-    def _streamer(self, contexts: Sequence[Sequence[Message]], decoding: Decoding, stops: Sequence[str]):
-        listeners = [getattr(context, "listener", None) for context in contexts]
-        if decoding.num_beams > 1 or not any(listeners):  # beams change earlier tokens until the end
-            return None
-        from adapters.model.reply_streamer import RowStreamer
-
-        markers = (self._prompt.markers.first, self._prompt.markers.second)
-        return RowStreamer(listeners, lambda ids: self._prompt.visible(ids, stops)[1:], (*markers, *stops))
 
     def _kwargs(self, decoding: Decoding) -> dict:
         kwargs = decoding.generate_kwargs()
