@@ -24,8 +24,8 @@ from domain.service import DialoguePolicy, DialogueService
 from entrypoints.settings import Settings
 
 
-def _open_local_generator(engine: str, dtype: str, quantization: str, threads: int, cache_dir: str | None,
-                          **settings) -> Iterator:
+def _open_local_generator(engine: str, dtype: str, quantization: str, threads: int, parallel_batches: int,
+                          cache_dir: str | None, **settings) -> Iterator:
     # torch and transformers load only when the local backend is chosen, so a bot host needs neither
     try:
         import torch  # noqa: F401
@@ -39,8 +39,8 @@ def _open_local_generator(engine: str, dtype: str, quantization: str, threads: i
     if chosen_engine(engine, settings["device"]) == "ctranslate2":
         from adapters.model.ctranslate2_reply_generator import open_ctranslate2_reply_generator
 
-        yield from open_ctranslate2_reply_generator(quantization=quantization, threads=threads, cache_dir=cache_dir,
-                                                    **settings)
+        yield from open_ctranslate2_reply_generator(quantization=quantization, threads=threads,
+                                                    parallel_batches=parallel_batches, cache_dir=cache_dir, **settings)
     else:
         from adapters.model.torch_reply_generator import open_torch_reply_generator
 
@@ -83,6 +83,7 @@ class Container(containers.DeclarativeContainer):
         dtype=config.model.dtype,
         quantization=config.model.quantization,
         threads=config.model.threads,
+        parallel_batches=config.model.parallel_batches,
         cache_dir=config.model.cache_dir,
         local_files_only=config.model.local_files_only,
         decoding=config.generation,

@@ -18,6 +18,7 @@ class ModelSettings(Section):
     engine: Literal["auto", "torch", "ctranslate2"] = "auto"
     quantization: Literal["auto", "int8", "int8_float16", "int8_bfloat16", "float16", "bfloat16", "float32"] = "auto"
     threads: int = Field(0, ge=0)
+    parallel_batches: int = Field(0, ge=0)
     cache_dir: str | None = None
 
 

@@ -124,3 +124,24 @@ def test_a_top_p_that_rounds_to_zero_keeps_the_likeliest_token(engine, trained_d
     sampled = replies(engine, trained_dir, QUESTIONS[:2], options, tmp_path, **NO_PENALTIES)
     greedy = replies(engine, trained_dir, QUESTIONS[:2], GREEDY, tmp_path, **NO_PENALTIES)
     assert [r.text for r in sampled] == [r.text for r in greedy]
+
+
+@pytest.mark.parametrize("parallel_batches", [1, 2])
+def test_streamed_rows_of_a_batch_split_between_workers_reach_their_own_listeners(trained_dir, tmp_path,
+                                                                                  parallel_batches):
+    from domain.dialogue import ListenedContext
+
+    pieces: dict[int, list[str]] = {row: [] for row in range(4)}
+    contexts = [ListenedContext(QUESTIONS[row % len(QUESTIONS)], pieces[row].append) for row in range(4)]
+    resource = open_ctranslate2_reply_generator(str(trained_dir), device="cpu", quantization="float32",
+                                                cache_dir=str(tmp_path), threads=2, parallel_batches=parallel_batches,
+                                                decoding={"max_new_tokens": 12, **NO_PENALTIES}, pad_to_messages=1)
+    generator = next(resource)
+    try:
+        got = asyncio.run(generator.generate_batch(contexts, GREEDY))
+    finally:
+        resource.close()
+    assert any(reply.text for reply in got)
+    for row, reply in enumerate(got):
+        assert reply.text.startswith("".join(pieces[row])), (row, pieces[row], reply.text)
+        assert "".join(pieces[row]) == reply.text  # a greedy reply that ended is sent whole

@@ -30,9 +30,10 @@ class Ctranslate2ReplyGenerator(InProcessReplyGenerator):
 
     def __init__(self, generator: ctranslate2.Generator, vocabulary: list[str], tokenizer, max_positions: int,
                  decoding: Decoding = Decoding(), markers: PromptMarkers = PromptMarkers(),
-                 pad_to_messages: int = 3) -> None:
+                 pad_to_messages: int = 3, parallel_batches: int = 1) -> None:
         super().__init__(RuDialoGptPrompt(tokenizer, markers, pad_to_messages), max_positions, decoding)
         self._generator = generator
+        self._parallel_batches = parallel_batches
         self._vocabulary = vocabulary  # CTranslate2 takes token names; index = token id
 
     def generate_now(self, contexts: Sequence[Sequence[Message]], options: GenerationOptions | None = None) -> list[Reply]:
@@ -44,6 +45,8 @@ class Ctranslate2ReplyGenerator(InProcessReplyGenerator):
         streamer = self._row_streamer(contexts, decoding, stops)
         if streamer is not None:  # one beam: CTranslate2 calls back with each token as it is chosen
             kwargs["callback"] = lambda step: streamer.push(step.batch_id, step.token_id) or False
+        # split between the workers, which run their parts side by side (CTranslate2 groups them by length)
+        kwargs["max_batch_size"] = -(-len(prompts) // self._parallel_batches)
         results = self._generator.generate_batch([[self._vocabulary[i] for i in p] for p in prompts], **kwargs)
         return [self._prompt.read_reply(r.sequences_ids[0], len(p), stops) for r, p in zip(results, prompts)]
 
@@ -80,7 +83,8 @@ def pick_ct2_device(device: str) -> tuple[str, int]:
 
 
 def open_ctranslate2_reply_generator(name_or_path: str, device: str = "auto", quantization: str = "auto",
-                                     threads: int = 0, cache_dir: str | None = None, local_files_only: bool = False,
+                                     threads: int = 0, parallel_batches: int = 0, cache_dir: str | None = None,
+                                     local_files_only: bool = False,
                                      decoding: dict | None = None, markers: dict | None = None,
                                      pad_to_messages: int = 3) -> Iterator[Ctranslate2ReplyGenerator]:
     """Resource: converts the model on first use (cached), loads it once, yields the generator."""
@@ -88,19 +92,21 @@ def open_ctranslate2_reply_generator(name_or_path: str, device: str = "auto", qu
     compute_type = pick_quantization(quantization, device)
     source = local_source(name_or_path, local_files_only)
     folder = converted_model(source, compute_type, Path(cache_dir).expanduser() if cache_dir else default_cache_dir())
+    threads = threads or os.cpu_count() or 1
+    workers = min(parallel_batches or threads, threads) if device == "cpu" else 1
     try:
         engine = ctranslate2.Generator(str(folder), device=device, device_index=index, compute_type=compute_type,
-                                       intra_threads=threads or (os.cpu_count() or 1))
+                                       inter_threads=workers, intra_threads=max(threads // workers, 1))
     except (RuntimeError, ValueError) as error:
         raise SetupError(f"CTranslate2 cannot run {folder} as {compute_type} on {device} ({error}); "
                          f"pick another model.quantization, {FALLBACK}") from error
     vocabulary = json.loads((folder / "vocabulary.json").read_text(encoding="utf-8"))
     config = AutoConfig.from_pretrained(source)
-    log.info("loaded %s with CTranslate2 on %s as %s", source, device, compute_type)
+    log.info("loaded %s with CTranslate2 on %s as %s (%d side-by-side batches)", source, device, compute_type, workers)
     generator = Ctranslate2ReplyGenerator(
         engine, vocabulary, AutoTokenizer.from_pretrained(source),
         int(getattr(config, "n_positions", None) or config.max_position_embeddings),
-        Decoding(**(decoding or {})), PromptMarkers(**(markers or {})), pad_to_messages)
+        Decoding(**(decoding or {})), PromptMarkers(**(markers or {})), pad_to_messages, workers)
     try:
         yield generator
     finally:
