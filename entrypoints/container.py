@@ -10,15 +10,15 @@ from dependency_injector import containers, providers
 
 from adapters.batching_reply_generator import open_batching_reply_generator
 from adapters.console_user_channel import ConsoleUserChannel
-from adapters.storage.memory_dialogue_store import InMemoryDialogueStore
-from adapters.storage.memory_update_inbox import InMemoryUpdateInbox
 from adapters.model.loading import load_model_and_tokenizer
 from adapters.model.rudialogpt_prompt import PromptMarkers, RuDialoGptPrompt
 from adapters.model.serving_folder import write_serving_files
+from adapters.model.tokenizer_prompt_meter import TokenizerPromptMeter
+from adapters.storage.memory_dialogue_store import InMemoryDialogueStore
+from adapters.storage.memory_update_inbox import InMemoryUpdateInbox
 from adapters.storage.sqlite_database import open_sqlite_database
 from adapters.storage.sqlite_dialogue_store import SqliteDialogueStore
 from adapters.storage.sqlite_update_inbox import SqliteUpdateInbox
-from adapters.model.tokenizer_prompt_meter import TokenizerPromptMeter
 from domain.errors import SetupError
 from domain.service import DialoguePolicy, DialogueService
 from entrypoints.settings import Settings
@@ -74,6 +74,8 @@ async def _open_http_generator(**settings) -> AsyncIterator:
 
 class Container(containers.DeclarativeContainer):
     config = providers.Configuration(strict=True)
+    prompt_markers = providers.Factory(PromptMarkers, first=config.prompt.first_marker,
+                                       second=config.prompt.second_marker)
 
     local_generator = providers.Resource(
         _open_local_generator,
@@ -96,7 +98,7 @@ class Container(containers.DeclarativeContainer):
         api_key=providers.Callable(os.environ.get, GENERATOR_API_KEY_ENV),
         protocol=config.generator.http.protocol,
         model=config.generator.http.model,
-        markers=providers.Factory(PromptMarkers, first=config.prompt.first_marker, second=config.prompt.second_marker),
+        markers=prompt_markers,
         pad_to_messages=config.prompt.pad_to_messages,
         connect_timeout_s=config.generator.http.connect_timeout_s,
         read_timeout_s=config.generator.http.read_timeout_s,
@@ -159,7 +161,7 @@ class Container(containers.DeclarativeContainer):
     # and generation_config.json, so vLLM and friends build the same prompt and stop at the markers
     serving_files_writer = providers.Factory(
         functools.partial, write_serving_files,
-        markers=providers.Factory(PromptMarkers, first=config.prompt.first_marker, second=config.prompt.second_marker),
+        markers=prompt_markers,
         pad_to_messages=config.prompt.pad_to_messages, context_size=config.dialogue.context_size,
         control_fragments=config.dialogue.control_fragments, decoding=config.generation,
     )
