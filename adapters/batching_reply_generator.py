@@ -9,9 +9,9 @@ from collections import Counter, deque
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 
-from domain.dialogue import GenerationOptions, Message, Reply
-from domain.errors import GeneratorBusy, ReplyUnavailable
-from ports.reply_generator import ReplyGenerator
+from tinktalker.domain.dialogue import GenerationOptions, Message, Reply
+from tinktalker.domain.errors import GeneratorBusy, ReplyUnavailable
+from tinktalker.ports.reply_generator import ReplyGenerator
 
 log = logging.getLogger(__name__)
 

@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import TextIO
 
-from domain.dialogue import Conversation
+from tinktalker.domain.dialogue import Conversation
 
 
 class ConsoleUserChannel:

@@ -11,9 +11,9 @@ from typing import Literal
 
 import httpx
 
-from adapters.model.rudialogpt_prompt import PromptMarkers, prompt_text
-from domain.dialogue import GenerationOptions, Message, Reply, Speaker
-from domain.errors import ReplyUnavailable
+from tinktalker.adapters.model.rudialogpt_prompt import PromptMarkers, prompt_text
+from tinktalker.domain.dialogue import GenerationOptions, Message, Reply, Speaker
+from tinktalker.domain.errors import ReplyUnavailable
 
 log = logging.getLogger(__name__)
 

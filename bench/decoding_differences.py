@@ -20,15 +20,15 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from adapters.model.ctranslate2_reply_generator import open_ctranslate2_reply_generator  # noqa: E402
-from adapters.model.loading import load_model_and_tokenizer  # noqa: E402
-from adapters.model.rudialogpt_prompt import RuDialoGptPrompt  # noqa: E402
-from adapters.model.torch_reply_generator import open_torch_reply_generator  # noqa: E402
-from domain.dialogue import GenerationOptions, Message, Speaker  # noqa: E402
+from tinktalker.adapters.model.ctranslate2_reply_generator import open_ctranslate2_reply_generator  # noqa: E402
+from tinktalker.adapters.model.loading import load_model_and_tokenizer  # noqa: E402
+from tinktalker.adapters.model.rudialogpt_prompt import RuDialoGptPrompt  # noqa: E402
+from tinktalker.adapters.model.torch_reply_generator import open_torch_reply_generator  # noqa: E402
+from tinktalker.domain.dialogue import GenerationOptions, Message, Speaker  # noqa: E402
 from tests.dialogue_csv import PAIRS, write_dialogue_csv  # noqa: E402
 from tests.tiny_model import build_tiny_model  # noqa: E402
-from training.plan import TrainingPlan  # noqa: E402
-from training.run import run_training  # noqa: E402
+from tinktalker.training.plan import TrainingPlan  # noqa: E402
+from tinktalker.training.run import run_training  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"
 

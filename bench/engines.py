@@ -25,7 +25,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from domain.dialogue import Message, Speaker  # noqa: E402
+from tinktalker.domain.dialogue import Message, Speaker  # noqa: E402
 from tests.tiny_model import build_medium_shaped_model  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"
@@ -38,11 +38,11 @@ ENGINES = [("torch", "float32"), ("torch", "bfloat16"), ("ctranslate2", "float32
 def open_engine(engine: str, precision: str, model: Path, threads: int, cache: Path):
     decoding = {"max_new_tokens": TOKENS, "min_new_tokens": TOKENS}
     if engine == "torch":
-        from adapters.model.torch_reply_generator import open_torch_reply_generator
+        from tinktalker.adapters.model.torch_reply_generator import open_torch_reply_generator
 
         return open_torch_reply_generator(str(model), device="cpu", dtype=precision, decoding=decoding,
                                           threads=threads)
-    from adapters.model.ctranslate2_reply_generator import open_ctranslate2_reply_generator
+    from tinktalker.adapters.model.ctranslate2_reply_generator import open_ctranslate2_reply_generator
 
     return open_ctranslate2_reply_generator(str(model), device="cpu", quantization=precision, threads=threads,
                                             cache_dir=str(cache), decoding=decoding)

@@ -8,9 +8,9 @@ from __future__ import annotations
 import tempfile
 import time
 
-from training.batches import pad_batch
-from training.examples import Example
-from training.trainable import choose_trainable
+from tinktalker.training.batches import pad_batch
+from tinktalker.training.examples import Example
+from tinktalker.training.trainable import choose_trainable
 
 
 def trainer_epoch(model, examples: list[Example], pad_id: int, batch_size: int, learning_rate: float) -> float:

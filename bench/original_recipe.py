@@ -5,7 +5,7 @@ import time
 
 import torch
 
-from training.chat_csv import Exchange
+from tinktalker.training.chat_csv import Exchange
 
 
 def original_epoch(model, tokenizer, exchanges: list[Exchange], batch_size: int, learning_rate: float) -> float:

@@ -19,15 +19,15 @@ from pathlib import Path
 
 import torch
 
-from adapters.model.loading import load_model_and_tokenizer
-from adapters.model.rudialogpt_prompt import RuDialoGptPrompt
+from tinktalker.adapters.model.loading import load_model_and_tokenizer
+from tinktalker.adapters.model.rudialogpt_prompt import RuDialoGptPrompt
 from bench.hf_trainer_recipe import trainer_epoch
 from bench.original_recipe import original_epoch
 from tests.tiny_model import _CORPUS, build_tiny_model
-from training.chat_csv import read_chat_csv
-from training.examples import ExampleEncoder
-from training.plan import TrainingPlan
-from training.run import run_training
+from tinktalker.training.chat_csv import read_chat_csv
+from tinktalker.training.examples import ExampleEncoder
+from tinktalker.training.plan import TrainingPlan
+from tinktalker.training.run import run_training
 
 RESULTS = Path(__file__).parent / "results"
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from domain.dialogue import Conversation
+from tinktalker.domain.dialogue import Conversation
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from domain.dialogue import Message, Speaker
+from tinktalker.domain.dialogue import Message, Speaker
 
 
 def strip_fragments(text: str, fragments: Iterable[str]) -> str:

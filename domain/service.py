@@ -6,13 +6,13 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from domain.chat_locks import ChatLocks
-from domain.dialogue import Conversation, Message, Reply, Speaker
-from domain.errors import DeliveryFailed, ReplyUnavailable, StorageUnavailable
-from domain.prompt_safety import clean_reply, context_window, user_message
-from ports.dialogue_store import DialogueStore
-from ports.reply_generator import ReplyGenerator
-from ports.user_channel import UserChannel
+from tinktalker.domain.chat_locks import ChatLocks
+from tinktalker.domain.dialogue import Conversation, Message, Reply, Speaker
+from tinktalker.domain.errors import DeliveryFailed, ReplyUnavailable, StorageUnavailable
+from tinktalker.domain.prompt_safety import clean_reply, context_window, user_message
+from tinktalker.ports.dialogue_store import DialogueStore
+from tinktalker.ports.reply_generator import ReplyGenerator
+from tinktalker.ports.user_channel import UserChannel
 
 log = logging.getLogger(__name__)
 

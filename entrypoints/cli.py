@@ -8,13 +8,13 @@ import sys
 from collections.abc import Sequence
 from importlib.metadata import PackageNotFoundError, version
 
-from domain.errors import SetupError
-from entrypoints.config_loading import load_settings
-from entrypoints.container import make_container
-from entrypoints.extras import missing_extra_line
-from entrypoints.settings import ModelSettings, Settings
-from entrypoints.export.command import add_export_arguments
-from entrypoints.train.arguments import add_train_arguments
+from tinktalker.domain.errors import SetupError
+from tinktalker.entrypoints.config_loading import load_settings
+from tinktalker.entrypoints.container import make_container
+from tinktalker.entrypoints.extras import missing_extra_line
+from tinktalker.entrypoints.settings import ModelSettings, Settings
+from tinktalker.entrypoints.export.command import add_export_arguments
+from tinktalker.entrypoints.train.arguments import add_train_arguments
 
 
 ENVIRONMENT = """environment:
@@ -95,23 +95,23 @@ def _setting_flags(args: argparse.Namespace) -> dict:
 
 def _run(args: argparse.Namespace, settings: Settings) -> int:
     if args.command == "chat":
-        from entrypoints.chat.repl import run_chat
+        from tinktalker.entrypoints.chat.repl import run_chat
 
         return asyncio.run(run_chat(make_container(settings)))
     if args.command == "bot":
-        from entrypoints.bot.run import serve_bot
+        from tinktalker.entrypoints.bot.run import serve_bot
 
         return serve_bot(make_container(settings), settings)
     if args.command == "train":
-        from entrypoints.train.command import run_train
+        from tinktalker.entrypoints.train.command import run_train
 
         return run_train(args, settings, make_container(settings))
     if args.command == "serve":
-        from entrypoints.api.serve import serve
+        from tinktalker.entrypoints.api.serve import serve
 
         return serve(make_container(settings), settings)
     if args.command == "export":
-        from entrypoints.export.command import run_export
+        from tinktalker.entrypoints.export.command import run_export
 
         return run_export(args, settings, make_container(settings))
     raise AssertionError(f"unhandled command {args.command}")

@@ -10,8 +10,8 @@ from typing import Any, Literal, Union, get_args, get_origin
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from domain.errors import SetupError
-from entrypoints.settings import Settings
+from tinktalker.domain.errors import SetupError
+from tinktalker.entrypoints.settings import Settings
 
 ENV_PREFIX = "TINKTALKER__"
 MODEL_ENV = "TINKTALKER_MODEL"

@@ -8,20 +8,20 @@ from contextlib import asynccontextmanager
 
 from dependency_injector import containers, providers
 
-from adapters.batching_reply_generator import open_batching_reply_generator
-from adapters.console_user_channel import ConsoleUserChannel
-from adapters.model.loading import load_model_and_tokenizer
-from adapters.model.rudialogpt_prompt import PromptMarkers, RuDialoGptPrompt
-from adapters.model.serving_folder import write_serving_files
-from adapters.model.tokenizer_prompt_meter import TokenizerPromptMeter
-from adapters.storage.memory_dialogue_store import InMemoryDialogueStore
-from adapters.storage.memory_update_inbox import InMemoryUpdateInbox
-from adapters.storage.sqlite_database import open_sqlite_database
-from adapters.storage.sqlite_dialogue_store import SqliteDialogueStore
-from adapters.storage.sqlite_update_inbox import SqliteUpdateInbox
-from domain.errors import SetupError
-from domain.service import DialoguePolicy, DialogueService
-from entrypoints.settings import Settings
+from tinktalker.adapters.batching_reply_generator import open_batching_reply_generator
+from tinktalker.adapters.console_user_channel import ConsoleUserChannel
+from tinktalker.adapters.model.loading import load_model_and_tokenizer
+from tinktalker.adapters.model.rudialogpt_prompt import PromptMarkers, RuDialoGptPrompt
+from tinktalker.adapters.model.serving_folder import write_serving_files
+from tinktalker.adapters.model.tokenizer_prompt_meter import TokenizerPromptMeter
+from tinktalker.adapters.storage.memory_dialogue_store import InMemoryDialogueStore
+from tinktalker.adapters.storage.memory_update_inbox import InMemoryUpdateInbox
+from tinktalker.adapters.storage.sqlite_database import open_sqlite_database
+from tinktalker.adapters.storage.sqlite_dialogue_store import SqliteDialogueStore
+from tinktalker.adapters.storage.sqlite_update_inbox import SqliteUpdateInbox
+from tinktalker.domain.errors import SetupError
+from tinktalker.domain.service import DialoguePolicy, DialogueService
+from tinktalker.entrypoints.settings import Settings
 
 
 def _open_local_generator(engine: str, dtype: str, quantization: str, threads: int, parallel_batches: int,
@@ -34,28 +34,28 @@ def _open_local_generator(engine: str, dtype: str, quantization: str, threads: i
         raise SetupError(f"generator.backend 'local' needs the {error.name} package; install the model extra "
                          "(pip install -e '.[model]'), or ask a model server: generator.backend: http "
                          "(TINKTALKER__GENERATOR__BACKEND=http)") from None
-    from adapters.model.engine_choice import chosen_engine
+    from tinktalker.adapters.model.engine_choice import chosen_engine
 
     if chosen_engine(engine, settings["device"]) == "ctranslate2":
-        from adapters.model.ctranslate2_reply_generator import open_ctranslate2_reply_generator
+        from tinktalker.adapters.model.ctranslate2_reply_generator import open_ctranslate2_reply_generator
 
         yield from open_ctranslate2_reply_generator(quantization=quantization, threads=threads,
                                                     parallel_batches=parallel_batches, cache_dir=cache_dir, **settings)
     else:
-        from adapters.model.torch_reply_generator import open_torch_reply_generator
+        from tinktalker.adapters.model.torch_reply_generator import open_torch_reply_generator
 
         yield from open_torch_reply_generator(dtype=dtype, threads=threads, **settings)
 
 
 def _telegram_application(**settings):
     # python-telegram-bot loads only for `tinktalker bot`, so other hosts need not install the bot extra
-    from adapters.telegram.application import build_telegram_application
+    from tinktalker.adapters.telegram.application import build_telegram_application
 
     return build_telegram_application(**settings)
 
 
 def _telegram_channel(**settings):
-    from adapters.telegram.user_channel import TelegramUserChannel
+    from tinktalker.adapters.telegram.user_channel import TelegramUserChannel
 
     return TelegramUserChannel(**settings)
 
@@ -66,7 +66,7 @@ GENERATOR_API_KEY_ENV = "TINKTALKER_GENERATOR_API_KEY"
 
 async def _open_http_generator(**settings) -> AsyncIterator:
     # the adapter module is imported only when this resource opens, like the torch one
-    from adapters.http_reply_generator import open_http_reply_generator
+    from tinktalker.adapters.http_reply_generator import open_http_reply_generator
 
     async with asynccontextmanager(open_http_reply_generator)(**settings) as generator:
         yield generator

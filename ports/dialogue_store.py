@@ -4,7 +4,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol
 
-from domain.dialogue import Conversation, Message
+from tinktalker.domain.dialogue import Conversation, Message
 
 
 class DialogueStore(Protocol):

@@ -4,7 +4,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol
 
-from domain.dialogue import GenerationOptions, Message, Reply
+from tinktalker.domain.dialogue import GenerationOptions, Message, Reply
 
 
 class ReplyGenerator(Protocol):

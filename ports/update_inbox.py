@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from domain.inbox import InboxEntry
+from tinktalker.domain.inbox import InboxEntry
 
 
 class UpdateInbox(Protocol):

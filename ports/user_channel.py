@@ -4,7 +4,7 @@ from __future__ import annotations
 from contextlib import AbstractAsyncContextManager
 from typing import Protocol
 
-from domain.dialogue import Conversation
+from tinktalker.domain.dialogue import Conversation
 
 
 class UserChannel(Protocol):

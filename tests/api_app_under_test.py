@@ -6,9 +6,9 @@ from contextlib import contextmanager
 
 from dependency_injector import providers
 
-from entrypoints.api.app import make_app
-from entrypoints.container import make_container
-from entrypoints.settings import BatchingSettings, ServerSettings, Settings, StoreSettings
+from tinktalker.entrypoints.api.app import make_app
+from tinktalker.entrypoints.container import make_container
+from tinktalker.entrypoints.settings import BatchingSettings, ServerSettings, Settings, StoreSettings
 from tests.loopback_server import serving_in_thread
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 
-from domain.dialogue import GenerationOptions, Message, Reply, Speaker
-from domain.errors import ReplyUnavailable
+from tinktalker.domain.dialogue import GenerationOptions, Message, Reply, Speaker
+from tinktalker.domain.errors import ReplyUnavailable
 
 
 class EchoContextGenerator:

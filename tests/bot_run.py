@@ -6,9 +6,9 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from entrypoints.bot.run import run_bot
-from entrypoints.container import Container, make_container
-from entrypoints.settings import Settings
+from tinktalker.entrypoints.bot.run import run_bot
+from tinktalker.entrypoints.container import Container, make_container
+from tinktalker.entrypoints.settings import Settings
 from tests.bot_api_stand_in import BotApiStandIn
 
 TOKEN = "123456789:AAH-stand_in-SECRET-token_Zx9"

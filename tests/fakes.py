@@ -5,8 +5,8 @@ import asyncio
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 
-from domain.dialogue import Conversation, GenerationOptions, Message, Reply
-from domain.errors import DeliveryFailed, ReplyUnavailable, StorageUnavailable
+from tinktalker.domain.dialogue import Conversation, GenerationOptions, Message, Reply
+from tinktalker.domain.errors import DeliveryFailed, ReplyUnavailable, StorageUnavailable
 
 
 class FakeReplyGenerator:

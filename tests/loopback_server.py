@@ -64,7 +64,7 @@ def serve_process(model_dir: Path, env: dict[str, str] | None = None, args: tupl
     """`tinktalker serve` as its own process on a free loopback port; stopped with SIGTERM afterwards.
     `open_files` starts it under that (soft, hard) RLIMIT_NOFILE, as `ulimit -n` would."""
     port = free_port()
-    command = [sys.executable, "-m", "entrypoints.cli", "serve", "--model", str(model_dir), "--port", str(port), *args]
+    command = [sys.executable, "-m", "tinktalker.entrypoints.cli", "serve", "--model", str(model_dir), "--port", str(port), *args]
     limit = (lambda: resource.setrlimit(resource.RLIMIT_NOFILE, open_files)) if open_files else None
     process = subprocess.Popen(command, env={**os.environ, **(env or {})}, stdout=subprocess.PIPE,
                                stderr=subprocess.PIPE, text=True, cwd=Path(__file__).resolve().parents[1],

@@ -4,9 +4,9 @@ from pathlib import Path
 
 import yaml
 
-from domain.dialogue import Message, Speaker
-from entrypoints.container import make_container
-from entrypoints.settings import Settings
+from tinktalker.domain.dialogue import Message, Speaker
+from tinktalker.entrypoints.container import make_container
+from tinktalker.entrypoints.settings import Settings
 from tests.api_app_under_test import api_server
 from tests.fake_reply_generator import EchoReplyGenerator
 

@@ -17,9 +17,9 @@ EXAMPLES = {GenerationMode.POSITIVE: 120, GenerationMode.NEGATIVE: 220}
 
 @pytest.fixture(scope="module")
 def fuzzed_url(tiny_model_dir):
-    from entrypoints.api.app import make_app
-    from entrypoints.container import make_container
-    from entrypoints.settings import Settings
+    from tinktalker.entrypoints.api.app import make_app
+    from tinktalker.entrypoints.container import make_container
+    from tinktalker.entrypoints.settings import Settings
 
     settings_ = Settings.model_validate({
         "model": {"name_or_path": str(tiny_model_dir), "device": "cpu"},

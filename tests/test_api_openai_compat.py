@@ -142,9 +142,9 @@ def _chat(text: str, **extra) -> dict:
     ("torch", {"temperature": 1.0, "seed": 7}, {}),
     ("ctranslate2", {"temperature": 0}, {"min_new_tokens": 8})])
 def test_with_one_beam_the_real_model_streams_token_by_token(tiny_model_dir, tmp_path, engine, sampling, generation):
-    from entrypoints.api.app import make_app
-    from entrypoints.container import make_container
-    from entrypoints.settings import Settings
+    from tinktalker.entrypoints.api.app import make_app
+    from tinktalker.entrypoints.container import make_container
+    from tinktalker.entrypoints.settings import Settings
     from tests.loopback_server import serving_in_thread
 
     model = {"name_or_path": str(tiny_model_dir), "device": "cpu", "engine": engine, "cache_dir": str(tmp_path)}

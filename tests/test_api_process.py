@@ -7,8 +7,8 @@ import httpx
 import openai
 import pytest
 
-from adapters.http_reply_generator import HttpReplyGenerator
-from domain.dialogue import GenerationOptions, Message, Speaker
+from tinktalker.adapters.http_reply_generator import HttpReplyGenerator
+from tinktalker.domain.dialogue import GenerationOptions, Message, Speaker
 from tests.loopback_server import serve_process
 
 KEY = "test-key-123"
@@ -134,7 +134,7 @@ def test_a_missing_model_ends_in_one_clear_line(tmp_path):
     import subprocess
     import sys
 
-    result = subprocess.run([sys.executable, "-m", "entrypoints.cli", "serve", "--model", str(tmp_path / "nope")],
+    result = subprocess.run([sys.executable, "-m", "tinktalker.entrypoints.cli", "serve", "--model", str(tmp_path / "nope")],
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 2
     assert result.stderr.startswith("tinktalker: error: model folder") and "Traceback" not in result.stderr

@@ -5,7 +5,7 @@ import time
 import httpx
 import pytest
 
-from domain.errors import ReplyUnavailable
+from tinktalker.domain.errors import ReplyUnavailable
 from tests.api_app_under_test import api_server
 from tests.fake_reply_generator import EchoReplyGenerator, WordCountPromptMeter
 

@@ -9,7 +9,7 @@ import socket
 import httpx
 import pytest
 
-from entrypoints.api.binding import describe_bind_error
+from tinktalker.entrypoints.api.binding import describe_bind_error
 from tests.api_app_under_test import api_server
 from tests.fakes import FakeReplyGenerator
 from tests.loopback_server import serve_process

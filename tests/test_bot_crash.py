@@ -60,7 +60,7 @@ def start_bot(api: BotApiStandIn, model_url: str, db: Path) -> subprocess.Popen:
            "TINKTALKER__BOT__POLLING_TIMEOUT_S": "1", "TINKTALKER__GENERATOR__BACKEND": "http",
            "TINKTALKER__GENERATOR__HTTP__BASE_URL": model_url, "TINKTALKER__GENERATOR__HTTP__PROTOCOL": "answer",
            "TINKTALKER__LOGGING__LEVEL": "INFO"}
-    return subprocess.Popen([sys.executable, "-m", "entrypoints.cli", "bot"], env=env, cwd=ROOT,
+    return subprocess.Popen([sys.executable, "-m", "tinktalker.entrypoints.cli", "bot"], env=env, cwd=ROOT,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 

@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from adapters.storage.sqlite_database import SqliteDatabase
-from adapters.storage.sqlite_dialogue_store import SqliteDialogueStore
-from domain.dialogue import Conversation, Message, Speaker
-from domain.errors import StorageUnavailable
+from tinktalker.adapters.storage.sqlite_database import SqliteDatabase
+from tinktalker.adapters.storage.sqlite_dialogue_store import SqliteDialogueStore
+from tinktalker.domain.dialogue import Conversation, Message, Speaker
+from tinktalker.domain.errors import StorageUnavailable
 from tests.bot_fakes import EchoContextGenerator
 from tests.bot_run import TOKEN, BotRun, bot_settings, private
 from tests.test_bot_inbox import _locked
@@ -26,7 +26,7 @@ USERS = [{"id": 8000 + n, "is_bot": False, "first_name": f"u{n}"} for n in range
 def _bot_exits(db: Path) -> subprocess.CompletedProcess:
     env = {**os.environ, "TELEGRAM_TOKEN": TOKEN, "TINKTALKER__STORE__SQLITE_PATH": str(db),
            "TINKTALKER__GENERATOR__BACKEND": "http", "TINKTALKER__BOT__API_BASE_URL": "http://127.0.0.1:9/bot"}
-    return subprocess.run([sys.executable, "-m", "entrypoints.cli", "bot"], env=env, cwd=ROOT,
+    return subprocess.run([sys.executable, "-m", "tinktalker.entrypoints.cli", "bot"], env=env, cwd=ROOT,
                           capture_output=True, text=True, timeout=60)
 
 

@@ -6,7 +6,7 @@ import logging
 import sqlite3
 import time
 
-from domain.dialogue import Message, Speaker
+from tinktalker.domain.dialogue import Message, Speaker
 from tests.bot_fakes import EchoContextGenerator, echo, user
 from tests.bot_run import ALICE, BOB, GROUP, DAVE, TOKEN, BotRun, bot_settings, private
 

@@ -13,10 +13,10 @@ import urllib.request
 
 import pytest
 
-from domain.dialogue import Message, Speaker
-from domain.errors import SetupError
-from entrypoints.bot.run import run_bot
-from entrypoints.container import make_container
+from tinktalker.domain.dialogue import Message, Speaker
+from tinktalker.domain.errors import SetupError
+from tinktalker.entrypoints.bot.run import run_bot
+from tinktalker.entrypoints.container import make_container
 from tests.bot_fakes import EchoContextGenerator, echo
 from tests.bot_run import ALICE, TOKEN, BotRun, bot_settings, private
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from entrypoints.settings import Settings
+from tinktalker.entrypoints.settings import Settings
 from tests.bot_api_stand_in import BotApiStandIn
 from tests.bot_run import ALICE, BOB, TOKEN, private
 

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import yaml
 
-from entrypoints.config_loading import SHIPPED_CONFIG, load_settings
-from entrypoints.settings import BotSettings
-from entrypoints.bot.audience import Allowlist
+from tinktalker.entrypoints.config_loading import SHIPPED_CONFIG, load_settings
+from tinktalker.entrypoints.settings import BotSettings
+from tinktalker.entrypoints.bot.audience import Allowlist
 
 
 def test_config_yml_bot_section_equals_the_schema_defaults():

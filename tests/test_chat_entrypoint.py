@@ -5,9 +5,9 @@ import io
 
 from dependency_injector import providers
 
-from entrypoints.chat.repl import run_chat
-from entrypoints.config_loading import load_settings
-from entrypoints.container import make_container
+from tinktalker.entrypoints.chat.repl import run_chat
+from tinktalker.entrypoints.config_loading import load_settings
+from tinktalker.entrypoints.container import make_container
 from tests.fakes import FakeReplyGenerator
 
 

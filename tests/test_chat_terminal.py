@@ -29,7 +29,7 @@ class Terminal:
 
     def __init__(self, *args: str, env: dict[str, str]) -> None:
         self.master, slave = pty.openpty()
-        self.process = subprocess.Popen([sys.executable, "-m", "entrypoints.cli", "chat", *args], cwd=ROOT,
+        self.process = subprocess.Popen([sys.executable, "-m", "tinktalker.entrypoints.cli", "chat", *args], cwd=ROOT,
                                         stdin=slave, stdout=slave, stderr=slave, env={**os.environ, **env},
                                         preexec_fn=_take_the_terminal)
         os.close(slave)

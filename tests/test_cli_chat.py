@@ -11,7 +11,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def run_cli(*args: str, stdin: str = "", env: dict | None = None, cwd: Path | None = None):
     environment = {**os.environ, "HF_HUB_OFFLINE": "1", **(env or {})}
-    return subprocess.run([sys.executable, "-m", "entrypoints.cli", *args], input=stdin, capture_output=True,
+    return subprocess.run([sys.executable, "-m", "tinktalker.entrypoints.cli", *args], input=stdin, capture_output=True,
                           text=True, timeout=120, env=environment, cwd=cwd or ROOT)
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from entrypoints.cli import build_parser, main
+from tinktalker.entrypoints.cli import build_parser, main
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -28,10 +28,10 @@ def test_version(capsys):
 
 
 def test_each_command_names_the_environment_it_reads(capsys):
-    from entrypoints.api.app import API_KEY_ENV
-    from entrypoints.bot.run import TOKEN_ENV, WEBHOOK_SECRET_ENV
-    from entrypoints.config_loading import CONFIG_ENV, MODEL_ENV
-    from entrypoints.container import GENERATOR_API_KEY_ENV
+    from tinktalker.entrypoints.api.app import API_KEY_ENV
+    from tinktalker.entrypoints.bot.run import TOKEN_ENV, WEBHOOK_SECRET_ENV
+    from tinktalker.entrypoints.config_loading import CONFIG_ENV, MODEL_ENV
+    from tinktalker.entrypoints.container import GENERATOR_API_KEY_ENV
 
     reads = {"chat": [GENERATOR_API_KEY_ENV], "bot": [TOKEN_ENV, WEBHOOK_SECRET_ENV, GENERATOR_API_KEY_ENV],
              "serve": [API_KEY_ENV], "train": []}

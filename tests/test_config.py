@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from domain.errors import SetupError
-from entrypoints.config_loading import SHIPPED_CONFIG, load_settings
-from entrypoints.settings import Settings
+from tinktalker.domain.errors import SetupError
+from tinktalker.entrypoints.config_loading import SHIPPED_CONFIG, load_settings
+from tinktalker.entrypoints.settings import Settings
 
 
 def test_shipped_config_states_exactly_the_schema_defaults():
@@ -118,7 +118,7 @@ def test_an_ill_typed_environment_value_blames_the_variable_not_the_file():
 
 
 def test_an_installed_package_without_config_yml_has_the_same_defaults(tmp_path, monkeypatch):
-    from entrypoints import config_loading
+    from tinktalker.entrypoints import config_loading
 
     with_file = load_settings(None, env={})
     monkeypatch.setattr(config_loading, "SOURCE_ROOT", tmp_path)  # like site-packages: no pyproject.toml

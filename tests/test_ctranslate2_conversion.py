@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from adapters.model.ctranslate2_conversion import converted_model
-from adapters.model.engine_choice import choose_engine
-from domain.errors import SetupError
+from tinktalker.adapters.model.ctranslate2_conversion import converted_model
+from tinktalker.adapters.model.engine_choice import choose_engine
+from tinktalker.domain.errors import SetupError
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -29,7 +29,7 @@ def conversions(caplog) -> int:
 
 
 def test_the_second_use_hits_the_cache_and_another_quantization_misses(model_copy, tmp_path, caplog):
-    caplog.set_level(logging.INFO, logger="adapters.model.ctranslate2_conversion")
+    caplog.set_level(logging.INFO, logger="tinktalker.adapters.model.ctranslate2_conversion")
     first = converted_model(model_copy, "int8", tmp_path / "cache")
     again = converted_model(model_copy, "int8", tmp_path / "cache")
     other = converted_model(model_copy, "float32", tmp_path / "cache")
@@ -41,7 +41,7 @@ def test_the_second_use_hits_the_cache_and_another_quantization_misses(model_cop
 def test_changed_weights_are_converted_again_but_a_moved_folder_is_not(model_copy, tmp_path, caplog):
     from safetensors.torch import load_file, save_file
 
-    caplog.set_level(logging.INFO, logger="adapters.model.ctranslate2_conversion")
+    caplog.set_level(logging.INFO, logger="tinktalker.adapters.model.ctranslate2_conversion")
     before = converted_model(model_copy, "int8", tmp_path / "cache")
     moved = Path(shutil.copytree(model_copy, tmp_path / "moved"))
     (moved / "training_log.json").write_text("{}")  # files beside the model are not the model
@@ -57,7 +57,7 @@ def test_changed_weights_are_converted_again_but_a_moved_folder_is_not(model_cop
 KILLED_CONVERSION = textwrap.dedent("""
     import sys, time
     from pathlib import Path
-    from adapters.model import ctranslate2_conversion as conversion
+    from tinktalker.adapters.model import ctranslate2_conversion as conversion
 
     original = conversion.FullVocabularyConverter.convert
 

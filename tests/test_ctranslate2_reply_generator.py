@@ -6,16 +6,16 @@ from pathlib import Path
 
 import pytest
 
-from adapters.model.ctranslate2_reply_generator import open_ctranslate2_reply_generator
-from adapters.model.loading import load_model_and_tokenizer
-from adapters.model.rudialogpt_prompt import RuDialoGptPrompt
-from adapters.model.torch_reply_generator import open_torch_reply_generator
-from domain.dialogue import GenerationOptions, Message, Speaker
+from tinktalker.adapters.model.ctranslate2_reply_generator import open_ctranslate2_reply_generator
+from tinktalker.adapters.model.loading import load_model_and_tokenizer
+from tinktalker.adapters.model.rudialogpt_prompt import RuDialoGptPrompt
+from tinktalker.adapters.model.torch_reply_generator import open_torch_reply_generator
+from tinktalker.domain.dialogue import GenerationOptions, Message, Speaker
 from tests.dialogue_csv import PAIRS, write_dialogue_csv
 from tests.tiny_model import FIRST_MARKER, SECOND_MARKER
 from tests.test_torch_reply_generator import CONTEXTS
-from training.plan import TrainingPlan
-from training.run import run_training
+from tinktalker.training.plan import TrainingPlan
+from tinktalker.training.run import run_training
 
 U = Speaker.USER
 GREEDY = GenerationOptions(do_sample=False, num_beams=1)
@@ -129,7 +129,7 @@ def test_a_top_p_that_rounds_to_zero_keeps_the_likeliest_token(engine, trained_d
 @pytest.mark.parametrize("parallel_batches", [1, 2])
 def test_streamed_rows_of_a_batch_split_between_workers_reach_their_own_listeners(trained_dir, tmp_path,
                                                                                   parallel_batches):
-    from domain.dialogue import ListenedContext
+    from tinktalker.domain.dialogue import ListenedContext
 
     pieces: dict[int, list[str]] = {row: [] for row in range(4)}
     contexts = [ListenedContext(QUESTIONS[row % len(QUESTIONS)], pieces[row].append) for row in range(4)]

@@ -5,9 +5,9 @@ import asyncio
 
 import pytest
 
-from domain.dialogue import Conversation as C, Message, Speaker
-from domain.errors import DeliveryFailed
-from domain.service import DialoguePolicy, DialogueService
+from tinktalker.domain.dialogue import Conversation as C, Message, Speaker
+from tinktalker.domain.errors import DeliveryFailed
+from tinktalker.domain.service import DialoguePolicy, DialogueService
 from tests.fakes import FakeDialogueStore, FakeReplyGenerator, FakeUserChannel
 
 U, B = Speaker.USER, Speaker.BOT

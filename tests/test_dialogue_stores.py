@@ -3,11 +3,11 @@ from __future__ import annotations
 
 import pytest
 
-from adapters.storage.memory_dialogue_store import InMemoryDialogueStore
-from adapters.storage.sqlite_database import SqliteDatabase
-from adapters.storage.sqlite_dialogue_store import SqliteDialogueStore
-from domain.dialogue import Conversation as C, Message, Speaker
-from domain.errors import SetupError
+from tinktalker.adapters.storage.memory_dialogue_store import InMemoryDialogueStore
+from tinktalker.adapters.storage.sqlite_database import SqliteDatabase
+from tinktalker.adapters.storage.sqlite_dialogue_store import SqliteDialogueStore
+from tinktalker.domain.dialogue import Conversation as C, Message, Speaker
+from tinktalker.domain.errors import SetupError
 
 U, B = Speaker.USER, Speaker.BOT
 

@@ -6,10 +6,10 @@ import pytest
 import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer, pipeline
 
-from adapters.model.rudialogpt_prompt import RuDialoGptPrompt
-from domain.dialogue import Message, Speaker
-from domain.prompt_safety import context_window
-from entrypoints.cli import main
+from tinktalker.adapters.model.rudialogpt_prompt import RuDialoGptPrompt
+from tinktalker.domain.dialogue import Message, Speaker
+from tinktalker.domain.prompt_safety import context_window
+from tinktalker.entrypoints.cli import main
 from tests.tiny_model import FIRST_MARKER, build_tiny_model
 
 DIALOGUES = [

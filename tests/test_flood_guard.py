@@ -1,7 +1,7 @@
 """The flood guard on its own: per sender, a sliding minute, one warning per burst."""
 from __future__ import annotations
 
-from domain.flood_guard import FloodGuard, Verdict
+from tinktalker.domain.flood_guard import FloodGuard, Verdict
 
 A, W, D = Verdict.ANSWER, Verdict.WARN, Verdict.DROP
 

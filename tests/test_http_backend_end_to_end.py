@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from entrypoints.settings import Settings
+from tinktalker.entrypoints.settings import Settings
 from tests.bot_api_stand_in import BotApiStandIn
 from tests.bot_run import ALICE, BOB, TOKEN, BotRun, bot_settings, private
 from tests.loopback_server import serve_process
@@ -55,7 +55,7 @@ def test_the_terminal_chat_talks_to_a_model_server(server):
     env = {**os.environ, "TINKTALKER__GENERATOR__BACKEND": "http", "TINKTALKER__GENERATOR__HTTP__BASE_URL": url,
            "TINKTALKER_GENERATOR_API_KEY": KEY, "TINKTALKER__STORE__BACKEND": "memory",
            "TINKTALKER_MODEL": "/no/model/needed/here"}  # the http backend never loads a model
-    result = subprocess.run([sys.executable, "-m", "entrypoints.cli", "chat"], input="привет\nкак дела?\n/quit\n",
+    result = subprocess.run([sys.executable, "-m", "tinktalker.entrypoints.cli", "chat"], input="привет\nкак дела?\n/quit\n",
                             capture_output=True, text=True, timeout=120, env=env, cwd=ROOT)
     assert result.returncode == 0, result.stderr
     replies = [line for line in result.stdout.splitlines() if line.startswith("bot: ") and "thinking" not in line]

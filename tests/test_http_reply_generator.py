@@ -6,9 +6,9 @@ import time
 import pytest
 from litestar import Litestar, Request, Response, post
 
-from adapters.http_reply_generator import HttpReplyGenerator
-from domain.dialogue import GenerationOptions, Message, Speaker
-from domain.errors import ReplyUnavailable
+from tinktalker.adapters.http_reply_generator import HttpReplyGenerator
+from tinktalker.domain.dialogue import GenerationOptions, Message, Speaker
+from tinktalker.domain.errors import ReplyUnavailable
 from tests.loopback_server import free_port, serving_in_thread
 
 CONTEXT = [Message(Speaker.USER, "раз"), Message(Speaker.BOT, "два"), Message(Speaker.USER, "три"),
@@ -96,7 +96,7 @@ def test_the_original_format_sends_the_last_three_texts_and_reads_a_json_string(
 
 
 def test_the_completions_protocol_sends_the_projects_prompt_with_the_markers_as_stop(server):
-    from adapters.model.rudialogpt_prompt import RuDialoGptPrompt
+    from tinktalker.adapters.model.rudialogpt_prompt import RuDialoGptPrompt
     from tests.tiny_model import build_tokenizer
 
     stand_in, url = server

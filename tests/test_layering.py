@@ -16,7 +16,7 @@ def test_import_linter_contracts_hold():
 
 
 def test_importing_the_container_and_cli_loads_no_torch():
-    code = ("import sys, entrypoints.cli, entrypoints.container; "
+    code = ("import sys, tinktalker.entrypoints.cli, tinktalker.entrypoints.container; "
             "print(sorted(m for m in ('torch', 'transformers', 'ctranslate2') if m in sys.modules))")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=60)
     assert result.stdout.strip() == "[]", result.stderr

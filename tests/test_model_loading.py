@@ -6,8 +6,8 @@ import shutil
 
 import pytest
 
-from adapters.model.loading import load_model_and_tokenizer, looks_like_path
-from domain.errors import SetupError
+from tinktalker.adapters.model.loading import load_model_and_tokenizer, looks_like_path
+from tinktalker.domain.errors import SetupError
 
 
 def test_a_missing_folder_is_named_with_the_fix(tmp_path):

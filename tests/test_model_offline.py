@@ -18,7 +18,7 @@ def run_chat(*args: str, hf_home: Path, stdin: str = "") -> tuple[subprocess.Com
     env = {key: value for key, value in os.environ.items() if key not in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE")}
     env.update(HF_ENDPOINT=f"http://127.0.0.1:{free_port()}", HF_HOME=str(hf_home), TINKTALKER__STORE__BACKEND="memory")
     started = time.monotonic()
-    result = subprocess.run([sys.executable, "-m", "entrypoints.cli", "chat", *args], input=stdin, text=True,
+    result = subprocess.run([sys.executable, "-m", "tinktalker.entrypoints.cli", "chat", *args], input=stdin, text=True,
                             capture_output=True, env=env, cwd=ROOT, timeout=120)
     return result, time.monotonic() - started
 
@@ -64,7 +64,7 @@ def test_a_hub_that_never_answers_is_given_up_on(tmp_path):
         env.update(HF_ENDPOINT=f"http://127.0.0.1:{silent.getsockname()[1]}", HF_HOME=str(tmp_path / "hf"),
                    TINKTALKER__STORE__BACKEND="memory")
         started = time.monotonic()
-        result = subprocess.run([sys.executable, "-m", "entrypoints.cli", "chat"], input="", text=True,
+        result = subprocess.run([sys.executable, "-m", "tinktalker.entrypoints.cli", "chat"], input="", text=True,
                                 capture_output=True, env=env, cwd=ROOT, timeout=120)
         print(f"silent hub reported after {time.monotonic() - started:.1f} s")
     assert result.returncode == 2

@@ -30,7 +30,7 @@ def test_a_non_editable_install_runs_on_the_documented_defaults(tmp_path):
     subprocess.run([*pip, "install", "--no-deps", "--target", str(tmp_path / "site"), str(wheel)], check=True,
                    capture_output=True, timeout=300)
     (tmp_path / "site" / "config.yml").write_text("generation:\n  top_k: 1\n")  # another package's file
-    check = ("import yaml, entrypoints.config_loading as c; from entrypoints.settings import Settings; "
+    check = ("import yaml, tinktalker.entrypoints.config_loading as c; from tinktalker.entrypoints.settings import Settings; "
              f"documented = Settings.model_validate(yaml.safe_load(open({str(ROOT / 'config.yml')!r}))); "
              "assert c.__file__.startswith(sys.argv[1]), c.__file__; assert c.load_settings(None, env={}) == documented")
     result = subprocess.run([sys.executable, "-c", "import sys; " + check, str(tmp_path / "site")], cwd=tmp_path,
@@ -81,3 +81,25 @@ def test_the_docker_context_leaves_out_outputs_and_checkpoints(path):
                                   "model/model.safetensors", "trained/model.safetensors"])
 def test_the_docker_context_keeps_the_sources_and_a_model_to_bake_in(path):
     assert not dockerignored(path)
+
+
+def test_other_distributions_top_level_entrypoints_and_adapters_cannot_shadow_ours(tmp_path):
+    """PyPI's `entrypoints` (a module) and `adapters` (AdapterHub's package) installed ahead of us."""
+    (tmp_path / "entrypoints.py").write_text("raise ImportError('PyPI entrypoints, not ours')\n")
+    (tmp_path / "adapters").mkdir()
+    (tmp_path / "adapters" / "__init__.py").write_text("raise ImportError('AdapterHub adapters, not ours')\n")
+    for name in ("domain", "ports", "training"):
+        (tmp_path / f"{name}.py").write_text(f"raise ImportError('another {name}')\n")
+    script = Path(sys.executable).with_name("tinktalker")
+    result = subprocess.run([str(script), "--version"], cwd=tmp_path, capture_output=True, text=True, timeout=60,
+                            env={"PYTHONPATH": str(tmp_path), "PATH": "/usr/bin:/bin"})
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("tinktalker "), result.stdout
+
+
+def test_every_sub_package_is_listed_for_the_wheel():
+    listed = set(re.search(r"^packages = \[(.*?)\]", (ROOT / "pyproject.toml").read_text(), re.S | re.M)
+                 .group(1).replace('"', "").replace(",", " ").split())
+    present = {"tinktalker." + ".".join(p.parent.relative_to(ROOT).parts)
+               for package in PACKAGES for p in (ROOT / package).rglob("__init__.py")}
+    assert present == listed, f"pyproject.toml's [tool.setuptools] packages: add {present - listed}"

@@ -1,7 +1,7 @@
 """RowStreamer: pieces that add up to the final reply, never the start of a marker or a half-written character."""
 import torch
 
-from adapters.model.reply_streamer import RowStreamer
+from tinktalker.adapters.model.reply_streamer import RowStreamer
 
 STOP_ID = 0
 

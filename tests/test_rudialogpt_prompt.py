@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from adapters.model.rudialogpt_prompt import RuDialoGptPrompt
-from domain.dialogue import Message, Speaker
+from tinktalker.adapters.model.rudialogpt_prompt import RuDialoGptPrompt
+from tinktalker.domain.dialogue import Message, Speaker
 from tests.tiny_model import build_tokenizer
 
 U, B = Speaker.USER, Speaker.BOT

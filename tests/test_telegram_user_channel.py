@@ -6,9 +6,9 @@ import logging
 
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
 
-from adapters.telegram.user_channel import TelegramUserChannel, split_message
-from domain.dialogue import Conversation as C
-from domain.errors import DeliveryFailed
+from tinktalker.adapters.telegram.user_channel import TelegramUserChannel, split_message
+from tinktalker.domain.dialogue import Conversation as C
+from tinktalker.domain.errors import DeliveryFailed
 from tests.bot_fakes import FakeTelegramBot
 
 

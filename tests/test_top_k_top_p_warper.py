@@ -6,7 +6,7 @@ import torch
 from transformers.generation.logits_process import (LogitsProcessorList, TemperatureLogitsWarper,
                                                     TopKLogitsWarper, TopPLogitsWarper)
 
-from adapters.model.top_k_top_p_warper import TopKTopPWarper
+from tinktalker.adapters.model.top_k_top_p_warper import TopKTopPWarper
 
 
 def hf_chain(temperature, top_k, top_p, keep):

@@ -6,9 +6,9 @@ import time
 
 import pytest
 
-from adapters.model.loading import load_model_and_tokenizer
-from adapters.model.torch_reply_generator import Decoding, TorchReplyGenerator
-from domain.dialogue import GenerationOptions, Message, Speaker
+from tinktalker.adapters.model.loading import load_model_and_tokenizer
+from tinktalker.adapters.model.torch_reply_generator import Decoding, TorchReplyGenerator
+from tinktalker.domain.dialogue import GenerationOptions, Message, Speaker
 from tests.tiny_model import FIRST_MARKER, SECOND_MARKER
 
 U, B = Speaker.USER, Speaker.BOT

@@ -11,7 +11,7 @@ from pathlib import Path
 import torch
 from safetensors.torch import load_file
 
-from entrypoints.cli import main
+from tinktalker.entrypoints.cli import main
 from tests.dialogue_csv import write_dialogue_csv
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -27,7 +27,7 @@ def run_cli(args: list[str], fault: str | None = None) -> subprocess.CompletedPr
     env.pop("TINKTALKER_TRAIN_FAULT", None)
     if fault:
         env["TINKTALKER_TRAIN_FAULT"] = fault
-    return subprocess.run([sys.executable, "-m", "entrypoints.cli", *args], cwd=ROOT, env=env,
+    return subprocess.run([sys.executable, "-m", "tinktalker.entrypoints.cli", *args], cwd=ROOT, env=env,
                           capture_output=True, text=True, timeout=300)
 
 
@@ -66,7 +66,7 @@ def test_the_same_command_runs_data_parallel_under_torchrun(tiny_model_dir, tmp_
     env = {**os.environ, "TINKTALKER__MODEL__DEVICE": "cpu", "OMP_NUM_THREADS": "1"}
     env.pop("TINKTALKER_TRAIN_FAULT", None)
     command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
-               "-m", "entrypoints.cli", *train_args(tiny_model_dir, data, tmp_path / "out"), "--mode", "full"]
+               "-m", "tinktalker.entrypoints.cli", *train_args(tiny_model_dir, data, tmp_path / "out"), "--mode", "full"]
     done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.count("model saved to") == 1  # one process speaks and saves

@@ -6,15 +6,15 @@ from pathlib import Path
 import pytest
 import yaml
 
-from adapters.model.rudialogpt_prompt import RuDialoGptPrompt
-from domain.errors import SetupError
-from entrypoints.settings import TrainingSettings
+from tinktalker.adapters.model.rudialogpt_prompt import RuDialoGptPrompt
+from tinktalker.domain.errors import SetupError
+from tinktalker.entrypoints.settings import TrainingSettings
 from tests.dialogue_csv import write_dialogue_csv
 from tests.tiny_model import FIRST_MARKER, SECOND_MARKER, build_tokenizer
-from training.batches import pad_batch, plan_batches
-from training.chat_csv import Exchange, read_chat_csv
-from training.examples import IGNORED, ExampleEncoder
-from training.run import split_by_position
+from tinktalker.training.batches import pad_batch, plan_batches
+from tinktalker.training.chat_csv import Exchange, read_chat_csv
+from tinktalker.training.examples import IGNORED, ExampleEncoder
+from tinktalker.training.run import split_by_position
 
 
 def test_rows_missing_a_side_are_skipped_and_counted(tmp_path: Path) -> None:

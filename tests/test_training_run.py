@@ -10,16 +10,16 @@ import torch
 from safetensors.torch import load_file
 from transformers import AutoModelForCausalLM
 
-from adapters.model.loading import load_model_and_tokenizer
-from adapters.model.rudialogpt_prompt import RuDialoGptPrompt
-from adapters.model.torch_reply_generator import Decoding, TorchReplyGenerator
-from domain.dialogue import Message, Speaker
-from domain.errors import SetupError
+from tinktalker.adapters.model.loading import load_model_and_tokenizer
+from tinktalker.adapters.model.rudialogpt_prompt import RuDialoGptPrompt
+from tinktalker.adapters.model.torch_reply_generator import Decoding, TorchReplyGenerator
+from tinktalker.domain.dialogue import Message, Speaker
+from tinktalker.domain.errors import SetupError
 from tests.dialogue_csv import write_dialogue_csv
-from training.faults import InjectedFailure, fault_hook
-from training.file_modes import new_file_mode
-from training.plan import TrainingPlan
-from training.run import run_training
+from tinktalker.training.faults import InjectedFailure, fault_hook
+from tinktalker.training.file_modes import new_file_mode
+from tinktalker.training.plan import TrainingPlan
+from tinktalker.training.run import run_training
 
 
 @pytest.fixture(scope="module")
@@ -144,7 +144,7 @@ def test_cached_hidden_states_score_like_the_whole_model(tiny_model_dir, chat_cs
 
 @pytest.mark.parametrize("mode", ["head", "tied"])
 def test_no_gradient_reaches_the_body_in_head_mode(tiny_model_dir, mode) -> None:
-    from training.trainable import choose_trainable, head_is_tied
+    from tinktalker.training.trainable import choose_trainable, head_is_tied
 
     model = AutoModelForCausalLM.from_pretrained(tiny_model_dir)
     trainable = choose_trainable(model, mode)

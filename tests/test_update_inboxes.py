@@ -6,12 +6,12 @@ import json
 import pytest
 from telegram import Bot
 
-from adapters.storage.memory_update_inbox import InMemoryUpdateInbox
-from adapters.storage.sqlite_database import SqliteDatabase
-from adapters.storage.sqlite_update_inbox import SqliteUpdateInbox
-from domain.dialogue import Conversation
-from domain.inbox import InboxEntry
-from entrypoints.bot.inbox import DurableInbox
+from tinktalker.adapters.storage.memory_update_inbox import InMemoryUpdateInbox
+from tinktalker.adapters.storage.sqlite_database import SqliteDatabase
+from tinktalker.adapters.storage.sqlite_update_inbox import SqliteUpdateInbox
+from tinktalker.domain.dialogue import Conversation
+from tinktalker.domain.inbox import InboxEntry
+from tinktalker.entrypoints.bot.inbox import DurableInbox
 
 NOW = 1_800_000_000.0
 

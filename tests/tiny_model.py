@@ -40,7 +40,7 @@ def build_tiny_model(folder: Path | str, *, n_layer: int = 2, n_embd: int = 32, 
     import torch
     from transformers import GPT2Config, GPT2LMHeadModel
 
-    from training.file_modes import give_written_files_the_usual_mode
+    from tinktalker.training.file_modes import give_written_files_the_usual_mode
 
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 import random
 from collections.abc import Sequence
 
-from training.examples import IGNORED, Example
+from tinktalker.training.examples import IGNORED, Example
 
 GROUP_BATCHES = 50  # batches per length-sorted pool: similar lengths together, order still random
 

@@ -6,7 +6,7 @@ import io
 from dataclasses import dataclass
 from pathlib import Path
 
-from domain.errors import SetupError
+from tinktalker.domain.errors import SetupError
 
 MISSING = {"", "none"}  # the original export wrote Python's None into empty cells
 

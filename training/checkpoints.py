@@ -10,7 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from domain.errors import SetupError
+from tinktalker.domain.errors import SetupError
 
 log = logging.getLogger(__name__)
 _NAME = re.compile(r"^step-(\d{9})$")

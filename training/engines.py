@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from training.batches import pad_batch, plan_batches
-from training.examples import IGNORED, Example
+from tinktalker.training.batches import pad_batch, plan_batches
+from tinktalker.training.examples import IGNORED, Example
 
 EVAL_CHUNK_TOKENS = 4096
 

@@ -5,8 +5,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
-from domain.errors import SetupError
-from training.chat_csv import Exchange
+from tinktalker.domain.errors import SetupError
+from tinktalker.training.chat_csv import Exchange
 
 IGNORED = -100  # the label value that torch's cross entropy and transformers never score
 LossOn = Literal["reply", "all"]

@@ -5,7 +5,7 @@ import os
 import signal
 from collections.abc import Callable
 
-from domain.errors import SetupError
+from tinktalker.domain.errors import SetupError
 
 
 class InjectedFailure(RuntimeError):

@@ -5,9 +5,9 @@ import random
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 
-from training.batches import plan_batches
-from training.checkpoints import CheckpointStore
-from training.plan import TrainingPlan
+from tinktalker.training.batches import plan_batches
+from tinktalker.training.checkpoints import CheckpointStore
+from tinktalker.training.plan import TrainingPlan
 
 
 @dataclass

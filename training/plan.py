@@ -6,8 +6,8 @@ import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from training.examples import LossOn
-from training.trainable import Mode
+from tinktalker.training.examples import LossOn
+from tinktalker.training.trainable import Mode
 
 # Changing these between a checkpoint and --resume would silently train something else.
 _FINGERPRINTED = ("base", "limit", "mode", "loss_on", "batch_size", "learning_rate", "weight_decay",

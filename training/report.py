@@ -6,8 +6,8 @@ import math
 import os
 from pathlib import Path
 
-from training.chat_csv import ChatData
-from training.plan import TrainingPlan
+from tinktalker.training.chat_csv import ChatData
+from tinktalker.training.plan import TrainingPlan
 
 
 def write_log(path: Path, plan: TrainingPlan, data: ChatData, position, train: int, validation: int) -> None:

@@ -7,16 +7,16 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from domain.errors import SetupError
-from training.chat_csv import ChatData, read_chat_csv
-from training.checkpoints import CheckpointStore
-from training.engines import CachedHeadEngine, HiddenStates, ModelEngine
-from training.examples import ExampleEncoder, PromptVocabulary
-from training.loop import TrainingLoop
-from training.plan import TrainingPlan
-from training.file_modes import give_written_files_the_usual_mode
-from training.report import write_log, plot_losses
-from training.trainable import choose_trainable
+from tinktalker.domain.errors import SetupError
+from tinktalker.training.chat_csv import ChatData, read_chat_csv
+from tinktalker.training.checkpoints import CheckpointStore
+from tinktalker.training.engines import CachedHeadEngine, HiddenStates, ModelEngine
+from tinktalker.training.examples import ExampleEncoder, PromptVocabulary
+from tinktalker.training.loop import TrainingLoop
+from tinktalker.training.plan import TrainingPlan
+from tinktalker.training.file_modes import give_written_files_the_usual_mode
+from tinktalker.training.report import write_log, plot_losses
+from tinktalker.training.trainable import choose_trainable
 
 log = logging.getLogger(__name__)
 LoadModel = Callable[[str, str, str, bool], tuple]  # (name_or_path, device, dtype, local_files_only)

@@ -15,7 +15,7 @@ from pathlib import Path
 from ctranslate2.converters import TransformersConverter
 from transformers import AutoConfig
 
-from domain.errors import SetupError
+from tinktalker.domain.errors import SetupError
 
 log = logging.getLogger(__name__)
 

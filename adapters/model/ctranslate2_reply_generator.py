@@ -10,13 +10,13 @@ from pathlib import Path
 import ctranslate2
 from transformers import AutoConfig, AutoTokenizer
 
-from adapters.model.ctranslate2_conversion import FALLBACK, converted_model, default_cache_dir
-from adapters.model.decoding import Decoding
-from adapters.model.in_process_reply_generator import InProcessReplyGenerator
-from adapters.model.loading import local_source
-from adapters.model.rudialogpt_prompt import PromptMarkers, RuDialoGptPrompt
-from domain.dialogue import GenerationOptions, Message, Reply
-from domain.errors import SetupError
+from tinktalker.adapters.model.ctranslate2_conversion import FALLBACK, converted_model, default_cache_dir
+from tinktalker.adapters.model.decoding import Decoding
+from tinktalker.adapters.model.in_process_reply_generator import InProcessReplyGenerator
+from tinktalker.adapters.model.loading import local_source
+from tinktalker.adapters.model.rudialogpt_prompt import PromptMarkers, RuDialoGptPrompt
+from tinktalker.domain.dialogue import GenerationOptions, Message, Reply
+from tinktalker.domain.errors import SetupError
 
 log = logging.getLogger(__name__)
 _SMALLEST_TOP_P = 1e-6

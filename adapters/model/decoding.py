@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, replace
 
-from domain.dialogue import GenerationOptions
+from tinktalker.domain.dialogue import GenerationOptions
 
 
 @dataclass(frozen=True)

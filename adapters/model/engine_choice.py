@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import logging
 
-from domain.errors import SetupError
+from tinktalker.domain.errors import SetupError
 
 log = logging.getLogger(__name__)
 

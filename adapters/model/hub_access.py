@@ -10,7 +10,7 @@ import re
 import threading
 from pathlib import Path
 
-from domain.errors import SetupError
+from tinktalker.domain.errors import SetupError
 
 log = logging.getLogger(__name__)
 

@@ -6,10 +6,10 @@ import logging
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 
-from adapters.model.decoding import Decoding
-from adapters.model.rudialogpt_prompt import RuDialoGptPrompt
-from domain.dialogue import GenerationOptions, Message, Reply
-from domain.errors import ReplyUnavailable
+from tinktalker.adapters.model.decoding import Decoding
+from tinktalker.adapters.model.rudialogpt_prompt import RuDialoGptPrompt
+from tinktalker.domain.dialogue import GenerationOptions, Message, Reply
+from tinktalker.domain.errors import ReplyUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +55,7 @@ class InProcessReplyGenerator:
         listeners = [getattr(context, "listener", None) for context in contexts]
         if decoding.num_beams > 1 or not any(listeners):  # beams change earlier tokens until the end
             return None
-        from adapters.model.reply_streamer import RowStreamer
+        from tinktalker.adapters.model.reply_streamer import RowStreamer
 
         markers = (self._prompt.markers.first, self._prompt.markers.second)
         return RowStreamer(listeners, lambda ids: self._prompt.visible(ids, stops)[1:], (*markers, *stops))

@@ -4,9 +4,9 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from adapters.model.hub_access import (hub_files_only, is_hub_id, not_a_folder, offline_by_environment,
+from tinktalker.adapters.model.hub_access import (hub_files_only, is_hub_id, not_a_folder, offline_by_environment,
                                      offline_error, unreadable_files)
-from domain.errors import SetupError
+from tinktalker.domain.errors import SetupError
 
 log = logging.getLogger(__name__)
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from domain.dialogue import Message, Reply, Speaker
-from domain.errors import SetupError
+from tinktalker.domain.dialogue import Message, Reply, Speaker
+from tinktalker.domain.errors import SetupError
 
 
 @dataclass(frozen=True)

@@ -6,10 +6,10 @@ import json
 from collections.abc import Sequence
 from pathlib import Path
 
-from adapters.model.rudialogpt_prompt import PromptMarkers, RuDialoGptPrompt
-from domain.dialogue import Message, Speaker
-from domain.errors import SetupError
-from domain.prompt_safety import context_window, sanitize_user_text
+from tinktalker.adapters.model.rudialogpt_prompt import PromptMarkers, RuDialoGptPrompt
+from tinktalker.domain.dialogue import Message, Speaker
+from tinktalker.domain.errors import SetupError
+from tinktalker.domain.prompt_safety import context_window, sanitize_user_text
 
 _SAMPLING_KEYS = ("do_sample", "top_k", "top_p", "temperature", "num_beams", "no_repeat_ngram_size",
                   "repetition_penalty", "length_penalty", "max_new_tokens")

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from adapters.model.rudialogpt_prompt import RuDialoGptPrompt
-from domain.dialogue import Message
+from tinktalker.adapters.model.rudialogpt_prompt import RuDialoGptPrompt
+from tinktalker.domain.dialogue import Message
 
 _UNLIMITED = 1 << 30
 

@@ -6,12 +6,12 @@ from collections.abc import Iterator, Sequence
 import torch
 from transformers import LogitsProcessorList
 
-from adapters.model.decoding import Decoding
-from adapters.model.in_process_reply_generator import InProcessReplyGenerator
-from adapters.model.loading import load_model_and_tokenizer
-from adapters.model.rudialogpt_prompt import PromptMarkers, RuDialoGptPrompt
-from adapters.model.top_k_top_p_warper import TopKTopPWarper
-from domain.dialogue import GenerationOptions, Message, Reply
+from tinktalker.adapters.model.decoding import Decoding
+from tinktalker.adapters.model.in_process_reply_generator import InProcessReplyGenerator
+from tinktalker.adapters.model.loading import load_model_and_tokenizer
+from tinktalker.adapters.model.rudialogpt_prompt import PromptMarkers, RuDialoGptPrompt
+from tinktalker.adapters.model.top_k_top_p_warper import TopKTopPWarper
+from tinktalker.domain.dialogue import GenerationOptions, Message, Reply
 
 __all__ = ["Decoding", "TorchReplyGenerator", "open_torch_reply_generator"]
 

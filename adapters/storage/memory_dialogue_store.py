@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from domain.dialogue import Conversation, Message
+from tinktalker.domain.dialogue import Conversation, Message
 
 
 class InMemoryDialogueStore:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import time
 
-from domain.inbox import InboxEntry
+from tinktalker.domain.inbox import InboxEntry
 
 
 class InMemoryUpdateInbox:

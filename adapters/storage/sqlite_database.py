@@ -10,7 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TypeVar
 
-from domain.errors import SetupError, StorageUnavailable
+from tinktalker.domain.errors import SetupError, StorageUnavailable
 
 T = TypeVar("T")
 # After a write found the file locked past the busy timeout, writes try once without waiting for this

@@ -7,9 +7,9 @@ import uuid
 from collections.abc import Sequence
 from typing import NamedTuple
 
-from adapters.storage.sqlite_database import SqliteDatabase
-from domain.dialogue import Conversation, Message, Speaker
-from domain.errors import StorageUnavailable
+from tinktalker.adapters.storage.sqlite_database import SqliteDatabase
+from tinktalker.domain.dialogue import Conversation, Message, Speaker
+from tinktalker.domain.errors import StorageUnavailable
 
 log = logging.getLogger(__name__)
 

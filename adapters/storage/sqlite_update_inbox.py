@@ -4,9 +4,9 @@ from __future__ import annotations
 import sqlite3
 import time
 
-from adapters.storage.sqlite_database import SqliteDatabase
-from domain.dialogue import Conversation
-from domain.inbox import InboxEntry
+from tinktalker.adapters.storage.sqlite_database import SqliteDatabase
+from tinktalker.domain.dialogue import Conversation
+from tinktalker.domain.inbox import InboxEntry
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS inbox (

@@ -7,7 +7,7 @@ from collections.abc import Awaitable, Callable
 from telegram import Update
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, BaseUpdateProcessor
 
-from domain.chat_locks import ChatLocks
+from tinktalker.domain.chat_locks import ChatLocks
 
 Admission = Callable[[Update], Awaitable[bool]]
 

@@ -11,8 +11,8 @@ from telegram import Bot, ReplyParameters
 from telegram.constants import ChatAction, MessageLimit
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 
-from domain.dialogue import Conversation
-from domain.errors import DeliveryFailed
+from tinktalker.domain.dialogue import Conversation
+from tinktalker.domain.errors import DeliveryFailed
 
 log = logging.getLogger(__name__)
 

@@ -13,16 +13,16 @@ from litestar.handlers import BaseRouteHandler
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
 
-from entrypoints.api.docs_page import docs_assets_router, docs_render_plugins
-from entrypoints.api.metrics import ApiMetrics
-from entrypoints.api.request_body import JsonBodyRequest
-from entrypoints.api.routes import generation_routes
-from entrypoints.api.openapi_truth import TruthfulJsonRenderPlugin
-from entrypoints.api.request_types import UNSUPPORTED, ApiLimits, RequestTypes, request_types
-from entrypoints.api.schemas import Status
-from entrypoints.api.serving import ApiError, ClientGone, Serving
-from entrypoints.container import Container
-from entrypoints.settings import Settings
+from tinktalker.entrypoints.api.docs_page import docs_assets_router, docs_render_plugins
+from tinktalker.entrypoints.api.metrics import ApiMetrics
+from tinktalker.entrypoints.api.request_body import JsonBodyRequest
+from tinktalker.entrypoints.api.routes import generation_routes
+from tinktalker.entrypoints.api.openapi_truth import TruthfulJsonRenderPlugin
+from tinktalker.entrypoints.api.request_types import UNSUPPORTED, ApiLimits, RequestTypes, request_types
+from tinktalker.entrypoints.api.schemas import Status
+from tinktalker.entrypoints.api.serving import ApiError, ClientGone, Serving
+from tinktalker.entrypoints.container import Container
+from tinktalker.entrypoints.settings import Settings
 
 log = logging.getLogger(__name__)
 

@@ -8,12 +8,12 @@ from litestar import Request, Response, get, post
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.types import Guard
 
-from domain.dialogue import GenerationOptions, Message, Speaker
-from entrypoints.api.request_types import RequestTypes
-from entrypoints.api.schemas import (AssistantMessage, ChatChoice, ChatCompletion, Completion, CompletionChoice,
+from tinktalker.domain.dialogue import GenerationOptions, Message, Speaker
+from tinktalker.entrypoints.api.request_types import RequestTypes
+from tinktalker.entrypoints.api.schemas import (AssistantMessage, ChatChoice, ChatCompletion, Completion, CompletionChoice,
                                      ErrorBody, ModelCard, ModelList, usage_of)
-from entrypoints.api.serving import ApiError, Serving
-from entrypoints.api.streaming import ChatChunks, TextChunks, streamed_replies
+from tinktalker.entrypoints.api.serving import ApiError, Serving
+from tinktalker.entrypoints.api.streaming import ChatChunks, TextChunks, streamed_replies
 
 GREEDY_BELOW = 1e-4  # temperatures under this decode greedily
 _SPEAKERS = {"user": Speaker.USER, "assistant": Speaker.BOT}  # system and developer messages are left out

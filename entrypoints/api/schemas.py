@@ -5,7 +5,7 @@ from typing import Annotated, Literal
 
 from msgspec import Meta, Struct
 
-from domain.dialogue import Reply
+from tinktalker.domain.dialogue import Reply
 
 
 class Usage(Struct):

@@ -7,12 +7,12 @@ import os
 
 import uvicorn
 
-from domain.errors import SetupError
-from entrypoints.api.app import API_KEY_ENV, make_app
-from entrypoints.api.binding import announce_when_listening, bind_problem
-from entrypoints.api.connections import QuietAcceptErrors, guarded_h11, raise_open_files_limit
-from entrypoints.container import Container
-from entrypoints.settings import Settings
+from tinktalker.domain.errors import SetupError
+from tinktalker.entrypoints.api.app import API_KEY_ENV, make_app
+from tinktalker.entrypoints.api.binding import announce_when_listening, bind_problem
+from tinktalker.entrypoints.api.connections import QuietAcceptErrors, guarded_h11, raise_open_files_limit
+from tinktalker.entrypoints.container import Container
+from tinktalker.entrypoints.settings import Settings
 
 log = logging.getLogger(__name__)
 

@@ -8,12 +8,12 @@ from dataclasses import dataclass, field
 
 from litestar import Request
 
-from domain.dialogue import GenerationOptions, Message, Reply
-from domain.errors import GeneratorBusy, ReplyUnavailable
-from domain.prompt_safety import context_window, sanitize_user_text
-from entrypoints.api.request_types import ApiLimits
-from ports.prompt_meter import PromptMeter
-from ports.reply_generator import ReplyGenerator
+from tinktalker.domain.dialogue import GenerationOptions, Message, Reply
+from tinktalker.domain.errors import GeneratorBusy, ReplyUnavailable
+from tinktalker.domain.prompt_safety import context_window, sanitize_user_text
+from tinktalker.entrypoints.api.request_types import ApiLimits
+from tinktalker.ports.prompt_meter import PromptMeter
+from tinktalker.ports.reply_generator import ReplyGenerator
 
 
 class ApiError(Exception):

@@ -17,10 +17,10 @@ import msgspec
 from litestar import Request
 from litestar.response import Stream
 
-from domain.dialogue import GenerationOptions, ListenedContext, Message, Reply
-from entrypoints.api.schemas import (ChatChunkChoice, ChatCompletionChunk, ChatDelta, CompletionChunk,
+from tinktalker.domain.dialogue import GenerationOptions, ListenedContext, Message, Reply
+from tinktalker.entrypoints.api.schemas import (ChatChunkChoice, ChatCompletionChunk, ChatDelta, CompletionChunk,
                                      CompletionChunkChoice, ErrorBody, ErrorDetail, Usage, usage_of)
-from entrypoints.api.serving import ApiError, ClientGone, Serving
+from tinktalker.entrypoints.api.serving import ApiError, ClientGone, Serving
 
 
 async def streamed_replies(serving: Serving, request: Request, context: Sequence[Message], options: GenerationOptions,

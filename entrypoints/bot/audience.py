@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from telegram import Message, MessageEntity
 from telegram.constants import ChatType
 
-from domain.dialogue import Conversation
+from tinktalker.domain.dialogue import Conversation
 
 
 @dataclass(frozen=True)

@@ -8,12 +8,12 @@ from telegram import BotCommand, Message, Update
 from telegram.error import Forbidden, NetworkError, RetryAfter
 from telegram.ext import Application, CommandHandler, ContextTypes, MessageHandler, filters
 
-from domain.errors import DeliveryFailed
-from domain.flood_guard import FloodGuard, Verdict
-from domain.service import DialogueService
-from entrypoints.settings import BotSettings
-from entrypoints.bot.audience import Allowlist, conversation_of, is_private, speaks_to_bot, without_mentions
-from ports.user_channel import UserChannel
+from tinktalker.domain.errors import DeliveryFailed
+from tinktalker.domain.flood_guard import FloodGuard, Verdict
+from tinktalker.domain.service import DialogueService
+from tinktalker.entrypoints.settings import BotSettings
+from tinktalker.entrypoints.bot.audience import Allowlist, conversation_of, is_private, speaks_to_bot, without_mentions
+from tinktalker.ports.user_channel import UserChannel
 
 log = logging.getLogger(__name__)
 Context = ContextTypes.DEFAULT_TYPE

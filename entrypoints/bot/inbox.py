@@ -9,10 +9,10 @@ from collections.abc import Callable
 
 from telegram import Bot, Update
 
-from domain.errors import StorageUnavailable
-from domain.inbox import InboxEntry
-from entrypoints.bot.audience import conversation_of
-from ports.update_inbox import UpdateInbox
+from tinktalker.domain.errors import StorageUnavailable
+from tinktalker.domain.inbox import InboxEntry
+from tinktalker.entrypoints.bot.audience import conversation_of
+from tinktalker.ports.update_inbox import UpdateInbox
 
 log = logging.getLogger(__name__)
 # Telegram keeps an unconfirmed update for 24 hours: a finished one older than this cannot come back

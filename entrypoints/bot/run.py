@@ -14,13 +14,13 @@ from telegram import Update
 from telegram.error import InvalidToken, TelegramError
 from telegram.ext import Application, TypeHandler
 
-from domain.errors import SetupError
-from entrypoints.container import Container
-from entrypoints.bot.log_redaction import redact, redact_in_logs
-from entrypoints.resolving import resolved
-from entrypoints.settings import Settings
-from entrypoints.bot.handlers import BotHandlers
-from entrypoints.bot.inbox import DurableInbox
+from tinktalker.domain.errors import SetupError
+from tinktalker.entrypoints.container import Container
+from tinktalker.entrypoints.bot.log_redaction import redact, redact_in_logs
+from tinktalker.entrypoints.resolving import resolved
+from tinktalker.entrypoints.settings import Settings
+from tinktalker.entrypoints.bot.handlers import BotHandlers
+from tinktalker.entrypoints.bot.inbox import DurableInbox
 
 log = logging.getLogger(__name__)
 TOKEN_ENV = "TELEGRAM_TOKEN"

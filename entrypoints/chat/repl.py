@@ -10,10 +10,10 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TextIO
 
-from domain.dialogue import Conversation
-from domain.service import DialogueService
-from entrypoints.container import Container
-from entrypoints.resolving import resolved
+from tinktalker.domain.dialogue import Conversation
+from tinktalker.domain.service import DialogueService
+from tinktalker.entrypoints.container import Container
+from tinktalker.entrypoints.resolving import resolved
 
 CHAT_ID = Conversation("console")
 GREETING = "Type a message and press Enter. /help lists the commands; /quit, Ctrl-D or Ctrl-C leaves.\n"

@@ -6,9 +6,9 @@ import sys
 from pathlib import Path
 from typing import TextIO
 
-from domain.errors import SetupError
-from entrypoints.container import Container
-from entrypoints.settings import Settings
+from tinktalker.domain.errors import SetupError
+from tinktalker.entrypoints.container import Container
+from tinktalker.entrypoints.settings import Settings
 
 
 def add_export_arguments(parser: argparse.ArgumentParser) -> None:

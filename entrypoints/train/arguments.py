@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import argparse
 
-from entrypoints.settings import TrainingSettings
+from tinktalker.entrypoints.settings import TrainingSettings
 
 _DEFAULTS = TrainingSettings()
 

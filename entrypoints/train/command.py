@@ -9,17 +9,17 @@ from typing import TextIO
 
 from pydantic import ValidationError
 
-from domain.errors import SetupError
-from entrypoints.container import Container
-from entrypoints.settings import Settings, TrainingSettings
-from entrypoints.train.arguments import OVERRIDABLE
+from tinktalker.domain.errors import SetupError
+from tinktalker.entrypoints.container import Container
+from tinktalker.entrypoints.settings import Settings, TrainingSettings
+from tinktalker.entrypoints.train.arguments import OVERRIDABLE
 
 FAULT_ENV = "TINKTALKER_TRAIN_FAULT"  # crash tests only: e.g. kill-in-checkpoint:2
 
 
 def run_train(args: argparse.Namespace, settings: Settings, container: Container, out: TextIO = sys.stdout) -> int:
-    from training.faults import fault_hook
-    from training.run import run_training
+    from tinktalker.training.faults import fault_hook
+    from tinktalker.training.run import run_training
 
     plan = training_plan(args, settings)
     say = lambda line: print(line, file=out, flush=True)  # noqa: E731
@@ -36,7 +36,7 @@ def run_train(args: argparse.Namespace, settings: Settings, container: Container
 
 
 def training_plan(args: argparse.Namespace, settings: Settings):
-    from training.plan import TrainingPlan
+    from tinktalker.training.plan import TrainingPlan
 
     values = settings.training.model_dump()
     values.update({key: getattr(args, key) for key in OVERRIDABLE if getattr(args, key, None) is not None})
