@@ -1,4 +1,5 @@
 """ReplyGenerator decorator: gathers concurrent requests into one `generate_batch` call on the inner generator."""
+
 from __future__ import annotations
 
 import asyncio
@@ -49,8 +50,14 @@ class BatchingReplyGenerator:
     requests wait; more raise `GeneratorBusy`. A cancelled request leaves the queue at once.
     """
 
-    def __init__(self, inner: ReplyGenerator, max_batch_size: int = 8, max_wait_s: float = 0.005,
-                 max_queue: int = 64, refill_wait_s: float = 0.05) -> None:
+    def __init__(
+        self,
+        inner: ReplyGenerator,
+        max_batch_size: int = 8,
+        max_wait_s: float = 0.005,
+        max_queue: int = 64,
+        refill_wait_s: float = 0.05,
+    ) -> None:
         self._inner = inner
         self._max_batch = max(1, max_batch_size)
         self._max_wait = max(0.0, max_wait_s)
@@ -67,18 +74,27 @@ class BatchingReplyGenerator:
 
     @property
     def stats(self) -> BatchingStats:
-        return BatchingStats(sum(self._sizes.values()), sum(s * n for s, n in self._sizes.items()),
-                             len(self._queue), dict(self._sizes))
+        return BatchingStats(
+            sum(self._sizes.values()),
+            sum(s * n for s, n in self._sizes.items()),
+            len(self._queue),
+            dict(self._sizes),
+        )
 
-    async def generate(self, context: Sequence[Message], options: GenerationOptions | None = None) -> Reply:
+    async def generate(
+        self, context: Sequence[Message], options: GenerationOptions | None = None
+    ) -> Reply:
         return (await self.generate_batch([context], options))[0]
 
-    async def generate_batch(self, contexts: Sequence[Sequence[Message]],
-                             options: GenerationOptions | None = None) -> list[Reply]:
+    async def generate_batch(
+        self, contexts: Sequence[Sequence[Message]], options: GenerationOptions | None = None
+    ) -> list[Reply]:
         if not contexts:
             return []
         if len(self._queue) + len(contexts) > self._max_queue:
-            raise GeneratorBusy(f"{len(self._queue)} replies are already waiting", self._retry_after())
+            raise GeneratorBusy(
+                f"{len(self._queue)} replies are already waiting", self._retry_after()
+            )
         options = options or GenerationOptions()
         key = object() if options.seed is not None else options
         loop = asyncio.get_running_loop()
@@ -97,7 +113,9 @@ class BatchingReplyGenerator:
 
     def _ensure_worker(self) -> None:
         if self._worker is None or self._worker.done():
-            self._worker = asyncio.get_running_loop().create_task(self._work(), name="batching-worker")
+            self._worker = asyncio.get_running_loop().create_task(
+                self._work(), name="batching-worker"
+            )
 
     async def _work(self) -> None:
         while True:
@@ -123,7 +141,9 @@ class BatchingReplyGenerator:
                 await asyncio.wait_for(self._arrived.wait(), remaining)
             except TimeoutError:
                 break
-        batch = [job for job in self._queue if job.key is first.key or job.key == first.key][:self._max_batch]
+        batch = [job for job in self._queue if job.key is first.key or job.key == first.key][
+            : self._max_batch
+        ]
         for job in batch:
             self._queue.remove(job)
         return [job for job in batch if not job.future.done()]
@@ -142,7 +162,9 @@ class BatchingReplyGenerator:
         started = time.monotonic()
         self._running = batch
         try:
-            replies = await self._inner.generate_batch([job.context for job in batch], batch[0].options)
+            replies = await self._inner.generate_batch(
+                [job.context for job in batch], batch[0].options
+            )
         except Exception as error:  # the callers decide what a failure means; the worker goes on
             if not isinstance(error, ReplyUnavailable):
                 log.exception("batch of %d failed", len(batch))
@@ -174,9 +196,13 @@ class BatchingReplyGenerator:
         self._queue.clear()
 
 
-async def open_batching_reply_generator(inner: ReplyGenerator, max_batch_size: int = 8, max_wait_s: float = 0.005,
-                                        max_queue: int = 64,
-                                        refill_wait_s: float = 0.05) -> AsyncIterator[BatchingReplyGenerator]:
+async def open_batching_reply_generator(
+    inner: ReplyGenerator,
+    max_batch_size: int = 8,
+    max_wait_s: float = 0.005,
+    max_queue: int = 64,
+    refill_wait_s: float = 0.05,
+) -> AsyncIterator[BatchingReplyGenerator]:
     """Resource: yields the decorator; on shutdown stops its worker and fails what still waits."""
     generator = BatchingReplyGenerator(inner, max_batch_size, max_wait_s, max_queue, refill_wait_s)
     try:

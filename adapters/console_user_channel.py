@@ -1,4 +1,5 @@
 """UserChannel on a terminal: replies printed, a 'thinking' line while the model writes."""
+
 from __future__ import annotations
 
 import unicodedata
@@ -12,12 +13,16 @@ from tinktalker.domain.dialogue import Conversation
 class ConsoleUserChannel:
     """Implements ports.UserChannel for `tinktalker chat`."""
 
-    def __init__(self, out: TextIO, bot_name: str = "bot", thinking_text: str = "thinking…") -> None:
+    def __init__(
+        self, out: TextIO, bot_name: str = "bot", thinking_text: str = "thinking…"
+    ) -> None:
         self._out = out
         self._bot_name = bot_name
         self._thinking = f"{bot_name}: ({thinking_text})"
 
-    async def send_reply(self, conversation: Conversation, text: str, reply_to: int | None = None) -> None:
+    async def send_reply(
+        self, conversation: Conversation, text: str, reply_to: int | None = None
+    ) -> None:
         self._out.write(f"{self._bot_name}: {printable(text)}\n")
         self._out.flush()
 

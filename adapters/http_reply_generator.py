@@ -1,5 +1,6 @@
 """ReplyGenerator on a model server over HTTP: OpenAI-compatible chat (tinktalker serve, vLLM with a chat template),
 OpenAI text completions with the prompt built here (servers without a chat template), or the original /answer."""
+
 from __future__ import annotations
 
 import asyncio
@@ -30,46 +31,79 @@ class HttpReplyGenerator:
     server's Retry-After, all within `deadline_s` per reply. Other failures raise `ReplyUnavailable`.
     """
 
-    def __init__(self, base_url: str, api_key: str | None = None, protocol: Protocol = "openai",
-                 model: str = "tinktalker", connect_timeout_s: float = 5.0, read_timeout_s: float = 60.0,
-                 deadline_s: float = 120.0, max_retries: int = 3, backoff_s: float = 0.5,
-                 markers: PromptMarkers = PromptMarkers(), pad_to_messages: int = 3) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        api_key: str | None = None,
+        protocol: Protocol = "openai",
+        model: str = "tinktalker",
+        connect_timeout_s: float = 5.0,
+        read_timeout_s: float = 60.0,
+        deadline_s: float = 120.0,
+        max_retries: int = 3,
+        backoff_s: float = 0.5,
+        markers: PromptMarkers = PromptMarkers(),
+        pad_to_messages: int = 3,
+    ) -> None:
         if protocol not in ("openai", "completions", "answer"):
-            raise ValueError(f"protocol must be 'openai', 'completions' or 'answer', not {protocol!r}")
+            raise ValueError(
+                f"protocol must be 'openai', 'completions' or 'answer', not {protocol!r}"
+            )
         self._markers = markers
         self._pad_to = pad_to_messages
         headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
         self._client = httpx.AsyncClient(
-            base_url=base_url.rstrip("/"), headers=headers,
-            timeout=httpx.Timeout(read_timeout_s, connect=connect_timeout_s))
+            base_url=base_url.rstrip("/"),
+            headers=headers,
+            timeout=httpx.Timeout(read_timeout_s, connect=connect_timeout_s),
+        )
         self._protocol = protocol
         self._model = model
         self._deadline_s = deadline_s
         self._max_retries = max_retries
         self._backoff_s = backoff_s
 
-    async def generate(self, context: Sequence[Message], options: GenerationOptions | None = None) -> Reply:
+    async def generate(
+        self, context: Sequence[Message], options: GenerationOptions | None = None
+    ) -> Reply:
         path, body = self._request(context, options or GenerationOptions())
         try:
             async with asyncio.timeout(self._deadline_s):
-                data = await self._post_with_retries(path, body, time.monotonic() + self._deadline_s)
+                data = await self._post_with_retries(
+                    path, body, time.monotonic() + self._deadline_s
+                )
         except TimeoutError:
-            raise ReplyUnavailable(f"no reply from {self._client.base_url} within {self._deadline_s} s") from None
+            raise ReplyUnavailable(
+                f"no reply from {self._client.base_url} within {self._deadline_s} s"
+            ) from None
         return self._reply(data)
 
-    async def generate_batch(self, contexts: Sequence[Sequence[Message]],
-                             options: GenerationOptions | None = None) -> list[Reply]:
+    async def generate_batch(
+        self, contexts: Sequence[Sequence[Message]], options: GenerationOptions | None = None
+    ) -> list[Reply]:
         # Sent side by side: the server batches them (and any other client's) itself.
         return list(await asyncio.gather(*(self.generate(c, options) for c in contexts)))
 
     def _request(self, context: Sequence[Message], options: GenerationOptions) -> tuple[str, dict]:
         if self._protocol == "answer":  # the original format has no options
             return "/answer", {"context": [m.text for m in context][-_ANSWER_CONTEXT:]}
-        if self._protocol == "completions":  # the server has no chat template: the prompt is built here
-            body: dict = {"model": self._model, "prompt": prompt_text(context, self._markers, self._pad_to)}
-            return "/v1/completions", self._sampling(body, options, (self._markers.first, self._markers.second))
-        body = {"model": self._model, "messages": [
-            {"role": "user" if m.speaker is Speaker.USER else "assistant", "content": m.text} for m in context]}
+        if (
+            self._protocol == "completions"
+        ):  # the server has no chat template: the prompt is built here
+            body: dict = {
+                "model": self._model,
+                "prompt": prompt_text(context, self._markers, self._pad_to),
+            }
+            return "/v1/completions", self._sampling(
+                body, options, (self._markers.first, self._markers.second)
+            )
+        body = {
+            "model": self._model,
+            "messages": [
+                {"role": "user" if m.speaker is Speaker.USER else "assistant", "content": m.text}
+                for m in context
+            ],
+        }
         return "/v1/chat/completions", self._sampling(body, options, ())
 
     def _sampling(self, body: dict, options: GenerationOptions, stops: tuple[str, ...]) -> dict:
@@ -93,11 +127,17 @@ class HttpReplyGenerator:
                 response = await self._client.post(path, json=body)
             except (httpx.ConnectError, httpx.ConnectTimeout, httpx.RemoteProtocolError) as error:
                 if last:
-                    raise ReplyUnavailable(f"cannot reach {self._client.base_url}: {error!r}") from error
+                    raise ReplyUnavailable(
+                        f"cannot reach {self._client.base_url}: {error!r}"
+                    ) from error
                 await self._pause(self._backoff(attempt), deadline)
                 continue
-            except httpx.HTTPError as error:  # a read timeout: the server is too slow, asking again adds load
-                raise ReplyUnavailable(f"{self._client.base_url} did not answer: {error!r}") from error
+            except (
+                httpx.HTTPError
+            ) as error:  # a read timeout: the server is too slow, asking again adds load
+                raise ReplyUnavailable(
+                    f"{self._client.base_url} did not answer: {error!r}"
+                ) from error
             if response.status_code in _RETRY_STATUSES and not last:
                 await self._pause(_retry_after(response) or self._backoff(attempt), deadline)
                 continue
@@ -105,7 +145,7 @@ class HttpReplyGenerator:
         raise AssertionError("unreachable")
 
     def _backoff(self, attempt: int) -> float:
-        return self._backoff_s * 2 ** attempt
+        return self._backoff_s * 2**attempt
 
     async def _pause(self, seconds: float, deadline: float) -> None:
         if time.monotonic() + seconds > deadline:  # waiting would only end in the deadline
@@ -114,12 +154,21 @@ class HttpReplyGenerator:
 
     def _json(self, response: httpx.Response):
         if response.status_code != 200:
-            log.error("%s answered %d: %s", response.request.url, response.status_code, response.text[:500])
-            raise ReplyUnavailable(f"{response.request.url} answered {response.status_code}: {response.text[:200]}")
+            log.error(
+                "%s answered %d: %s",
+                response.request.url,
+                response.status_code,
+                response.text[:500],
+            )
+            raise ReplyUnavailable(
+                f"{response.request.url} answered {response.status_code}: {response.text[:200]}"
+            )
         try:
             return response.json()
         except ValueError as error:
-            raise ReplyUnavailable(f"{response.request.url} sent no JSON: {response.text[:200]!r}") from error
+            raise ReplyUnavailable(
+                f"{response.request.url} sent no JSON: {response.text[:200]!r}"
+            ) from error
 
     def _reply(self, data) -> Reply:
         try:
@@ -129,11 +178,19 @@ class HttpReplyGenerator:
                 return Reply(data)
             choice, usage = data["choices"][0], data.get("usage") or {}
             finish = "length" if choice.get("finish_reason") == "length" else "stop"
-            text = choice["text"] if self._protocol == "completions" else choice["message"]["content"]
-            return Reply((text or "").strip(), int(usage.get("prompt_tokens", 0)),
-                         int(usage.get("completion_tokens", 0)), finish)
+            text = (
+                choice["text"] if self._protocol == "completions" else choice["message"]["content"]
+            )
+            return Reply(
+                (text or "").strip(),
+                int(usage.get("prompt_tokens", 0)),
+                int(usage.get("completion_tokens", 0)),
+                finish,
+            )
         except (KeyError, IndexError, TypeError, ValueError) as error:
-            raise ReplyUnavailable(f"{self._client.base_url} sent an unexpected response: {str(data)[:200]}") from error
+            raise ReplyUnavailable(
+                f"{self._client.base_url} sent an unexpected response: {str(data)[:200]}"
+            ) from error
 
     async def aclose(self) -> None:
         await self._client.aclose()

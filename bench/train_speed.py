@@ -6,6 +6,7 @@ ruDialoGPT's vocabulary (50261) but fewer/narrower layers so the original recipe
 
     python -m bench.train_speed            # prints a table, writes bench/results/train_speed_cpu.{md,json}
 """
+
 from __future__ import annotations
 
 import argparse
@@ -19,11 +20,11 @@ from pathlib import Path
 
 import torch
 
-from tinktalker.adapters.model.loading import load_model_and_tokenizer
-from tinktalker.adapters.model.rudialogpt_prompt import RuDialoGptPrompt
 from bench.hf_trainer_recipe import trainer_epoch
 from bench.original_recipe import original_epoch
 from tests.tiny_model import _CORPUS, build_tiny_model
+from tinktalker.adapters.model.loading import load_model_and_tokenizer
+from tinktalker.adapters.model.rudialogpt_prompt import RuDialoGptPrompt
 from tinktalker.training.chat_csv import read_chat_csv
 from tinktalker.training.examples import ExampleEncoder
 from tinktalker.training.plan import TrainingPlan
@@ -45,12 +46,26 @@ def write_chat(path: Path, rows: int) -> None:
 def pipeline_epochs(model_dir: Path, data: Path, folder: Path, args) -> tuple[float, list[float]]:
     """(setup seconds incl. the one hidden-state pass, seconds of each epoch incl. validation + checkpoint)."""
     marks: list[float] = []
-    plan = TrainingPlan(data=data, base=str(model_dir), output=folder / "pipeline", epochs=args.epochs,
-                        batch_size=args.batch_size, validation_fraction=args.validation_fraction,
-                        checkpoint_every=0, device="cpu")
+    plan = TrainingPlan(
+        data=data,
+        base=str(model_dir),
+        output=folder / "pipeline",
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        validation_fraction=args.validation_fraction,
+        checkpoint_every=0,
+        device="cpu",
+    )
     started = time.perf_counter()
-    run_training(plan, load_model_and_tokenizer, RuDialoGptPrompt.for_markers, progress_bars=False,
-                 on_event=lambda name, _: marks.append(time.perf_counter()) if name in ("train-start", "epoch-end") else None)
+    run_training(
+        plan,
+        load_model_and_tokenizer,
+        RuDialoGptPrompt.for_markers,
+        progress_bars=False,
+        on_event=lambda name, _: (
+            marks.append(time.perf_counter()) if name in ("train-start", "epoch-end") else None
+        ),
+    )
     return marks[0] - started, [b - a for a, b in zip(marks, marks[1:])]
 
 
@@ -67,8 +82,14 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as name:
         folder = Path(name)
-        model_dir = build_tiny_model(folder / "model", n_layer=args.layers, n_embd=args.embd, n_head=args.heads,
-                                     n_positions=512, vocab_size=50261)
+        model_dir = build_tiny_model(
+            folder / "model",
+            n_layer=args.layers,
+            n_embd=args.embd,
+            n_head=args.heads,
+            n_positions=512,
+            vocab_size=50261,
+        )
         write_chat(folder / "chat.csv", args.rows)
         results = measure(model_dir, folder / "chat.csv", folder, args)
     report(results, args)
@@ -79,40 +100,72 @@ def measure(model_dir: Path, data: Path, folder: Path, args) -> dict:
     held_out = max(1, round(len(exchanges) * args.validation_fraction))
     train_rows = exchanges[:-held_out]  # every recipe trains on the same rows
     model, tokenizer = load_model_and_tokenizer(str(model_dir), "cpu", "float32")
-    examples = ExampleEncoder(RuDialoGptPrompt.for_markers(tokenizer, "@@ПЕРВЫЙ@@", "@@ВТОРОЙ@@"), 300).encode_all(train_rows)
+    examples = ExampleEncoder(
+        RuDialoGptPrompt.for_markers(tokenizer, "@@ПЕРВЫЙ@@", "@@ВТОРОЙ@@"), 300
+    ).encode_all(train_rows)
     tokens = sum(len(e) for e in examples)
     original = original_epoch(model, tokenizer, train_rows, args.batch_size, 5e-5)
     model, _ = load_model_and_tokenizer(str(model_dir), "cpu", "float32")
     trainer = trainer_epoch(model, examples, tokenizer.eos_token_id, args.batch_size, 5e-5)
     setup, epochs = pipeline_epochs(model_dir, data, folder, args)
-    return {"train_rows": len(train_rows), "tokens_per_epoch": tokens, "mean_tokens_per_exchange": tokens / len(examples),
-            "original_epoch_s": original, "trainer_epoch_s": trainer, "pipeline_setup_s": setup,
-            "pipeline_epoch_s": epochs}
+    return {
+        "train_rows": len(train_rows),
+        "tokens_per_epoch": tokens,
+        "mean_tokens_per_exchange": tokens / len(examples),
+        "original_epoch_s": original,
+        "trainer_epoch_s": trainer,
+        "pipeline_setup_s": setup,
+        "pipeline_epoch_s": epochs,
+    }
 
 
 def report(results: dict, args) -> None:
     tokens, original = results["tokens_per_epoch"], results["original_epoch_s"]
     epochs = results["pipeline_epoch_s"]
     amortised = (results["pipeline_setup_s"] + sum(epochs)) / len(epochs)
-    rows = [("original: tied head + embeddings, pad to 300, loss on all", original),
-            ("HF Trainer: untied head only, dynamic padding, reply loss (body every step)", results["trainer_epoch_s"]),
-            (f"training/: cached head, setup (load + hidden-state pass) shared by {len(epochs)} epochs", amortised),
-            (f"training/: cached head, mean of {len(epochs)} epochs, setup excluded", sum(epochs) / len(epochs))]
-    lines = [f"# Training speed ({args.name})", "",
-             f"CPU only (no GPU in this run): {platform.processor() or platform.machine()}, "
-             f"{torch.get_num_threads()} torch threads; torch {torch.__version__}.",
-             f"Model: GPT-2 shape, {args.layers} layers x {args.embd} wide, vocab 50261; {results['train_rows']} "
-             f"training exchanges ({results['mean_tokens_per_exchange']:.1f} tokens each on average), batch "
-             f"{args.batch_size}. tokens/s = real (unpadded) exchange tokens of one epoch / seconds per epoch.", "",
-             "| recipe | s/epoch | tokens/s | speed-up vs original |", "| --- | ---: | ---: | ---: |"]
-    lines += [f"| {label} | {seconds:.2f} | {tokens / seconds:,.0f} | {original / seconds:.1f}x |" for label, seconds in rows]
-    lines += ["", f"Setup of training/ (model load, encoding, one hidden-state pass): {results['pipeline_setup_s']:.2f} s; "
-              f"epochs: {', '.join(f'{s:.2f}' for s in epochs)} s (each includes validation and a checkpoint)."]
+    rows = [
+        ("original: tied head + embeddings, pad to 300, loss on all", original),
+        (
+            "HF Trainer: untied head only, dynamic padding, reply loss (body every step)",
+            results["trainer_epoch_s"],
+        ),
+        (
+            f"training/: cached head, setup (load + hidden-state pass) shared by {len(epochs)} epochs",
+            amortised,
+        ),
+        (
+            f"training/: cached head, mean of {len(epochs)} epochs, setup excluded",
+            sum(epochs) / len(epochs),
+        ),
+    ]
+    lines = [
+        f"# Training speed ({args.name})",
+        "",
+        f"CPU only (no GPU in this run): {platform.processor() or platform.machine()}, "
+        f"{torch.get_num_threads()} torch threads; torch {torch.__version__}.",
+        f"Model: GPT-2 shape, {args.layers} layers x {args.embd} wide, vocab 50261; {results['train_rows']} "
+        f"training exchanges ({results['mean_tokens_per_exchange']:.1f} tokens each on average), batch "
+        f"{args.batch_size}. tokens/s = real (unpadded) exchange tokens of one epoch / seconds per epoch.",
+        "",
+        "| recipe | s/epoch | tokens/s | speed-up vs original |",
+        "| --- | ---: | ---: | ---: |",
+    ]
+    lines += [
+        f"| {label} | {seconds:.2f} | {tokens / seconds:,.0f} | {original / seconds:.1f}x |"
+        for label, seconds in rows
+    ]
+    lines += [
+        "",
+        f"Setup of training/ (model load, encoding, one hidden-state pass): {results['pipeline_setup_s']:.2f} s; "
+        f"epochs: {', '.join(f'{s:.2f}' for s in epochs)} s (each includes validation and a checkpoint).",
+    ]
     text = "\n".join(lines) + "\n"
     print(text)
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / f"{args.name}.md").write_text(text, encoding="utf-8")
-    (RESULTS / f"{args.name}.json").write_text(json.dumps({**results, "args": vars(args)}, indent=1), encoding="utf-8")
+    (RESULTS / f"{args.name}.json").write_text(
+        json.dumps({**results, "args": vars(args)}, indent=1), encoding="utf-8"
+    )
 
 
 if __name__ == "__main__":

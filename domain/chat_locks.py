@@ -1,4 +1,5 @@
 """One lock per conversation, so its messages run in order while conversations run side by side."""
+
 from __future__ import annotations
 
 import asyncio

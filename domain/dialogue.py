@@ -1,4 +1,5 @@
 """Value types of a conversation."""
+
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
@@ -65,7 +66,9 @@ class ListenedContext(tuple):
 
     listener: Callable[[str], None]
 
-    def __new__(cls, messages: Iterable[Message], listener: Callable[[str], None]) -> "ListenedContext":
+    def __new__(
+        cls, messages: Iterable[Message], listener: Callable[[str], None]
+    ) -> ListenedContext:
         context = super().__new__(cls, messages)
         context.listener = listener
         return context

@@ -1,4 +1,5 @@
 """Keeps one sender from hogging the model: a limit on messages per minute, per sender."""
+
 from __future__ import annotations
 
 from collections import deque

@@ -1,4 +1,5 @@
 """An incoming message as the inbox keeps it until it has been answered."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass

@@ -1,4 +1,5 @@
 """Keeps user text from carrying the model's control markers, and tidies generated replies."""
+
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence

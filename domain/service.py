@@ -1,4 +1,5 @@
 """The dialogue service: one incoming message in, one reply out, per conversation."""
+
 from __future__ import annotations
 
 import asyncio
@@ -25,19 +26,28 @@ class DialoguePolicy:
     unavailable_reply: str = "Sorry, I cannot answer right now. Please try again a bit later."
     reply_timeout_s: float | None = None
     send_retries: int = 0  # a reply whose delivery failed is sent again this many times...
-    send_backoff_s: float = 1.0  # ...waiting this long, doubled each time (or the channel's retry_after)
+    send_backoff_s: float = (
+        1.0  # ...waiting this long, doubled each time (or the channel's retry_after)
+    )
 
 
 class DialogueService:
-    def __init__(self, generator: ReplyGenerator, store: DialogueStore, channel: UserChannel,
-                 policy: DialoguePolicy = DialoguePolicy()) -> None:
+    def __init__(
+        self,
+        generator: ReplyGenerator,
+        store: DialogueStore,
+        channel: UserChannel,
+        policy: DialoguePolicy = DialoguePolicy(),
+    ) -> None:
         self._generator = generator
         self._store = store
         self._channel = channel
         self._policy = policy
         self._locks = ChatLocks()
 
-    async def handle(self, conversation: Conversation, text: str, reply_to: int | None = None) -> str:
+    async def handle(
+        self, conversation: Conversation, text: str, reply_to: int | None = None
+    ) -> str:
         """Answer one user message; returns the text delivered. The exchange joins the history only once
         its reply went out. Raises `DeliveryFailed` when the reply could not be delivered after retries."""
         async with self._locks.hold(conversation):
@@ -51,7 +61,9 @@ class DialogueService:
                 log.warning("no reply for conversation %s: %s", conversation, error)
                 await self._deliver(conversation, self._policy.unavailable_reply, reply_to)
                 return self._policy.unavailable_reply
-            answer = clean_reply(reply.text, self._policy.control_fragments, self._policy.fallback_reply)
+            answer = clean_reply(
+                reply.text, self._policy.control_fragments, self._policy.fallback_reply
+            )
             await self._deliver(conversation, answer, reply_to)
             await self._remember(conversation, [incoming, Message(Speaker.BOT, answer)])
             return answer
@@ -63,16 +75,24 @@ class DialogueService:
 
     async def _history(self, conversation: Conversation) -> list[Message]:
         try:
-            return await self._store.load_recent(conversation, max(self._policy.context_size - 1, 0))
+            return await self._store.load_recent(
+                conversation, max(self._policy.context_size - 1, 0)
+            )
         except StorageUnavailable as error:  # answering without context beats not answering
-            log.error("history of conversation %s unreadable, answering without it: %s", conversation, error)
+            log.error(
+                "history of conversation %s unreadable, answering without it: %s",
+                conversation,
+                error,
+            )
             return []
 
     async def _remember(self, conversation: Conversation, messages: list[Message]) -> None:
         try:
             await self._store.append(conversation, messages)
         except StorageUnavailable as error:  # the reply is out; only the memory of it is lost
-            log.error("exchange in conversation %s delivered but not stored: %s", conversation, error)
+            log.error(
+                "exchange in conversation %s delivered but not stored: %s", conversation, error
+            )
 
     async def _deliver(self, conversation: Conversation, text: str, reply_to: int | None) -> None:
         for attempt in range(self._policy.send_retries + 1):
@@ -82,13 +102,20 @@ class DialogueService:
             except DeliveryFailed as error:
                 if attempt == self._policy.send_retries:
                     raise
-                wait = max(self._policy.send_backoff_s * 2 ** attempt, error.retry_after_s or 0)
-                log.warning("reply to conversation %s not delivered (%s); retry %d in %.1f s",
-                            conversation, error, attempt + 1, wait)
+                wait = max(self._policy.send_backoff_s * 2**attempt, error.retry_after_s or 0)
+                log.warning(
+                    "reply to conversation %s not delivered (%s); retry %d in %.1f s",
+                    conversation,
+                    error,
+                    attempt + 1,
+                    wait,
+                )
                 await asyncio.sleep(wait)
 
     async def _ask(self, context: Sequence[Message]) -> Reply:
         try:
-            return await asyncio.wait_for(self._generator.generate(context), self._policy.reply_timeout_s)
+            return await asyncio.wait_for(
+                self._generator.generate(context), self._policy.reply_timeout_s
+            )
         except TimeoutError as error:
             raise ReplyUnavailable(f"no reply within {self._policy.reply_timeout_s} s") from error

@@ -1,4 +1,5 @@
 """The `tinktalker` command: one subcommand per way of running."""
+
 from __future__ import annotations
 
 import argparse
@@ -11,11 +12,10 @@ from importlib.metadata import PackageNotFoundError, version
 from tinktalker.domain.errors import SetupError
 from tinktalker.entrypoints.config_loading import load_settings
 from tinktalker.entrypoints.container import make_container
+from tinktalker.entrypoints.export.command import add_export_arguments
 from tinktalker.entrypoints.extras import missing_extra_line
 from tinktalker.entrypoints.settings import ModelSettings, Settings
-from tinktalker.entrypoints.export.command import add_export_arguments
 from tinktalker.entrypoints.train.arguments import add_train_arguments
-
 
 ENVIRONMENT = """environment:
   TINKTALKER_CONFIG           the config file, like --config
@@ -25,9 +25,11 @@ ENVIRONMENT = """environment:
 """
 COMMAND_ENVIRONMENT = {
     "chat": "  TINKTALKER_GENERATOR_API_KEY  the model server's key (generator.backend: http)\n",
-    "bot": ("  TELEGRAM_TOKEN              the bot's token from @BotFather (required)\n"
-            "  TELEGRAM_WEBHOOK_SECRET     webhook mode: the secret Telegram sends (random when unset)\n"
-            "  TINKTALKER_GENERATOR_API_KEY  the model server's key (generator.backend: http)\n"),
+    "bot": (
+        "  TELEGRAM_TOKEN              the bot's token from @BotFather (required)\n"
+        "  TELEGRAM_WEBHOOK_SECRET     webhook mode: the secret Telegram sends (random when unset)\n"
+        "  TINKTALKER_GENERATOR_API_KEY  the model server's key (generator.backend: http)\n"
+    ),
     "serve": "  TINKTALKER_API_KEY          when set, generating endpoints want 'Authorization: Bearer <key>'\n",
     "train": "",
     "export": "",
@@ -35,30 +37,46 @@ COMMAND_ENVIRONMENT = {
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="tinktalker", description="TinkTalker: a chatbot that loves investing.")
+    parser = argparse.ArgumentParser(
+        prog="tinktalker", description="TinkTalker: a chatbot that loves investing."
+    )
     parser.add_argument("--version", action="version", version=f"tinktalker {_version()}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     _command(commands, "chat", "talk with the model in this terminal (model in-process)")
     _command(commands, "bot", "run the Telegram bot (token from $TELEGRAM_TOKEN)")
     train = _command(commands, "train", "fine-tune the model on a chat CSV (resumable; see README)")
     add_train_arguments(train)
-    serve = _command(commands, "serve", "serve the model over HTTP (original /answer and OpenAI-compatible /v1)")
+    serve = _command(
+        commands, "serve", "serve the model over HTTP (original /answer and OpenAI-compatible /v1)"
+    )
     serve.add_argument("--host", help="address to listen on (default: server.host, 127.0.0.1)")
     serve.add_argument("--port", type=int, help="port to listen on (default: server.port, 8000)")
-    export = _command(commands, "export", "write a model folder vLLM/TGI serve as TinkTalker does (see README)")
+    export = _command(
+        commands, "export", "write a model folder vLLM/TGI serve as TinkTalker does (see README)"
+    )
     add_export_arguments(export)
     return parser
 
 
 def _command(commands, name: str, help_text: str) -> argparse.ArgumentParser:
-    parser = commands.add_parser(name, help=help_text, description=help_text,
-                                 epilog=ENVIRONMENT + COMMAND_ENVIRONMENT[name],
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--config", metavar="PATH",
-                        help="YAML config (default: $TINKTALKER_CONFIG, else config.yml's defaults)")
-    parser.add_argument("--model", metavar="FOLDER_OR_HUB_ID",
-                        help=f"model to load (default: $TINKTALKER_MODEL, else model.name_or_path, "
-                             f"{ModelSettings().name_or_path})")
+    parser = commands.add_parser(
+        name,
+        help=help_text,
+        description=help_text,
+        epilog=ENVIRONMENT + COMMAND_ENVIRONMENT[name],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "--config",
+        metavar="PATH",
+        help="YAML config (default: $TINKTALKER_CONFIG, else config.yml's defaults)",
+    )
+    parser.add_argument(
+        "--model",
+        metavar="FOLDER_OR_HUB_ID",
+        help=f"model to load (default: $TINKTALKER_MODEL, else model.name_or_path, "
+        f"{ModelSettings().name_or_path})",
+    )
     return parser
 
 
@@ -118,7 +136,9 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _configure_logging(settings: Settings) -> None:
-    logging.basicConfig(level=settings.logging.level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=settings.logging.level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
 
 
 if __name__ == "__main__":

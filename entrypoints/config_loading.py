@@ -1,4 +1,5 @@
 """Reads settings: schema defaults, then a YAML file, then TINKTALKER__SECTION__KEY variables."""
+
 from __future__ import annotations
 
 import os
@@ -25,11 +26,19 @@ SHIPPED_CONFIG = SOURCE_ROOT / "config.yml"
 def shipped_config() -> Path | None:
     """config.yml beside pyproject.toml (a source checkout or editable install), else None: a wheel
     installs no file there, and a config.yml that another package left in site-packages is not ours."""
-    return SHIPPED_CONFIG if SHIPPED_CONFIG.is_file() and (SOURCE_ROOT / "pyproject.toml").is_file() else None
+    return (
+        SHIPPED_CONFIG
+        if SHIPPED_CONFIG.is_file() and (SOURCE_ROOT / "pyproject.toml").is_file()
+        else None
+    )
 
 
-def load_settings(path: str | Path | None = None, env: Mapping[str, str] | None = None,
-                  model: str | None = None, flags: Mapping[str, Any] | None = None) -> Settings:
+def load_settings(
+    path: str | Path | None = None,
+    env: Mapping[str, str] | None = None,
+    model: str | None = None,
+    flags: Mapping[str, Any] | None = None,
+) -> Settings:
     """Settings from `path` (else $TINKTALKER_CONFIG, else the shipped config.yml), env overrides
     and command-line flags (`flags`: dotted key -> value, None = not given), validated against the schema."""
     env = os.environ if env is None else env
@@ -38,7 +47,7 @@ def load_settings(path: str | Path | None = None, env: Mapping[str, str] | None 
     from_env = {}
     for var, raw in sorted(env.items()):
         if var.startswith(ENV_PREFIX):
-            keys = var[len(ENV_PREFIX):].lower().split("__")
+            keys = var[len(ENV_PREFIX) :].lower().split("__")
             set_dotted(data, keys, env_value(var, raw, keys))
             from_env[".".join(keys)] = var
     if model or env.get(MODEL_ENV):
@@ -62,7 +71,9 @@ def read_yaml(path: Path) -> dict[str, Any]:
     if data is None:
         return {}
     if not isinstance(data, dict):
-        raise SetupError(f"config file '{path}' must be a mapping of sections (model:, generation:, ...)")
+        raise SetupError(
+            f"config file '{path}' must be a mapping of sections (model:, generation:, ...)"
+        )
     return data
 
 
@@ -76,9 +87,15 @@ def env_value(var: str, raw: str, keys: list[str]) -> Any:
         if wants_text:
             return raw
         mark = getattr(error, "problem", None) or "unreadable"
-        raise SetupError(f"environment variable {var} is not valid YAML ({mark}): {raw!r}; write it as YAML, "
-                         "e.g. [1, 2] for a list, or unset it") from None
-    if wants_text and not isinstance(value, str) and not (value is None and takes_none(Settings, keys)):
+        raise SetupError(
+            f"environment variable {var} is not valid YAML ({mark}): {raw!r}; write it as YAML, "
+            "e.g. [1, 2] for a list, or unset it"
+        ) from None
+    if (
+        wants_text
+        and not isinstance(value, str)
+        and not (value is None and takes_none(Settings, keys))
+    ):
         return raw
     return value
 
@@ -86,8 +103,10 @@ def env_value(var: str, raw: str, keys: list[str]) -> Any:
 def takes_text(model: type[BaseModel], keys: list[str]) -> bool:
     """Whether the key at `keys` holds a string (str, Literal of strings, or either or None)."""
     options = [a for a in _leaf_types(model, keys) if a is not type(None)]
-    return bool(options) and all(a is str or (get_origin(a) is Literal and all(isinstance(v, str) for v in get_args(a)))
-                                 for a in options)
+    return bool(options) and all(
+        a is str or (get_origin(a) is Literal and all(isinstance(v, str) for v in get_args(a)))
+        for a in options
+    )
 
 
 def takes_none(model: type[BaseModel], keys: list[str]) -> bool:
@@ -97,13 +116,19 @@ def takes_none(model: type[BaseModel], keys: list[str]) -> bool:
 def _leaf_types(model: type[BaseModel], keys: list[str]) -> tuple:
     for key in keys[:-1]:
         field = model.model_fields.get(key)
-        if field is None or not (isinstance(field.annotation, type) and issubclass(field.annotation, BaseModel)):
+        if field is None or not (
+            isinstance(field.annotation, type) and issubclass(field.annotation, BaseModel)
+        ):
             return ()
         model = field.annotation
     field = model.model_fields.get(keys[-1])
     if field is None:
         return ()
-    return get_args(field.annotation) if get_origin(field.annotation) in (Union, UnionType) else (field.annotation,)
+    return (
+        get_args(field.annotation)
+        if get_origin(field.annotation) in (Union, UnionType)
+        else (field.annotation,)
+    )
 
 
 def set_dotted(data: dict[str, Any], keys: list[str], value: Any) -> None:
@@ -115,21 +140,37 @@ def set_dotted(data: dict[str, Any], keys: list[str], value: Any) -> None:
     data[keys[-1]] = value
 
 
-def describe(error: ValidationError, path: str | Path | None, flagged: set[str] = frozenset(),
-             from_env: Mapping[str, str] | None = None) -> str:
+def describe(
+    error: ValidationError,
+    path: str | Path | None,
+    flagged: set[str] = frozenset(),
+    from_env: Mapping[str, str] | None = None,
+) -> str:
     lines = []
     for problem in error.errors():
         key = ".".join(str(part) for part in problem["loc"])
-        variable = next((var for dotted, var in (from_env or {}).items()
-                         if key == dotted or key.startswith(dotted + ".")), None)
+        variable = next(
+            (
+                var
+                for dotted, var in (from_env or {}).items()
+                if key == dotted or key.startswith(dotted + ".")
+            ),
+            None,
+        )
         if key in flagged:
             where = " (given by its command-line flag)"
         elif variable:
             where = f" (from environment variable {variable})"
         else:
-            where = f" in '{path}' or TINKTALKER__ variables" if path else " in TINKTALKER__ variables"
+            where = (
+                f" in '{path}' or TINKTALKER__ variables" if path else " in TINKTALKER__ variables"
+            )
         if problem["type"] == "extra_forbidden":
-            lines.append(f"unknown config key '{key}'{where}; see config.yml for the keys there are")
+            lines.append(
+                f"unknown config key '{key}'{where}; see config.yml for the keys there are"
+            )
         else:
-            lines.append(f"config key '{key}'{where}: {problem['msg']} (got {problem.get('input')!r})")
+            lines.append(
+                f"config key '{key}'{where}: {problem['msg']} (got {problem.get('input')!r})"
+            )
     return "\n".join(lines)

@@ -1,4 +1,5 @@
 """The composition root: the one module that imports adapters and wires them to the domain."""
+
 from __future__ import annotations
 
 import functools
@@ -24,23 +25,39 @@ from tinktalker.domain.service import DialoguePolicy, DialogueService
 from tinktalker.entrypoints.settings import Settings
 
 
-def _open_local_generator(engine: str, dtype: str, quantization: str, threads: int, parallel_batches: int,
-                          cache_dir: str | None, **settings) -> Iterator:
+def _open_local_generator(
+    engine: str,
+    dtype: str,
+    quantization: str,
+    threads: int,
+    parallel_batches: int,
+    cache_dir: str | None,
+    **settings,
+) -> Iterator:
     # torch and transformers load only when the local backend is chosen, so a bot host needs neither
     try:
         import torch  # noqa: F401
         import transformers  # noqa: F401
     except ModuleNotFoundError as error:
-        raise SetupError(f"generator.backend 'local' needs the {error.name} package; install the model extra "
-                         "(pip install -e '.[model]'), or ask a model server: generator.backend: http "
-                         "(TINKTALKER__GENERATOR__BACKEND=http)") from None
+        raise SetupError(
+            f"generator.backend 'local' needs the {error.name} package; install the model extra "
+            "(pip install -e '.[model]'), or ask a model server: generator.backend: http "
+            "(TINKTALKER__GENERATOR__BACKEND=http)"
+        ) from None
     from tinktalker.adapters.model.engine_choice import chosen_engine
 
     if chosen_engine(engine, settings["device"]) == "ctranslate2":
-        from tinktalker.adapters.model.ctranslate2_reply_generator import open_ctranslate2_reply_generator
+        from tinktalker.adapters.model.ctranslate2_reply_generator import (
+            open_ctranslate2_reply_generator,
+        )
 
-        yield from open_ctranslate2_reply_generator(quantization=quantization, threads=threads,
-                                                    parallel_batches=parallel_batches, cache_dir=cache_dir, **settings)
+        yield from open_ctranslate2_reply_generator(
+            quantization=quantization,
+            threads=threads,
+            parallel_batches=parallel_batches,
+            cache_dir=cache_dir,
+            **settings,
+        )
     else:
         from tinktalker.adapters.model.torch_reply_generator import open_torch_reply_generator
 
@@ -74,8 +91,9 @@ async def _open_http_generator(**settings) -> AsyncIterator:
 
 class Container(containers.DeclarativeContainer):
     config = providers.Configuration(strict=True)
-    prompt_markers = providers.Factory(PromptMarkers, first=config.prompt.first_marker,
-                                       second=config.prompt.second_marker)
+    prompt_markers = providers.Factory(
+        PromptMarkers, first=config.prompt.first_marker, second=config.prompt.second_marker
+    )
 
     local_generator = providers.Resource(
         _open_local_generator,
@@ -89,7 +107,9 @@ class Container(containers.DeclarativeContainer):
         cache_dir=config.model.cache_dir,
         local_files_only=config.model.local_files_only,
         decoding=config.generation,
-        markers=providers.Dict(first=config.prompt.first_marker, second=config.prompt.second_marker),
+        markers=providers.Dict(
+            first=config.prompt.first_marker, second=config.prompt.second_marker
+        ),
         pad_to_messages=config.prompt.pad_to_messages,
     )
     http_generator = providers.Resource(
@@ -106,7 +126,9 @@ class Container(containers.DeclarativeContainer):
         max_retries=config.generator.http.max_retries,
         backoff_s=config.generator.http.backoff_s,
     )
-    reply_generator = providers.Selector(config.generator.backend, local=local_generator, http=http_generator)
+    reply_generator = providers.Selector(
+        config.generator.backend, local=local_generator, http=http_generator
+    )
 
     # The same generator with micro-batching in front (tinktalker serve uses it; so can an in-process bot).
     batching_reply_generator = providers.Resource(
@@ -121,14 +143,20 @@ class Container(containers.DeclarativeContainer):
     # Measures prompts with the local model's tokenizer; a remote model measures its own (None here).
     prompt_meter = providers.Selector(
         config.generator.backend,
-        local=providers.Factory(TokenizerPromptMeter, prompt=local_generator.provided.prompt,
-                                context_length=local_generator.provided.max_positions),
+        local=providers.Factory(
+            TokenizerPromptMeter,
+            prompt=local_generator.provided.prompt,
+            context_length=local_generator.provided.max_positions,
+        ),
         http=providers.Object(None),
     )
 
     # One SQLite file holds the history and the bot's inbox; it is checked (intact, writable) when opened.
     sqlite_database = providers.Resource(
-        open_sqlite_database, path=config.store.sqlite_path, busy_timeout_s=config.store.sqlite_busy_timeout_s)
+        open_sqlite_database,
+        path=config.store.sqlite_path,
+        busy_timeout_s=config.store.sqlite_busy_timeout_s,
+    )
     dialogue_store = providers.Selector(
         config.store.backend,
         sqlite=providers.Singleton(SqliteDialogueStore, database=sqlite_database),
@@ -160,19 +188,26 @@ class Container(containers.DeclarativeContainer):
     # `train` and `export` finish a model folder with this: writer(folder, tokenizer) adds the chat template
     # and generation_config.json, so vLLM and friends build the same prompt and stop at the markers
     serving_files_writer = providers.Factory(
-        functools.partial, write_serving_files,
+        functools.partial,
+        write_serving_files,
         markers=prompt_markers,
-        pad_to_messages=config.prompt.pad_to_messages, context_size=config.dialogue.context_size,
-        control_fragments=config.dialogue.control_fragments, decoding=config.generation,
+        pad_to_messages=config.prompt.pad_to_messages,
+        context_size=config.dialogue.context_size,
+        control_fragments=config.dialogue.control_fragments,
+        decoding=config.generation,
     )
 
     # Conversations (chat, bot) batch concurrent chats on an in-process model; a model server batches itself.
-    dialogue_generator = providers.Selector(config.generator.backend, local=batching_reply_generator,
-                                            http=reply_generator)
+    dialogue_generator = providers.Selector(
+        config.generator.backend, local=batching_reply_generator, http=reply_generator
+    )
 
     # Each entrypoint passes its own channel: container.dialogue_service(channel=...)
     dialogue_service = providers.Factory(
-        DialogueService, generator=dialogue_generator, store=dialogue_store, policy=dialogue_policy,
+        DialogueService,
+        generator=dialogue_generator,
+        store=dialogue_store,
+        policy=dialogue_policy,
     )
 
     # The bot's token comes from the environment, never from config: `tinktalker bot` overrides this.
@@ -189,7 +224,9 @@ class Container(containers.DeclarativeContainer):
         admit=telegram_admission,
     )
     telegram_channel = providers.Singleton(
-        _telegram_channel, bot=telegram_application.provided.bot, typing_interval_s=config.bot.typing_interval_s,
+        _telegram_channel,
+        bot=telegram_application.provided.bot,
+        typing_interval_s=config.bot.typing_interval_s,
     )
 
 

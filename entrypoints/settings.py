@@ -1,4 +1,5 @@
 """The configuration schema: every key, its type and its default (config.yml documents the same)."""
+
 from __future__ import annotations
 
 from typing import Literal
@@ -16,7 +17,9 @@ class ModelSettings(Section):
     dtype: Literal["auto", "float32", "float16", "bfloat16"] = "auto"
     local_files_only: bool = False
     engine: Literal["auto", "torch", "ctranslate2"] = "auto"
-    quantization: Literal["auto", "int8", "int8_float16", "int8_bfloat16", "float16", "bfloat16", "float32"] = "auto"
+    quantization: Literal[
+        "auto", "int8", "int8_float16", "int8_bfloat16", "float16", "bfloat16", "float32"
+    ] = "auto"
     threads: int = Field(0, ge=0)
     parallel_batches: int = Field(0, ge=0)
     cache_dir: str | None = None
@@ -83,10 +86,14 @@ class WebhookSettings(Section):
 
 
 class BotTexts(Section):
-    start: str = ("Привет! Я ТинькТокер: болтаю о чём угодно, а больше всего люблю поговорить об инвестициях. "
-                  "Напиши мне что-нибудь!")
-    help: str = ("Просто напиши мне, и я отвечу. /reset начинает разговор заново. "
-                 "В группе я отвечаю, когда меня упоминают, отвечают на моё сообщение или пишут /ask вопрос.")
+    start: str = (
+        "Привет! Я ТинькТокер: болтаю о чём угодно, а больше всего люблю поговорить об инвестициях. "
+        "Напиши мне что-нибудь!"
+    )
+    help: str = (
+        "Просто напиши мне, и я отвечу. /reset начинает разговор заново. "
+        "В группе я отвечаю, когда меня упоминают, отвечают на моё сообщение или пишут /ask вопрос."
+    )
     reset: str = "Хорошо, начнём с чистого листа."
     non_text: str = "Я понимаю только текст. Напиши мне словами, пожалуйста."
     denied: str = "Извините, этот бот доступен только приглашённым собеседникам."

@@ -1,4 +1,5 @@
 """Port: where each conversation's history lives."""
+
 from __future__ import annotations
 
 from collections.abc import Sequence

@@ -1,4 +1,5 @@
 """Port: measures a prompt before it is generated, so a server can refuse what will not fit."""
+
 from __future__ import annotations
 
 from collections.abc import Sequence

@@ -1,4 +1,5 @@
 """Port: something that writes the bot's next reply for a dialogue context."""
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -15,7 +16,10 @@ class ReplyGenerator(Protocol):
     `ListenedContext` may get its reply piece by piece through its listener as well.
     """
 
-    async def generate(self, context: Sequence[Message], options: GenerationOptions | None = None) -> Reply: ...
+    async def generate(
+        self, context: Sequence[Message], options: GenerationOptions | None = None
+    ) -> Reply: ...
 
-    async def generate_batch(self, contexts: Sequence[Sequence[Message]],
-                             options: GenerationOptions | None = None) -> list[Reply]: ...
+    async def generate_batch(
+        self, contexts: Sequence[Sequence[Message]], options: GenerationOptions | None = None
+    ) -> list[Reply]: ...

@@ -1,4 +1,5 @@
 """Port: the durable inbox, where each incoming message waits until it has been answered."""
+
 from __future__ import annotations
 
 from typing import Protocol

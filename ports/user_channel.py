@@ -1,4 +1,5 @@
 """Port: the way back to the person we talk with."""
+
 from __future__ import annotations
 
 from contextlib import AbstractAsyncContextManager
@@ -16,6 +17,8 @@ class UserChannel(Protocol):
     `typing(conversation)` is an async context manager: the indicator shows for as long as the block runs.
     """
 
-    async def send_reply(self, conversation: Conversation, text: str, reply_to: int | None = None) -> None: ...
+    async def send_reply(
+        self, conversation: Conversation, text: str, reply_to: int | None = None
+    ) -> None: ...
 
     def typing(self, conversation: Conversation) -> AbstractAsyncContextManager[None]: ...

@@ -3,6 +3,7 @@
 Tests queue user messages with `say(...)`, read what the bot sent from `calls`, and can make a method
 fail (e.g. 429 with retry_after) a number of times.
 """
+
 from __future__ import annotations
 
 import json
@@ -14,8 +15,15 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl
 
-BOT_USER = {"id": 777000111, "is_bot": True, "first_name": "TinkTalker", "username": "tink_test_bot",
-            "can_join_groups": True, "can_read_all_group_messages": False, "supports_inline_queries": False}
+BOT_USER = {
+    "id": 777000111,
+    "is_bot": True,
+    "first_name": "TinkTalker",
+    "username": "tink_test_bot",
+    "can_join_groups": True,
+    "can_read_all_group_messages": False,
+    "supports_inline_queries": False,
+}
 
 
 @dataclass
@@ -62,14 +70,16 @@ class BotApiStandIn:
         self._closing = False
         self._server = _QuietServer(("127.0.0.1", 0), _handler_for(self))
         self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, name="bot-api-stand-in", daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, name="bot-api-stand-in", daemon=True
+        )
 
     @property
     def base_url(self) -> str:
         host, port = self._server.server_address[:2]
         return f"http://{host}:{port}/bot"
 
-    def __enter__(self) -> "BotApiStandIn":
+    def __enter__(self) -> BotApiStandIn:
         self._thread.start()
         return self
 
@@ -82,8 +92,16 @@ class BotApiStandIn:
         self._thread.join(timeout=5)
 
     # --- what users do -------------------------------------------------------------------------
-    def say(self, chat: dict, user: dict, text: str, *, reply_to_bot: bool = False, topic: int | None = None,
-            age_s: float = 0) -> int:
+    def say(
+        self,
+        chat: dict,
+        user: dict,
+        text: str,
+        *,
+        reply_to_bot: bool = False,
+        topic: int | None = None,
+        age_s: float = 0,
+    ) -> int:
         """Queue a text message; '/command' and '@username' get their entities, as Telegram sends them.
         `topic`: posted in that forum topic; `age_s`: sent that long ago (a backlog). Returns its message id."""
         message = self._message(chat, user, text=text, entities=_entities(text))
@@ -95,8 +113,15 @@ class BotApiStandIn:
         return self._push(message)
 
     def send_sticker(self, chat: dict, user: dict) -> int:
-        sticker = {"file_id": "sticker-file", "file_unique_id": "s1", "type": "regular", "width": 512,
-                   "height": 512, "is_animated": False, "is_video": False}
+        sticker = {
+            "file_id": "sticker-file",
+            "file_unique_id": "s1",
+            "type": "regular",
+            "width": 512,
+            "height": 512,
+            "is_animated": False,
+            "is_video": False,
+        }
         return self._push(self._message(chat, user, sticker=sticker))
 
     def redeliver(self) -> None:
@@ -105,8 +130,15 @@ class BotApiStandIn:
             self._updates = list(self._history)
             self._changed.notify_all()
 
-    def fail(self, method: str, *, times: int = 1, status: int = 429, retry_after: int | None = 1,
-             description: str = "Too Many Requests: retry later") -> None:
+    def fail(
+        self,
+        method: str,
+        *,
+        times: int = 1,
+        status: int = 429,
+        retry_after: int | None = 1,
+        description: str = "Too Many Requests: retry later",
+    ) -> None:
         with self._changed:
             self._failures[method] = Failure(status, description, times, retry_after)
 
@@ -118,11 +150,17 @@ class BotApiStandIn:
     # --- what the bot did ------------------------------------------------------------------------
     def sent(self, method: str = "sendMessage", chat_id: int | None = None) -> list[Call]:
         with self._changed:
-            return [c for c in self.calls if c.method == method and (chat_id is None or c.chat_id == chat_id)]
+            return [
+                c
+                for c in self.calls
+                if c.method == method and (chat_id is None or c.chat_id == chat_id)
+            ]
 
     def texts_to(self, chat_id: int, topic: int | None = None) -> list[str]:
         """What the chat (or topic) received: failed attempts are not counted."""
-        return [c.params["text"] for c in self.sent("sendMessage", chat_id) if c.topic == topic and c.ok]
+        return [
+            c.params["text"] for c in self.sent("sendMessage", chat_id) if c.topic == topic and c.ok
+        ]
 
     def poke(self) -> None:
         """Wake `wait_for` callers so they re-check their condition (something outside changed)."""
@@ -135,13 +173,18 @@ class BotApiStandIn:
             while not (result := predicate()):
                 left = deadline - time.monotonic()
                 if left <= 0:
-                    raise AssertionError(f"timed out waiting for {what}; calls: {[c.method for c in self.calls]}")
+                    raise AssertionError(
+                        f"timed out waiting for {what}; calls: {[c.method for c in self.calls]}"
+                    )
                 self._changed.wait(left)
             return result
 
     def wait_for_texts(self, chat_id: int, count: int, timeout: float = 10.0) -> list[str]:
-        return self.wait_for(lambda: len(self.texts_to(chat_id)) >= count and self.texts_to(chat_id),
-                             timeout, f"{count} messages to chat {chat_id}")
+        return self.wait_for(
+            lambda: len(self.texts_to(chat_id)) >= count and self.texts_to(chat_id),
+            timeout,
+            f"{count} messages to chat {chat_id}",
+        )
 
     # --- the server side -------------------------------------------------------------------------
     def answer(self, token: str, method: str, params: dict[str, str]) -> tuple[int, dict]:
@@ -155,7 +198,11 @@ class BotApiStandIn:
             if failure and failure.times > 0:
                 failure.times -= 1
                 self.calls[-1].ok = False
-                body = {"ok": False, "error_code": failure.status, "description": failure.description}
+                body = {
+                    "ok": False,
+                    "error_code": failure.status,
+                    "description": failure.description,
+                }
                 if failure.retry_after is not None:
                     body["parameters"] = {"retry_after": failure.retry_after}
                 return failure.status, body
@@ -163,7 +210,11 @@ class BotApiStandIn:
             return 200, {"ok": True, "result": self._updates_after(params)}
         result = self._result_of(method, params)
         if result is None:
-            return 404, {"ok": False, "error_code": 404, "description": "Not Found: method not found"}
+            return 404, {
+                "ok": False,
+                "error_code": 404,
+                "description": "Not Found: method not found",
+            }
         return 200, {"ok": True, "result": result}
 
     def _result_of(self, method: str, params: dict[str, str]):
@@ -174,7 +225,9 @@ class BotApiStandIn:
             chat = {"id": chat_id, "type": "private" if chat_id > 0 else "group"}
             sent = self._message(chat, BOT_USER, text=params["text"])
             if "message_thread_id" in params:
-                sent.update(message_thread_id=int(params["message_thread_id"]), is_topic_message=True)
+                sent.update(
+                    message_thread_id=int(params["message_thread_id"]), is_topic_message=True
+                )
             return sent
         if method in ("sendChatAction", "setMyCommands", "deleteWebhook", "setWebhook", "close"):
             return True
@@ -187,7 +240,11 @@ class BotApiStandIn:
         deadline = time.monotonic() + min(float(params.get("timeout", 0) or 0), 5.0)
         with self._changed:
             self._updates = [u for u in self._updates if u["update_id"] >= offset]
-            while not self._updates and not self._closing and (left := deadline - time.monotonic()) > 0:
+            while (
+                not self._updates
+                and not self._closing
+                and (left := deadline - time.monotonic()) > 0
+            ):
                 self._changed.wait(left)
             return list(self._updates)
 
@@ -204,15 +261,25 @@ class BotApiStandIn:
         with self._changed:
             message_id = self._next_message_id
             self._next_message_id += 1
-        return {"message_id": message_id, "date": int(time.time()), "chat": chat, "from": sender, **content}
+        return {
+            "message_id": message_id,
+            "date": int(time.time()),
+            "chat": chat,
+            "from": sender,
+            **content,
+        }
 
 
 def _entities(text: str) -> list[dict]:
-    entities = [{"type": "mention", "offset": m.start(), "length": len(m.group())}
-                for m in re.finditer(r"@\w+", text)]
+    entities = [
+        {"type": "mention", "offset": m.start(), "length": len(m.group())}
+        for m in re.finditer(r"@\w+", text)
+    ]
     if command := re.match(r"/\w+(@\w+)?", text):
         entities.insert(0, {"type": "bot_command", "offset": 0, "length": len(command.group())})
-        entities = [e for e in entities if e["type"] == "bot_command" or e["offset"] >= command.end()]
+        entities = [
+            e for e in entities if e["type"] == "bot_command" or e["offset"] >= command.end()
+        ]
     return entities
 
 
@@ -228,10 +295,14 @@ def _handler_for(api: BotApiStandIn) -> type[BaseHTTPRequestHandler]:
         def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
             match = re.fullmatch(r"/bot([^/]+)/(\w+)", self.path)
             if match is None:
-                return self._reply(404, {"ok": False, "error_code": 404, "description": "Not Found"})
+                return self._reply(
+                    404, {"ok": False, "error_code": 404, "description": "Not Found"}
+                )
             length = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(length)
-            if len(body) < length:  # the client died mid-request (a SIGKILLed bot): Telegram never saw it
+            if (
+                len(body) < length
+            ):  # the client died mid-request (a SIGKILLed bot): Telegram never saw it
                 return
             params = dict(parse_qsl(body.decode("utf-8")))
             self._reply(*api.answer(match.group(1), match.group(2), params))

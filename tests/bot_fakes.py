@@ -1,4 +1,5 @@
 """Hand-written fakes for the bot's tests: a generator that shows the context it saw, and a Telegram Bot."""
+
 from __future__ import annotations
 
 import asyncio
@@ -18,7 +19,9 @@ class EchoContextGenerator:
         self.failure: Exception | None = None
         self.contexts: list[tuple[Message, ...]] = []
 
-    async def generate(self, context: Sequence[Message], options: GenerationOptions | None = None) -> Reply:
+    async def generate(
+        self, context: Sequence[Message], options: GenerationOptions | None = None
+    ) -> Reply:
         self.contexts.append(tuple(context))
         if "slow" in context[-1].text:
             await asyncio.sleep(self.slow_s)
@@ -26,8 +29,9 @@ class EchoContextGenerator:
             raise self.failure
         return Reply(text=echo(context))
 
-    async def generate_batch(self, contexts: Sequence[Sequence[Message]],
-                             options: GenerationOptions | None = None) -> list[Reply]:
+    async def generate_batch(
+        self, contexts: Sequence[Sequence[Message]], options: GenerationOptions | None = None
+    ) -> list[Reply]:
         return [await self.generate(context, options) for context in contexts]
 
     def go_down(self) -> None:
@@ -53,16 +57,23 @@ class FakeTelegramBot:
         self.messages: list[tuple[int, str]] = []
         self.actions: list[tuple[int, str, float]] = []
         self.errors: dict[int, list[Exception]] = {}
-        self.sent_to: list[tuple[int | None, int | None]] = []  # (topic, quoted message) per message
+        self.sent_to: list[
+            tuple[int | None, int | None]
+        ] = []  # (topic, quoted message) per message
 
-    async def send_message(self, chat_id: int, text: str, message_thread_id: int | None = None,
-                           reply_parameters=None) -> None:
+    async def send_message(
+        self, chat_id: int, text: str, message_thread_id: int | None = None, reply_parameters=None
+    ) -> None:
         if self.errors.get(chat_id):
             raise self.errors[chat_id].pop(0)
         self.messages.append((chat_id, text))
-        self.sent_to.append((message_thread_id, reply_parameters.message_id if reply_parameters else None))
+        self.sent_to.append(
+            (message_thread_id, reply_parameters.message_id if reply_parameters else None)
+        )
 
-    async def send_chat_action(self, chat_id: int, action: str, message_thread_id: int | None = None) -> None:
+    async def send_chat_action(
+        self, chat_id: int, action: str, message_thread_id: int | None = None
+    ) -> None:
         self.actions.append((chat_id, str(action), asyncio.get_running_loop().time()))
         if self.errors.get(chat_id):
             raise self.errors[chat_id].pop(0)

@@ -1,4 +1,5 @@
 """Runs the real bot (`entrypoints.bot.run.run_bot`) in a thread with its own event loop, against a stand-in."""
+
 from __future__ import annotations
 
 import asyncio
@@ -6,10 +7,10 @@ import threading
 from pathlib import Path
 from typing import Any
 
+from tests.bot_api_stand_in import BotApiStandIn
 from tinktalker.entrypoints.bot.run import run_bot
 from tinktalker.entrypoints.container import Container, make_container
 from tinktalker.entrypoints.settings import Settings
-from tests.bot_api_stand_in import BotApiStandIn
 
 TOKEN = "123456789:AAH-stand_in-SECRET-token_Zx9"
 ALICE = {"id": 1001, "is_bot": False, "first_name": "Alice"}
@@ -27,18 +28,31 @@ def private(user: dict) -> dict:
 def bot_settings(api: BotApiStandIn, db: Path | None, **bot: Any) -> Settings:
     """Fast settings for tests: short polling and typing intervals, a 3 s reply timeout."""
     dialogue = bot.pop("dialogue", {})
-    return Settings.model_validate({
-        "bot": {"api_base_url": api.base_url, "polling_timeout_s": 1, "typing_interval_s": 0.2, **bot},
-        "dialogue": {"reply_timeout_s": 3, **dialogue},
-        "store": {"backend": "sqlite", "sqlite_path": str(db)} if db else {"backend": "memory"},
-    })
+    return Settings.model_validate(
+        {
+            "bot": {
+                "api_base_url": api.base_url,
+                "polling_timeout_s": 1,
+                "typing_interval_s": 0.2,
+                **bot,
+            },
+            "dialogue": {"reply_timeout_s": 3, **dialogue},
+            "store": {"backend": "sqlite", "sqlite_path": str(db)} if db else {"backend": "memory"},
+        }
+    )
 
 
 class BotRun:
     """`with BotRun(...)`: the bot is up (it has polled once) inside the block and fully stopped after it."""
 
-    def __init__(self, api: BotApiStandIn, settings: Settings, generator=None,
-                 env: dict[str, str] | None = None, container: Container | None = None) -> None:
+    def __init__(
+        self,
+        api: BotApiStandIn,
+        settings: Settings,
+        generator=None,
+        env: dict[str, str] | None = None,
+        container: Container | None = None,
+    ) -> None:
         self.api = api
         self.settings = settings
         self.container = container or make_container(settings)
@@ -48,12 +62,14 @@ class BotRun:
         self._started = threading.Event()
         self._thread = threading.Thread(target=self._main, name="bot-under-test", daemon=True)
 
-    def __enter__(self) -> "BotRun":
+    def __enter__(self) -> BotRun:
         self._thread.start()
         if not self._started.wait(15):
             raise AssertionError("the bot loop never started")
         online = "getUpdates" if self.settings.bot.mode == "polling" else "setWebhook"
-        self.api.wait_for(lambda: self.error is not None or self.api.sent(online), 15, "the bot to come online")
+        self.api.wait_for(
+            lambda: self.error is not None or self.api.sent(online), 15, "the bot to come online"
+        )
         if self.error is not None:
             self._thread.join(5)
             raise self.error

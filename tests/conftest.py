@@ -1,4 +1,5 @@
 """Shared fixtures: a tiny random GPT-2 dialogue model on disk, built once per test session."""
+
 from __future__ import annotations
 
 import os

@@ -1,12 +1,17 @@
 """Generated chat CSVs for the training tests: a learnable question → answer set in the tiny model's words."""
+
 from __future__ import annotations
 
 import csv
 from pathlib import Path
 
 PAIRS = [
-    ("привет как дела", "спасибо"), ("акции растут", "купил облигации"), ("что думаешь о рынке", "buy the dip"),
-    ("индекс мосбиржи упал", "я держу долгосрок"), ("доллар дорожает", "нефть дешевеет"), ("hello how are you", "да"),
+    ("привет как дела", "спасибо"),
+    ("акции растут", "купил облигации"),
+    ("что думаешь о рынке", "buy the dip"),
+    ("индекс мосбиржи упал", "я держу долгосрок"),
+    ("доллар дорожает", "нефть дешевеет"),
+    ("hello how are you", "да"),
 ]
 
 

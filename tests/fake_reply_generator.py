@@ -1,4 +1,5 @@
 """A hand-written ReplyGenerator for API and batching tests: echoes, records batches, can be slow or fail."""
+
 from __future__ import annotations
 
 import asyncio
@@ -16,17 +17,23 @@ class EchoReplyGenerator:
         self.fail_with = fail_with
         self.batches: list[tuple[list[str], GenerationOptions | None]] = []
 
-    async def generate(self, context: Sequence[Message], options: GenerationOptions | None = None) -> Reply:
+    async def generate(
+        self, context: Sequence[Message], options: GenerationOptions | None = None
+    ) -> Reply:
         return (await self.generate_batch([context], options))[0]
 
-    async def generate_batch(self, contexts: Sequence[Sequence[Message]],
-                             options: GenerationOptions | None = None) -> list[Reply]:
+    async def generate_batch(
+        self, contexts: Sequence[Sequence[Message]], options: GenerationOptions | None = None
+    ) -> list[Reply]:
         self.batches.append(([c[-1].text if c else "" for c in contexts], options))
         if self.delay_s:
             await asyncio.sleep(self.delay_s)
         if self.fail_with is not None:
             raise self.fail_with
-        return [Reply(f"echo: {c[-1].text if c else ''}", prompt_tokens=len(c), completion_tokens=2) for c in contexts]
+        return [
+            Reply(f"echo: {c[-1].text if c else ''}", prompt_tokens=len(c), completion_tokens=2)
+            for c in contexts
+        ]
 
 
 def unavailable() -> ReplyUnavailable:

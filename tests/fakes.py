@@ -1,4 +1,5 @@
 """Hand-written fakes of the ports, for domain tests."""
+
 from __future__ import annotations
 
 import asyncio
@@ -12,13 +13,17 @@ from tinktalker.domain.errors import DeliveryFailed, ReplyUnavailable, StorageUn
 class FakeReplyGenerator:
     """Replies with `answer(context)`; records every context it was given."""
 
-    def __init__(self, answer: Callable[[Sequence[Message]], str] | None = None, delay: float = 0.0) -> None:
+    def __init__(
+        self, answer: Callable[[Sequence[Message]], str] | None = None, delay: float = 0.0
+    ) -> None:
         self.answer = answer or (lambda context: f"reply to {context[-1].text}")
         self.delay = delay
         self.contexts: list[tuple[Message, ...]] = []
         self.down = False
 
-    async def generate(self, context: Sequence[Message], options: GenerationOptions | None = None) -> Reply:
+    async def generate(
+        self, context: Sequence[Message], options: GenerationOptions | None = None
+    ) -> Reply:
         self.contexts.append(tuple(context))
         if self.delay:
             await asyncio.sleep(self.delay)
@@ -26,8 +31,9 @@ class FakeReplyGenerator:
             raise ReplyUnavailable("fake generator is down")
         return Reply(self.answer(context))
 
-    async def generate_batch(self, contexts: Sequence[Sequence[Message]],
-                             options: GenerationOptions | None = None) -> list[Reply]:
+    async def generate_batch(
+        self, contexts: Sequence[Sequence[Message]], options: GenerationOptions | None = None
+    ) -> list[Reply]:
         return [await self.generate(c, options) for c in contexts]
 
 
@@ -42,7 +48,9 @@ class FakeUserChannel:
         self.typing_seen: list[Conversation] = []
         self.failures = 0
 
-    async def send_reply(self, conversation: Conversation, text: str, reply_to: int | None = None) -> None:
+    async def send_reply(
+        self, conversation: Conversation, text: str, reply_to: int | None = None
+    ) -> None:
         if self.failures:
             self.failures -= 1
             raise DeliveryFailed("fake network is down")

@@ -1,5 +1,6 @@
 """Connections against a real `tinktalker serve` process over real sockets: idle and slow ones are closed, the
 count is capped, the open-files limit is raised, and running out of descriptors does not flood the log."""
+
 import resource
 import socket
 import time
@@ -9,14 +10,21 @@ import pytest
 
 from tests.loopback_server import serve_process
 
-ENV = {"TINKTALKER__STORE__BACKEND": "memory", "TINKTALKER__SERVER__IDLE_TIMEOUT_S": "1",
-       "TINKTALKER__SERVER__HEADER_TIMEOUT_S": "1.5", "TINKTALKER__SERVER__MAX_CONNECTIONS": "4"}
+ENV = {
+    "TINKTALKER__STORE__BACKEND": "memory",
+    "TINKTALKER__SERVER__IDLE_TIMEOUT_S": "1",
+    "TINKTALKER__SERVER__HEADER_TIMEOUT_S": "1.5",
+    "TINKTALKER__SERVER__MAX_CONNECTIONS": "4",
+}
 
 
 @pytest.fixture(scope="module")
 def server(tiny_model_dir):
     _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    with serve_process(tiny_model_dir, ENV, open_files=(256, hard)) as (url, process):  # as `ulimit -n 256`
+    with serve_process(tiny_model_dir, ENV, open_files=(256, hard)) as (
+        url,
+        process,
+    ):  # as `ulimit -n 256`
         yield url, process
 
 
@@ -78,12 +86,20 @@ def test_beyond_max_connections_requests_are_refused_fast_then_served_again(serv
 def test_the_soft_open_files_limit_is_raised_at_start(server):
     _, process = server
     _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    line = next(l for l in open(f"/proc/{process.pid}/limits").read().splitlines() if l.startswith("Max open files"))
+    line = next(
+        l
+        for l in open(f"/proc/{process.pid}/limits").read().splitlines()
+        if l.startswith("Max open files")
+    )
     assert line.split()[3] == str(hard), line  # soft == hard
 
 
 def test_running_out_of_descriptors_is_one_line_not_a_flood(tiny_model_dir):
-    env = {**ENV, "TINKTALKER__SERVER__MAX_CONNECTIONS": "1000", "TINKTALKER__SERVER__IDLE_TIMEOUT_S": "30"}
+    env = {
+        **ENV,
+        "TINKTALKER__SERVER__MAX_CONNECTIONS": "1000",
+        "TINKTALKER__SERVER__IDLE_TIMEOUT_S": "30",
+    }
     with serve_process(tiny_model_dir, env, open_files=(160, 160)) as (url, process):
         held = []
         try:

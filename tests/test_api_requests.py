@@ -1,55 +1,92 @@
 """The API's answers to bad input, floods, slow models and clients that leave (fake generator, real uvicorn)."""
+
 import asyncio
 import time
 
 import httpx
 import pytest
 
-from tinktalker.domain.errors import ReplyUnavailable
 from tests.api_app_under_test import api_server
 from tests.fake_reply_generator import EchoReplyGenerator, WordCountPromptMeter
+from tinktalker.domain.errors import ReplyUnavailable
 
-LIMITS = dict(max_messages=4, max_message_chars=50, max_tokens=20, max_n=2, max_body_bytes=2048, max_prompt_tokens=30)
+LIMITS = dict(
+    max_messages=4,
+    max_message_chars=50,
+    max_tokens=20,
+    max_n=2,
+    max_body_bytes=2048,
+    max_prompt_tokens=30,
+)
 CHAT = "/v1/chat/completions"
 
 
 def chat(*texts: str, **extra) -> dict:
     roles = ["user", "assistant"]
-    messages = [{"role": roles[(len(texts) - 1 - i) % 2], "content": t} for i, t in enumerate(texts)]
+    messages = [
+        {"role": roles[(len(texts) - 1 - i) % 2], "content": t} for i, t in enumerate(texts)
+    ]
     return {"model": "tinktalker", "messages": messages, **extra}
 
 
 @pytest.fixture(scope="module")
 def url():
-    with api_server(EchoReplyGenerator(), WordCountPromptMeter(context_length=40), **LIMITS) as base:
+    with api_server(
+        EchoReplyGenerator(), WordCountPromptMeter(context_length=40), **LIMITS
+    ) as base:
         yield base
 
 
-@pytest.mark.parametrize("path, body, status, says", [
-    (CHAT, chat("a", "b", "c", "d", "e"), 400, "messages"),
-    (CHAT, chat("x" * 51), 400, "messages[0].content"),
-    (CHAT, chat("hi", max_tokens=21), 400, "max_tokens"),
-    (CHAT, chat("hi", n=3), 400, "n"),
-    (CHAT, chat("hi", frequency_penalty=0.5), 400, "frequency_penalty"),
-    (CHAT, chat("hi", logprobs=True), 400, "logprobs is not supported"),
-    (CHAT, chat("hi", tools=[{"type": "function", "function": {"name": "f"}}]), 400, "tools is not supported"),
-    (CHAT, chat("hi", presence_penalty=-0.5), 400, "presence_penalty is not supported"),
-    (CHAT, chat("hi", response_format={"type": "json_object"}), 400, "response_format"),
-    (CHAT, chat("hi", stream_options={"include_usage": True, "x": 1}), 400, "stream_options"),
-    (CHAT, chat("hi", surprise=1), 400, "surprise"),
-    (CHAT, {"model": "tinktalker", "messages": [{"role": "tool", "content": "42"}]}, 400, "role"),
-    (CHAT, {"model": "tinktalker", "messages": [{"role": "user", "content": [{"type": "image_url"}]}]}, 400,
-     "messages[0].content"),
-    ("/v1/completions", {"model": "tinktalker", "prompt": "hi", "echo": True}, 400, "echo is not supported"),
-    ("/v1/completions", {"model": "tinktalker", "prompt": "hi", "best_of": 3}, 400, "best_of"),
-    (CHAT, chat("hi", temperature=3), 400, "temperature"),
-    (CHAT, chat("hi", stop=""), 400, "stop"),
-    (CHAT, chat("hi", model="gpt-4"), 404, "gpt-4"),
-    ("/v1/completions", {"model": "tinktalker", "prompt": ["a", "b"]}, 400, "prompt"),
-    ("/answer", {"context": ["a", "b", "c", "d"]}, 400, "context"),
-    ("/answer", {"context": "hello"}, 400, "context"),
-    ("/answer", {}, 400, "context"),
-])
+@pytest.mark.parametrize(
+    "path, body, status, says",
+    [
+        (CHAT, chat("a", "b", "c", "d", "e"), 400, "messages"),
+        (CHAT, chat("x" * 51), 400, "messages[0].content"),
+        (CHAT, chat("hi", max_tokens=21), 400, "max_tokens"),
+        (CHAT, chat("hi", n=3), 400, "n"),
+        (CHAT, chat("hi", frequency_penalty=0.5), 400, "frequency_penalty"),
+        (CHAT, chat("hi", logprobs=True), 400, "logprobs is not supported"),
+        (
+            CHAT,
+            chat("hi", tools=[{"type": "function", "function": {"name": "f"}}]),
+            400,
+            "tools is not supported",
+        ),
+        (CHAT, chat("hi", presence_penalty=-0.5), 400, "presence_penalty is not supported"),
+        (CHAT, chat("hi", response_format={"type": "json_object"}), 400, "response_format"),
+        (CHAT, chat("hi", stream_options={"include_usage": True, "x": 1}), 400, "stream_options"),
+        (CHAT, chat("hi", surprise=1), 400, "surprise"),
+        (
+            CHAT,
+            {"model": "tinktalker", "messages": [{"role": "tool", "content": "42"}]},
+            400,
+            "role",
+        ),
+        (
+            CHAT,
+            {
+                "model": "tinktalker",
+                "messages": [{"role": "user", "content": [{"type": "image_url"}]}],
+            },
+            400,
+            "messages[0].content",
+        ),
+        (
+            "/v1/completions",
+            {"model": "tinktalker", "prompt": "hi", "echo": True},
+            400,
+            "echo is not supported",
+        ),
+        ("/v1/completions", {"model": "tinktalker", "prompt": "hi", "best_of": 3}, 400, "best_of"),
+        (CHAT, chat("hi", temperature=3), 400, "temperature"),
+        (CHAT, chat("hi", stop=""), 400, "stop"),
+        (CHAT, chat("hi", model="gpt-4"), 404, "gpt-4"),
+        ("/v1/completions", {"model": "tinktalker", "prompt": ["a", "b"]}, 400, "prompt"),
+        ("/answer", {"context": ["a", "b", "c", "d"]}, 400, "context"),
+        ("/answer", {"context": "hello"}, 400, "context"),
+        ("/answer", {}, 400, "context"),
+    ],
+)
 def test_bad_requests_get_a_4xx_json_error_naming_the_problem(url, path, body, status, says):
     response = httpx.post(url + path, json=body)
     assert response.status_code == status, response.text
@@ -57,14 +94,21 @@ def test_bad_requests_get_a_4xx_json_error_naming_the_problem(url, path, body, s
 
 
 def test_malformed_and_oversized_bodies_are_client_errors(url):
-    assert httpx.post(url + CHAT, content=b"{not json", headers={"content-type": "application/json"}).status_code == 400
+    assert (
+        httpx.post(
+            url + CHAT, content=b"{not json", headers={"content-type": "application/json"}
+        ).status_code
+        == 400
+    )
     too_big = httpx.post(url + "/answer", json={"context": ["x" * 3000]})
     assert too_big.status_code == 413 and "error" in too_big.json()
 
 
 HOSTILE_BODIES = {
     "invalid UTF-8": b'{"context": ["\xff\xfe"], "model": "\xc3", "prompt": "\xff"}',
-    "cp1251 text": '{"context": ["привет"], "model": "tinktalker", "prompt": "привет"}'.encode("cp1251"),
+    "cp1251 text": '{"context": ["привет"], "model": "tinktalker", "prompt": "привет"}'.encode(
+        "cp1251"
+    ),
     "1000 nested arrays": b"[" * 1000 + b"]" * 1000,
     "1000 levels inside a field": b'{"context":' + b"[" * 1000 + b"]" * 1000 + b"}",  # ~2 KB
     "not an object": b"[1, 2, 3]",
@@ -76,16 +120,24 @@ HOSTILE_BODIES = {
 @pytest.mark.parametrize("path", ["/answer", CHAT, "/v1/completions"])
 @pytest.mark.parametrize("name", HOSTILE_BODIES)
 def test_hostile_bodies_get_a_400_json_error_never_a_5xx(url, path, name):
-    response = httpx.post(url + path, content=HOSTILE_BODIES[name], headers={"content-type": "application/json"})
+    response = httpx.post(
+        url + path, content=HOSTILE_BODIES[name], headers={"content-type": "application/json"}
+    )
     assert response.status_code == 400, response.text
     assert response.json()["error"]["type"] == "invalid_request_error"
 
 
 def test_good_requests_are_answered_and_counted(url):
-    response = httpx.post(url + CHAT, json=chat("привет", "да", "акции?", n=2, stop=["x"], seed=3, temperature=0, max_tokens=10))
+    response = httpx.post(
+        url + CHAT,
+        json=chat("привет", "да", "акции?", n=2, stop=["x"], seed=3, temperature=0, max_tokens=10),
+    )
     assert response.status_code == 200
     assert [c["message"]["content"] for c in response.json()["choices"]] == ["echo: акции?"] * 2
-    assert httpx.post(url + "/answer", json={"context": ["привет"]}).content == '"echo: привет"'.encode()
+    assert (
+        httpx.post(url + "/answer", json={"context": ["привет"]}).content
+        == '"echo: привет"'.encode()
+    )
     metrics = httpx.get(url + "/metrics").text
     assert 'tinktalker_requests_total{path="/v1/chat/completions",status="200"}' in metrics
     assert "tinktalker_batch_size_bucket" in metrics and "tinktalker_queue_depth 0.0" in metrics
@@ -96,7 +148,14 @@ def test_openapi_schema_carries_the_limits(url):
     schema = httpx.get(url + "/schema/openapi.json").json()
     text = str(schema)
     assert "'maxItems': 4" in text and "'maxLength': 50" in text and "'maximum': 20" in text
-    assert {"/answer", "/v1/chat/completions", "/v1/completions", "/v1/models", "/health", "/ready"} <= set(schema["paths"])
+    assert {
+        "/answer",
+        "/v1/chat/completions",
+        "/v1/completions",
+        "/v1/models",
+        "/health",
+        "/ready",
+    } <= set(schema["paths"])
 
 
 def test_a_flood_is_refused_with_429_and_every_accepted_request_completes():
@@ -114,7 +173,9 @@ def test_a_flood_is_refused_with_429_and_every_accepted_request_completes():
     assert all(int(r.headers["retry-after"]) >= 1 for r in refused)
     accepted = [(i, r) for i, r in enumerate(responses) if r.status_code == 200]
     assert all(r.json()["choices"][0]["message"]["content"] == f"echo: m{i}" for i, r in accepted)
-    assert sum(len(texts) for texts, _ in generator.batches) == len(accepted)  # none generated in vain
+    assert sum(len(texts) for texts, _ in generator.batches) == len(
+        accepted
+    )  # none generated in vain
 
 
 def test_a_slow_model_gets_504_and_a_failing_one_503():
@@ -150,10 +211,24 @@ def test_a_client_that_leaves_frees_its_place_in_the_queue():
 def test_with_an_api_key_replies_want_it_and_probes_do_not():
     with api_server(EchoReplyGenerator(), api_key="s3cret") as base:
         assert httpx.post(base + CHAT, json=chat("hi")).status_code == 401
-        for header in ("Bearer s3cret", "bearer s3cret", "BEARER  s3cret"):  # the scheme is case-insensitive
-            assert httpx.post(base + CHAT, json=chat("hi"), headers={"Authorization": header}).status_code == 200
+        for header in (
+            "Bearer s3cret",
+            "bearer s3cret",
+            "BEARER  s3cret",
+        ):  # the scheme is case-insensitive
+            assert (
+                httpx.post(
+                    base + CHAT, json=chat("hi"), headers={"Authorization": header}
+                ).status_code
+                == 200
+            )
         for header in ("Bearer S3CRET", "Basic s3cret", "s3cret", "Bearer"):
-            assert httpx.post(base + CHAT, json=chat("hi"), headers={"Authorization": header}).status_code == 401
+            assert (
+                httpx.post(
+                    base + CHAT, json=chat("hi"), headers={"Authorization": header}
+                ).status_code
+                == 401
+            )
         assert httpx.get(base + "/health").status_code == 200
         assert httpx.get(base + "/metrics").status_code == 200
         assert httpx.get(base + "/schema/openapi.json").json()["security"] == [{"bearer": []}]

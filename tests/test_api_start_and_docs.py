@@ -1,4 +1,5 @@
 """`tinktalker serve` says where it listens or why it cannot; its docs page works offline with examples that work."""
+
 from __future__ import annotations
 
 import errno
@@ -9,15 +10,18 @@ import socket
 import httpx
 import pytest
 
-from tinktalker.entrypoints.api.binding import describe_bind_error
 from tests.api_app_under_test import api_server
 from tests.fakes import FakeReplyGenerator
 from tests.loopback_server import serve_process
 from tests.test_cli_chat import run_cli
+from tinktalker.entrypoints.api.binding import describe_bind_error
 
 
 def test_serve_prints_where_it_listens_at_the_default_log_level(tiny_model_dir):
-    with serve_process(tiny_model_dir, env={"TINKTALKER__STORE__BACKEND": "memory"}) as (url, process):
+    with serve_process(tiny_model_dir, env={"TINKTALKER__STORE__BACKEND": "memory"}) as (
+        url,
+        process,
+    ):
         pass
     stderr = process.stderr.read()
     port = url.rsplit(":", 1)[1]
@@ -30,26 +34,55 @@ def test_a_busy_port_says_it_is_in_use(tiny_model_dir):
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        result = run_cli("serve", "--model", str(tiny_model_dir), "--port", str(port),
-                         env={"TINKTALKER__STORE__BACKEND": "memory"})
+        result = run_cli(
+            "serve",
+            "--model",
+            str(tiny_model_dir),
+            "--port",
+            str(port),
+            env={"TINKTALKER__STORE__BACKEND": "memory"},
+        )
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert result.stderr.strip().splitlines()[-1] == (
         f"tinktalker: error: cannot listen on 127.0.0.1:{port}: the port is in use by another program; "
-        "stop it or pick another port with --port (server.port)")
+        "stop it or pick another port with --port (server.port)"
+    )
 
 
 @pytest.mark.skipif(os.geteuid() == 0, reason="root may bind any port")
 def test_a_privileged_port_says_permission_denied(tiny_model_dir):
-    result = run_cli("serve", "--model", str(tiny_model_dir), "--port", "1", env={"TINKTALKER__STORE__BACKEND": "memory"})
+    result = run_cli(
+        "serve",
+        "--model",
+        str(tiny_model_dir),
+        "--port",
+        "1",
+        env={"TINKTALKER__STORE__BACKEND": "memory"},
+    )
     assert result.returncode == 2 and "permission denied" in result.stderr.strip().splitlines()[-1]
 
 
-@pytest.mark.parametrize("error,says", [
-    (OSError(errno.EACCES, "Permission denied"), "permission denied (ports below 1024 need root)"),
-    (OSError(errno.EADDRINUSE, "Address already in use"), "the port is in use by another program"),
-    (OSError(errno.EADDRNOTAVAIL, "Cannot assign requested address"), "this machine has no address 10.9.9.9"),
-    (socket.gaierror(socket.EAI_NONAME, "Name or service not known"), "no such host name '10.9.9.9'"),
-])
+@pytest.mark.parametrize(
+    "error,says",
+    [
+        (
+            OSError(errno.EACCES, "Permission denied"),
+            "permission denied (ports below 1024 need root)",
+        ),
+        (
+            OSError(errno.EADDRINUSE, "Address already in use"),
+            "the port is in use by another program",
+        ),
+        (
+            OSError(errno.EADDRNOTAVAIL, "Cannot assign requested address"),
+            "this machine has no address 10.9.9.9",
+        ),
+        (
+            socket.gaierror(socket.EAI_NONAME, "Name or service not known"),
+            "no such host name '10.9.9.9'",
+        ),
+    ],
+)
 def test_each_bind_error_is_told_apart(error, says):
     assert says in describe_bind_error("10.9.9.9", 1, error)
 
@@ -58,9 +91,13 @@ def test_the_docs_page_loads_nothing_from_outside():
     with api_server(FakeReplyGenerator()) as url:
         page = httpx.get(f"{url}/schema")
         assert page.status_code == 200 and "SwaggerUIBundle" in page.text
-        assert re.findall(r"(?:https?:)?//[\w.-]+\.\w+/", page.text) == []  # no CDN, no outside favicon
+        assert (
+            re.findall(r"(?:https?:)?//[\w.-]+\.\w+/", page.text) == []
+        )  # no CDN, no outside favicon
         assets = re.findall(r"(?:src|href)=['\"]([^'\"]+)", page.text)
-        assert len(assets) == 4  # the script, its preset, the stylesheet and the icon, all served here
+        assert (
+            len(assets) == 4
+        )  # the script, its preset, the stylesheet and the icon, all served here
         for asset in assets:
             response = httpx.get(url + asset)
             assert response.status_code == 200 and len(response.content) > 500, asset
@@ -72,8 +109,11 @@ def example_of(schema: dict, components: dict):
         return example_of(components[schema["$ref"].rsplit("/", 1)[1]], components)
     if "examples" in schema:
         return schema["examples"][0]
-    return {name: example_of(field, components) for name, field in schema.get("properties", {}).items()
-            if "examples" in field or "$ref" in field}
+    return {
+        name: example_of(field, components)
+        for name, field in schema.get("properties", {}).items()
+        if "examples" in field or "$ref" in field
+    }
 
 
 @pytest.mark.parametrize("path", ["/v1/chat/completions", "/v1/completions", "/answer"])
@@ -81,9 +121,14 @@ def test_the_schema_examples_are_requests_the_api_answers(path):
     with api_server(FakeReplyGenerator()) as url:
         document = httpx.get(f"{url}/schema/openapi.json").json()
         components = document["components"]["schemas"]
-        body_schema = document["paths"][path]["post"]["requestBody"]["content"]["application/json"]["schema"]
+        body_schema = document["paths"][path]["post"]["requestBody"]["content"]["application/json"][
+            "schema"
+        ]
         body = example_of(body_schema, components)
         response = httpx.post(url + path, json=body)
     assert response.status_code in (200, 201), (body, response.text)
     reply_schema = components["ChatCompletion"]["properties"]
-    assert reply_schema["model"]["examples"] == ["tinktalker"] and body.get("model", "tinktalker") == "tinktalker"
+    assert (
+        reply_schema["model"]["examples"] == ["tinktalker"]
+        and body.get("model", "tinktalker") == "tinktalker"
+    )

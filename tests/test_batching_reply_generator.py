@@ -2,10 +2,10 @@ import asyncio
 
 import pytest
 
+from tests.fake_reply_generator import EchoReplyGenerator, unavailable
 from tinktalker.adapters.batching_reply_generator import BatchingReplyGenerator
 from tinktalker.domain.dialogue import GenerationOptions, Message, Speaker
 from tinktalker.domain.errors import GeneratorBusy, ReplyUnavailable
-from tests.fake_reply_generator import EchoReplyGenerator, unavailable
 
 
 def said(text: str) -> list[Message]:
@@ -31,8 +31,10 @@ def test_batches_never_exceed_the_maximum_and_group_by_options():
         inner = EchoReplyGenerator(delay_s=0.01)
         batching = BatchingReplyGenerator(inner, max_batch_size=3, max_wait_s=0.02)
         hot, cold = GenerationOptions(temperature=1.5), GenerationOptions(temperature=0.5)
-        await asyncio.gather(*(batching.generate(said(f"h{i}"), hot) for i in range(4)),
-                             *(batching.generate(said(f"c{i}"), cold) for i in range(2)))
+        await asyncio.gather(
+            *(batching.generate(said(f"h{i}"), hot) for i in range(4)),
+            *(batching.generate(said(f"c{i}"), cold) for i in range(2)),
+        )
         await batching.aclose()
         return inner
 
@@ -40,14 +42,23 @@ def test_batches_never_exceed_the_maximum_and_group_by_options():
     assert max(len(texts) for texts, _ in inner.batches) == 3
     for texts, options in inner.batches:  # a batch never mixes options
         assert {t[0] for t in texts} == ({"h"} if options.temperature == 1.5 else {"c"})
-    assert sorted(t for texts, _ in inner.batches for t in texts) == ["c0", "c1", "h0", "h1", "h2", "h3"]
+    assert sorted(t for texts, _ in inner.batches for t in texts) == [
+        "c0",
+        "c1",
+        "h0",
+        "h1",
+        "h2",
+        "h3",
+    ]
 
 
 def test_seeded_requests_run_alone_so_a_seed_means_the_same_reply_under_load():
     async def scenario():
         inner = EchoReplyGenerator()
         batching = BatchingReplyGenerator(inner, max_batch_size=8, max_wait_s=0.02)
-        await asyncio.gather(*(batching.generate(said(f"s{i}"), GenerationOptions(seed=7)) for i in range(3)))
+        await asyncio.gather(
+            *(batching.generate(said(f"s{i}"), GenerationOptions(seed=7)) for i in range(3))
+        )
         await batching.aclose()
         return inner
 
@@ -56,7 +67,9 @@ def test_seeded_requests_run_alone_so_a_seed_means_the_same_reply_under_load():
 
 def test_a_full_queue_refuses_with_a_retry_hint_and_the_accepted_still_complete():
     async def scenario():
-        batching = BatchingReplyGenerator(EchoReplyGenerator(delay_s=0.05), max_batch_size=1, max_wait_s=0, max_queue=2)
+        batching = BatchingReplyGenerator(
+            EchoReplyGenerator(delay_s=0.05), max_batch_size=1, max_wait_s=0, max_queue=2
+        )
         accepted = [asyncio.ensure_future(batching.generate(said("m0")))]
         await asyncio.sleep(0.01)  # the first is running
         accepted += [asyncio.ensure_future(batching.generate(said(f"m{i}"))) for i in (1, 2)]
@@ -109,7 +122,9 @@ def test_a_failing_batch_fails_its_callers_and_the_next_batch_still_runs():
 
 def test_closing_fails_whatever_still_waits():
     async def scenario():
-        batching = BatchingReplyGenerator(EchoReplyGenerator(delay_s=1), max_batch_size=1, max_wait_s=0)
+        batching = BatchingReplyGenerator(
+            EchoReplyGenerator(delay_s=1), max_batch_size=1, max_wait_s=0
+        )
         pending = [asyncio.ensure_future(batching.generate(said(f"m{i}"))) for i in range(2)]
         await asyncio.sleep(0.01)
         await batching.aclose()
@@ -123,9 +138,19 @@ def test_greedy_fp32_replies_are_the_same_batched_and_one_by_one(tiny_model_dir)
     from tinktalker.adapters.model.torch_reply_generator import Decoding, TorchReplyGenerator
 
     model, tokenizer = load_model_and_tokenizer(str(tiny_model_dir), "cpu", "float32")
-    torch_generator = TorchReplyGenerator(model, tokenizer, Decoding(do_sample=False, num_beams=1, max_new_tokens=12))
-    contexts = [said("привет"), said("акции растут, что думаешь о рынке сегодня"), said("да"),
-                [Message(Speaker.USER, "купил облигации"), Message(Speaker.BOT, "нефть дешевеет"), Message(Speaker.USER, "пока")]]
+    torch_generator = TorchReplyGenerator(
+        model, tokenizer, Decoding(do_sample=False, num_beams=1, max_new_tokens=12)
+    )
+    contexts = [
+        said("привет"),
+        said("акции растут, что думаешь о рынке сегодня"),
+        said("да"),
+        [
+            Message(Speaker.USER, "купил облигации"),
+            Message(Speaker.BOT, "нефть дешевеет"),
+            Message(Speaker.USER, "пока"),
+        ],
+    ]
 
     async def scenario():
         alone = [await torch_generator.generate(c) for c in contexts]
@@ -140,13 +165,18 @@ def test_greedy_fp32_replies_are_the_same_batched_and_one_by_one(tiny_model_dir)
     assert together == alone
 
 
-async def closed_loop(batching: BatchingReplyGenerator, inner: EchoReplyGenerator, clients: int, rounds: int) -> None:
+async def closed_loop(
+    batching: BatchingReplyGenerator, inner: EchoReplyGenerator, clients: int, rounds: int
+) -> None:
     """Client 0's first batch runs alone, the rest arrive during it (the 1, 7, 1, 7 trap); each asks again
     after a think time longer than max_wait_s and shorter than a batch."""
+
     async def client(index: int) -> None:
         for turn in range(rounds):
             await batching.generate(said(f"c{index}-{turn}"))
-            await asyncio.sleep(0.004 + 0.002 * index)  # they come back at different moments, past max_wait_s
+            await asyncio.sleep(
+                0.004 + 0.002 * index
+            )  # they come back at different moments, past max_wait_s
 
     first = asyncio.ensure_future(client(0))
     while not inner.batches:
@@ -157,7 +187,9 @@ async def closed_loop(batching: BatchingReplyGenerator, inner: EchoReplyGenerato
 def closed_loop_batch_sizes(clients: int, refill_wait_s: float) -> list[int]:
     async def scenario():
         inner = EchoReplyGenerator(delay_s=0.1)
-        batching = BatchingReplyGenerator(inner, max_batch_size=8, max_wait_s=0.002, refill_wait_s=refill_wait_s)
+        batching = BatchingReplyGenerator(
+            inner, max_batch_size=8, max_wait_s=0.002, refill_wait_s=refill_wait_s
+        )
         await closed_loop(batching, inner, clients, rounds=6)
         await batching.aclose()
         return [len(texts) for texts, _ in inner.batches]
@@ -174,15 +206,21 @@ def test_closed_loop_clients_settle_into_full_batches(clients):
 
 
 def test_without_the_refill_window_closed_loop_clients_alternate_between_one_and_the_rest():
-    sizes = closed_loop_batch_sizes(8, refill_wait_s=0)  # the policy before refill_wait_s: what the API bench saw
+    sizes = closed_loop_batch_sizes(
+        8, refill_wait_s=0
+    )  # the policy before refill_wait_s: what the API bench saw
     assert sizes[:6] == [1, 7, 1, 7, 1, 7], sizes
 
 
 def test_a_lone_client_never_waits_for_the_refill_window():
     async def scenario():
         inner = EchoReplyGenerator(delay_s=0.01)
-        batching = BatchingReplyGenerator(inner, max_batch_size=8, max_wait_s=0.002, refill_wait_s=30)
-        async with asyncio.timeout(10):  # waiting out a 30 s refill window even once would blow this
+        batching = BatchingReplyGenerator(
+            inner, max_batch_size=8, max_wait_s=0.002, refill_wait_s=30
+        )
+        async with asyncio.timeout(
+            10
+        ):  # waiting out a 30 s refill window even once would blow this
             for turn in range(5):
                 await batching.generate(said(f"m{turn}"))
                 await asyncio.sleep(0.002)
@@ -195,9 +233,13 @@ def test_a_lone_client_never_waits_for_the_refill_window():
 def test_the_refill_window_is_only_right_after_a_batch():
     async def scenario():
         inner = EchoReplyGenerator(delay_s=0.01)
-        batching = BatchingReplyGenerator(inner, max_batch_size=8, max_wait_s=0.002, refill_wait_s=0.05)
+        batching = BatchingReplyGenerator(
+            inner, max_batch_size=8, max_wait_s=0.002, refill_wait_s=0.05
+        )
         await asyncio.gather(*(batching.generate(said(f"a{i}")) for i in range(3)))
-        await asyncio.sleep(0.1)  # the model has been idle longer than the window: a newcomer waits max_wait_s only
+        await asyncio.sleep(
+            0.1
+        )  # the model has been idle longer than the window: a newcomer waits max_wait_s only
         async with asyncio.timeout(5):
             await batching.generate(said("late"))
         await batching.aclose()

@@ -2,6 +2,7 @@
 
 Several private chats and a group talk at once; the generator echoes the context it saw, so every
 reply shows which messages reached the model."""
+
 from __future__ import annotations
 
 import json
@@ -27,7 +28,10 @@ def test_many_chats_at_once_each_reply_lands_in_its_chat_and_contexts_never_mix(
         assert api.texts_to(BOB["id"]) == [echo([user("hi from bob")])]
         assert api.texts_to(CAROL["id"]) == [echo([user("hi from carol")])]
         first_group = echo([user("что с акциями?")])
-        assert group_replies == [first_group, echo([user("что с акциями?"), bot(first_group), user("а дивиденды?")])]
+        assert group_replies == [
+            first_group,
+            echo([user("что с акциями?"), bot(first_group), user("а дивиденды?")]),
+        ]
         assert alice_reply == [echo([user("slow привет")])]
 
         # the slow chat held up nobody: the others were answered while Alice's reply was being written
@@ -39,7 +43,8 @@ def test_many_chats_at_once_each_reply_lands_in_its_chat_and_contexts_never_mix(
 
         api.say(private(ALICE), ALICE, "second")
         assert api.wait_for_texts(ALICE["id"], 2)[1] == echo(
-            [user("slow привет"), bot(echo([user("slow привет")])), user("second")])
+            [user("slow привет"), bot(echo([user("slow привет")])), user("second")]
+        )
     assert all("chatter" not in m.text for context in generator.contexts for m in context)
 
 
@@ -56,7 +61,11 @@ def test_typing_indicators_never_eat_a_groups_message_allowance(api):
     # Telegram allows a bot about 20 messages a minute per group; AIORateLimiter enforces that. Typing
     # actions queued in the same allowance would hold replies up for a minute.
     generator = EchoContextGenerator(slow_s=0.3)
-    with BotRun(api, bot_settings(api, None, typing_interval_s=0.05, dialogue={"context_size": 1}), generator):
+    with BotRun(
+        api,
+        bot_settings(api, None, typing_interval_s=0.05, dialogue={"context_size": 1}),
+        generator,
+    ):
         for n in range(10):
             api.say(GROUP, DAVE, f"@tink_test_bot slow {n}")
         replies = api.wait_for_texts(GROUP["id"], 10, timeout=15)
@@ -68,8 +77,11 @@ def test_commands_greet_reset_forgets_and_non_text_gets_a_polite_line(api):
     settings = bot_settings(api, None)
     texts = settings.bot.texts
     with BotRun(api, settings, EchoContextGenerator()):
-        commands = json.loads(api.wait_for(lambda: api.sent("setMyCommands"), what="setMyCommands")[0]
-                              .params["commands"])
+        commands = json.loads(
+            api.wait_for(lambda: api.sent("setMyCommands"), what="setMyCommands")[0].params[
+                "commands"
+            ]
+        )
         assert [c["command"] for c in commands] == ["start", "help", "reset", "ask"]
         api.say(private(ALICE), ALICE, "/start")
         api.say(private(ALICE), ALICE, "/help")
@@ -80,8 +92,15 @@ def test_commands_greet_reset_forgets_and_non_text_gets_a_polite_line(api):
         api.send_sticker(private(ALICE), ALICE)
         api.say(private(ALICE), ALICE, "/weird")
         replies = api.wait_for_texts(ALICE["id"], 7)
-    assert replies == [texts.start, texts.help, echo([user("remember me")]), texts.reset,
-                       echo([user("who am I?")]), texts.non_text, texts.help]
+    assert replies == [
+        texts.start,
+        texts.help,
+        echo([user("remember me")]),
+        texts.reset,
+        echo([user("who am I?")]),
+        texts.non_text,
+        texts.help,
+    ]
     assert texts.start.startswith("Привет")
 
 
@@ -95,8 +114,11 @@ def test_in_a_group_only_addressed_messages_and_own_commands_are_answered(api):
         api.say(GROUP, ERIN, "/reset@tink_test_bot")
         api.say(GROUP, ERIN, "/ask")
         replies = api.wait_for_texts(GROUP["id"], 3)
-    assert replies == [echo([user("как рынок?")]), bot_settings(api, None).bot.texts.reset,
-                       bot_settings(api, None).bot.texts.help]
+    assert replies == [
+        echo([user("как рынок?")]),
+        bot_settings(api, None).bot.texts.reset,
+        bot_settings(api, None).bot.texts.help,
+    ]
 
 
 def test_group_mode_ignore_keeps_the_bot_silent_in_groups(api):
@@ -109,8 +131,13 @@ def test_group_mode_ignore_keeps_the_bot_silent_in_groups(api):
 
 @pytest.mark.parametrize("when_denied", ["reply", "silence"])
 def test_allowlists_admit_listed_users_and_chats_only(api, when_denied):
-    settings = bot_settings(api, None, allowed_user_ids=[ALICE["id"]], allowed_chat_ids=[GROUP["id"]],
-                            when_denied=when_denied)
+    settings = bot_settings(
+        api,
+        None,
+        allowed_user_ids=[ALICE["id"]],
+        allowed_chat_ids=[GROUP["id"]],
+        when_denied=when_denied,
+    )
     with BotRun(api, settings, EchoContextGenerator()):
         api.say(private(BOB), BOB, "let me in")
         api.say(GROUP, BOB, "@tink_test_bot hi from the group")

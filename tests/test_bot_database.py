@@ -1,5 +1,6 @@
 """The bot's SQLite file: a damaged or read-only file stops `tinktalker bot` with one line naming the file
 and the fix; another process holding the file's lock stalls no chat; an old file gains forum topics."""
+
 from __future__ import annotations
 
 import os
@@ -11,23 +12,34 @@ from pathlib import Path
 
 import pytest
 
+from tests.bot_fakes import EchoContextGenerator
+from tests.bot_run import TOKEN, BotRun, bot_settings, private
+from tests.test_bot_inbox import _locked
 from tinktalker.adapters.storage.sqlite_database import SqliteDatabase
 from tinktalker.adapters.storage.sqlite_dialogue_store import SqliteDialogueStore
 from tinktalker.domain.dialogue import Conversation, Message, Speaker
 from tinktalker.domain.errors import StorageUnavailable
-from tests.bot_fakes import EchoContextGenerator
-from tests.bot_run import TOKEN, BotRun, bot_settings, private
-from tests.test_bot_inbox import _locked
 
 ROOT = Path(__file__).resolve().parents[1]
 USERS = [{"id": 8000 + n, "is_bot": False, "first_name": f"u{n}"} for n in range(6)]
 
 
 def _bot_exits(db: Path) -> subprocess.CompletedProcess:
-    env = {**os.environ, "TELEGRAM_TOKEN": TOKEN, "TINKTALKER__STORE__SQLITE_PATH": str(db),
-           "TINKTALKER__GENERATOR__BACKEND": "http", "TINKTALKER__BOT__API_BASE_URL": "http://127.0.0.1:9/bot"}
-    return subprocess.run([sys.executable, "-m", "tinktalker.entrypoints.cli", "bot"], env=env, cwd=ROOT,
-                          capture_output=True, text=True, timeout=60)
+    env = {
+        **os.environ,
+        "TELEGRAM_TOKEN": TOKEN,
+        "TINKTALKER__STORE__SQLITE_PATH": str(db),
+        "TINKTALKER__GENERATOR__BACKEND": "http",
+        "TINKTALKER__BOT__API_BASE_URL": "http://127.0.0.1:9/bot",
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "tinktalker.entrypoints.cli", "bot"],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
 
 
 def test_a_damaged_file_stops_the_bot_with_one_line_naming_it_and_the_fix(tmp_path):
@@ -36,7 +48,9 @@ def test_a_damaged_file_stops_the_bot_with_one_line_naming_it_and_the_fix(tmp_pa
     result = _bot_exits(db)
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert result.stderr.count("\n") == 1 and result.stderr.startswith("tinktalker: error: ")
-    assert str(db) in result.stderr and "damaged" in result.stderr and "move it aside" in result.stderr
+    assert (
+        str(db) in result.stderr and "damaged" in result.stderr and "move it aside" in result.stderr
+    )
 
 
 @pytest.fixture
@@ -50,7 +64,9 @@ def read_only(tmp_path):
         yield db
         return
     if subprocess.run(["chattr", "+i", str(db)], capture_output=True).returncode != 0:
-        pytest.skip("running as root where chattr +i is not allowed: no way to make a file read-only")
+        pytest.skip(
+            "running as root where chattr +i is not allowed: no way to make a file read-only"
+        )
     yield db
     subprocess.run(["chattr", "-i", str(db)], check=True)
 
@@ -59,13 +75,19 @@ def test_a_read_only_file_stops_the_bot_with_one_line_naming_it_and_the_fix(read
     result = _bot_exits(read_only)
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert result.stderr.count("\n") == 1 and str(read_only) in result.stderr
-    assert "cannot write" in result.stderr and "writable" in result.stderr and "store.sqlite_path" in result.stderr
+    assert (
+        "cannot write" in result.stderr
+        and "writable" in result.stderr
+        and "store.sqlite_path" in result.stderr
+    )
 
 
 def test_another_process_holding_the_file_stalls_no_chat(api, tmp_path):
     db = tmp_path / "bot.sqlite3"
     settings = bot_settings(api, db)
-    settings = settings.model_copy(update={"store": settings.store.model_copy(update={"sqlite_busy_timeout_s": 0.5})})
+    settings = settings.model_copy(
+        update={"store": settings.store.model_copy(update={"sqlite_busy_timeout_s": 0.5})}
+    )
     with BotRun(api, settings, EchoContextGenerator()):
         api.say(private(USERS[0]), USERS[0], "before the lock")
         api.wait_for_texts(USERS[0]["id"], 1)
@@ -74,20 +96,35 @@ def test_another_process_holding_the_file_stalls_no_chat(api, tmp_path):
             for u in USERS:
                 api.say(private(u), u, "during the lock")
             for u in USERS:  # answered while the other process still holds the lock
-                api.wait_for(lambda u=u: any(t.endswith("user:during the lock]") for t in api.texts_to(u["id"])),
-                             timeout=15, what=f"{u['first_name']}'s reply")
+                api.wait_for(
+                    lambda u=u: any(
+                        t.endswith("user:during the lock]") for t in api.texts_to(u["id"])
+                    ),
+                    timeout=15,
+                    what=f"{u['first_name']}'s reply",
+                )
             answered_in = time.monotonic() - locked_at
         api.say(private(USERS[1]), USERS[1], "after the lock")
         api.wait_for_texts(USERS[1]["id"], 2)
-    assert settings.dialogue.unavailable_reply not in sum((api.texts_to(u["id"]) for u in USERS), [])
-    with sqlite3.connect(db) as connection:  # the lock is gone: what was kept meanwhile is written too
-        stored = connection.execute("SELECT chat_id, text FROM messages WHERE speaker = 'user'").fetchall()
-    assert sorted(stored) == sorted([(str(USERS[0]["id"]), "before the lock"), (str(USERS[1]["id"]), "after the lock")]
-                                    + [(str(u["id"]), "during the lock") for u in USERS])
+    assert settings.dialogue.unavailable_reply not in sum(
+        (api.texts_to(u["id"]) for u in USERS), []
+    )
+    with sqlite3.connect(
+        db
+    ) as connection:  # the lock is gone: what was kept meanwhile is written too
+        stored = connection.execute(
+            "SELECT chat_id, text FROM messages WHERE speaker = 'user'"
+        ).fetchall()
+    assert sorted(stored) == sorted(
+        [(str(USERS[0]["id"]), "before the lock"), (str(USERS[1]["id"]), "after the lock")]
+        + [(str(u["id"]), "during the lock") for u in USERS]
+    )
     print(f"{len(USERS)} chats answered {answered_in:.2f} s into another process's lock")
 
 
-async def test_reads_go_on_while_another_process_writes_and_blocked_writes_are_kept_until_it_is_done(tmp_path):
+async def test_reads_go_on_while_another_process_writes_and_blocked_writes_are_kept_until_it_is_done(
+    tmp_path,
+):
     db = tmp_path / "bot.sqlite3"
     database = SqliteDatabase(db, busy_timeout_s=0.2)
     store = SqliteDialogueStore(database)
@@ -98,7 +135,10 @@ async def test_reads_go_on_while_another_process_writes_and_blocked_writes_are_k
         for where, text in [(chat, "kept"), (other, "kept too")]:
             with pytest.raises(StorageUnavailable, match="locked.*kept in memory"):
                 await store.append(where, [Message(Speaker.USER, text)])
-        assert [m.text for m in await store.load_recent(chat, 5)] == ["hi", "kept"]  # the context has it
+        assert [m.text for m in await store.load_recent(chat, 5)] == [
+            "hi",
+            "kept",
+        ]  # the context has it
     await store.append(chat, [Message(Speaker.USER, "again")])  # writes what was kept, too
     assert [m.text for m in await store.load_recent(chat, 5)] == ["hi", "kept", "again"]
     database.close()
@@ -110,9 +150,11 @@ async def test_reads_go_on_while_another_process_writes_and_blocked_writes_are_k
 async def test_a_file_from_before_forum_topics_keeps_its_history(tmp_path):
     db = tmp_path / "old.sqlite3"
     with sqlite3.connect(db) as connection:
-        connection.executescript("CREATE TABLE messages (id INTEGER PRIMARY KEY AUTOINCREMENT, chat_id TEXT NOT NULL,"
-                                 " speaker TEXT NOT NULL, text TEXT NOT NULL, created_at TEXT);"
-                                 "INSERT INTO messages (chat_id, speaker, text) VALUES ('5', 'user', 'old times');")
+        connection.executescript(
+            "CREATE TABLE messages (id INTEGER PRIMARY KEY AUTOINCREMENT, chat_id TEXT NOT NULL,"
+            " speaker TEXT NOT NULL, text TEXT NOT NULL, created_at TEXT);"
+            "INSERT INTO messages (chat_id, speaker, text) VALUES ('5', 'user', 'old times');"
+        )
     database = SqliteDatabase(db)
     store = SqliteDialogueStore(database)
     assert await store.load_recent(Conversation("5"), 5) == [Message(Speaker.USER, "old times")]

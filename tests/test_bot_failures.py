@@ -1,14 +1,15 @@
 """End to end: the bot survives a dead or slow generator, Telegram's 429s and blocked users; the token
 never reaches a log; a restarted bot continues every conversation from the SQLite file."""
+
 from __future__ import annotations
 
 import logging
 import sqlite3
 import time
 
-from tinktalker.domain.dialogue import Message, Speaker
 from tests.bot_fakes import EchoContextGenerator, echo, user
-from tests.bot_run import ALICE, BOB, GROUP, DAVE, TOKEN, BotRun, bot_settings, private
+from tests.bot_run import ALICE, BOB, DAVE, GROUP, TOKEN, BotRun, bot_settings, private
+from tinktalker.domain.dialogue import Message, Speaker
 
 
 def test_a_dead_generator_yields_the_apology_and_the_bot_recovers_by_itself(api):
@@ -19,7 +20,9 @@ def test_a_dead_generator_yields_the_apology_and_the_bot_recovers_by_itself(api)
         generator.go_down()
         api.say(private(ALICE), ALICE, "are you there?")
         assert api.wait_for_texts(ALICE["id"], 1) == [apology]
-        generator.failure = RuntimeError("CUDA error: an illegal memory access")  # not a ReplyUnavailable
+        generator.failure = RuntimeError(
+            "CUDA error: an illegal memory access"
+        )  # not a ReplyUnavailable
         api.say(private(ALICE), ALICE, "and now?")
         assert api.wait_for_texts(ALICE["id"], 2)[1] == apology
         generator.failure = None
@@ -43,8 +46,10 @@ def test_a_429_from_telegram_is_waited_out_and_the_reply_still_lands(api):
     with BotRun(api, bot_settings(api, None), EchoContextGenerator()):
         api.fail("sendMessage", times=1, retry_after=1)
         api.say(private(ALICE), ALICE, "hello")
-        attempts = api.wait_for(lambda: len(api.sent(chat_id=ALICE["id"])) >= 2 and api.sent(chat_id=ALICE["id"]),
-                                what="the retried sendMessage")
+        attempts = api.wait_for(
+            lambda: len(api.sent(chat_id=ALICE["id"])) >= 2 and api.sent(chat_id=ALICE["id"]),
+            what="the retried sendMessage",
+        )
         api.say(private(BOB), BOB, "still alive?")
         api.wait_for_texts(BOB["id"], 1)
     assert [a.params["text"] for a in attempts] == [echo([user("hello")])] * 2
@@ -62,9 +67,17 @@ def test_polling_survives_a_bot_api_that_fails_for_a_while(api):
 
 
 def test_a_user_who_blocked_the_bot_is_logged_and_others_are_still_served(api, caplog):
-    with BotRun(api, bot_settings(api, None), EchoContextGenerator()), caplog.at_level(logging.WARNING):
-        api.fail("sendMessage", times=1, status=403, retry_after=None,
-                 description="Forbidden: bot was blocked by the user")
+    with (
+        BotRun(api, bot_settings(api, None), EchoContextGenerator()),
+        caplog.at_level(logging.WARNING),
+    ):
+        api.fail(
+            "sendMessage",
+            times=1,
+            status=403,
+            retry_after=None,
+            description="Forbidden: bot was blocked by the user",
+        )
         api.say(private(ALICE), ALICE, "bye forever")
         api.wait_for(lambda: api.sent(chat_id=ALICE["id"]), what="the refused sendMessage")
         api.say(private(BOB), BOB, "hello")
@@ -83,7 +96,9 @@ def test_the_token_never_appears_in_the_logs(api, caplog):
             api.say(GROUP, DAVE, "@tink_test_bot hi")
             api.wait_for_texts(GROUP["id"], 1)
     logged = caplog.text
-    assert len(caplog.records) > 50 and "getUpdates" in logged  # the client's debug chatter was captured...
+    assert (
+        len(caplog.records) > 50 and "getUpdates" in logged
+    )  # the client's debug chatter was captured...
     secret_part = TOKEN.split(":")[1]
     assert TOKEN not in logged and secret_part not in logged  # ...with the token masked everywhere
     assert "<redacted>" in logged
@@ -103,10 +118,14 @@ def test_a_restarted_bot_continues_every_conversation(api, tmp_path):
     with BotRun(api, bot_settings(api, db), EchoContextGenerator()):
         api.say(private(ALICE), ALICE, "what is my name?")
         replies = api.wait_for_texts(ALICE["id"], 2)
-    assert replies[1] == echo([user("my name is Alice"), Message(Speaker.BOT, first_alice), user("what is my name?")])
+    assert replies[1] == echo(
+        [user("my name is Alice"), Message(Speaker.BOT, first_alice), user("what is my name?")]
+    )
 
 
-def test_a_reply_telegram_could_not_take_is_sent_again_with_backoff_and_remembered_once(api, tmp_path):
+def test_a_reply_telegram_could_not_take_is_sent_again_with_backoff_and_remembered_once(
+    api, tmp_path
+):
     db = tmp_path / "history.sqlite3"
     settings = bot_settings(api, db, send_retries=3, send_backoff_s=0.2)
     with BotRun(api, settings, EchoContextGenerator()):
@@ -117,10 +136,14 @@ def test_a_reply_telegram_could_not_take_is_sent_again_with_backoff_and_remember
     assert len(attempts) == 3 and attempts[2].at - attempts[1].at >= 0.35  # 0.2 s, then 0.4 s
     with sqlite3.connect(db) as connection:
         assert connection.execute("SELECT count(*) FROM messages").fetchone() == (2,)
-        assert connection.execute("SELECT count(*) FROM inbox WHERE finished_at IS NULL").fetchone() == (0,)
+        assert connection.execute(
+            "SELECT count(*) FROM inbox WHERE finished_at IS NULL"
+        ).fetchone() == (0,)
 
 
-def test_a_reply_that_never_gets_through_is_given_up_logged_and_not_remembered(api, tmp_path, caplog):
+def test_a_reply_that_never_gets_through_is_given_up_logged_and_not_remembered(
+    api, tmp_path, caplog
+):
     db = tmp_path / "history.sqlite3"
     settings = bot_settings(api, db, send_retries=1, send_backoff_s=0.1)
     with BotRun(api, settings, EchoContextGenerator()), caplog.at_level(logging.ERROR):
@@ -132,5 +155,9 @@ def test_a_reply_that_never_gets_through_is_given_up_logged_and_not_remembered(a
     assert "never delivered, given up" in caplog.text and len(api.sent(chat_id=ALICE["id"])) == 2
     assert api.texts_to(ALICE["id"]) == []
     with sqlite3.connect(db) as connection:
-        assert connection.execute("SELECT count(*) FROM messages WHERE chat_id = ?", (str(ALICE["id"]),)).fetchone() == (0,)
-        assert connection.execute("SELECT count(*) FROM inbox WHERE finished_at IS NULL").fetchone() == (0,)
+        assert connection.execute(
+            "SELECT count(*) FROM messages WHERE chat_id = ?", (str(ALICE["id"]),)
+        ).fetchone() == (0,)
+        assert connection.execute(
+            "SELECT count(*) FROM inbox WHERE finished_at IS NULL"
+        ).fetchone() == (0,)

@@ -1,4 +1,5 @@
 """The bot's start and stop: setup errors in one line, webhook mode with its secret, SIGTERM mid-reply."""
+
 from __future__ import annotations
 
 import asyncio
@@ -13,12 +14,12 @@ import urllib.request
 
 import pytest
 
+from tests.bot_fakes import EchoContextGenerator, echo
+from tests.bot_run import ALICE, TOKEN, BotRun, bot_settings, private
 from tinktalker.domain.dialogue import Message, Speaker
 from tinktalker.domain.errors import SetupError
 from tinktalker.entrypoints.bot.run import run_bot
 from tinktalker.entrypoints.container import make_container
-from tests.bot_fakes import EchoContextGenerator, echo
-from tests.bot_run import ALICE, TOKEN, BotRun, bot_settings, private
 
 
 def test_a_missing_token_names_the_variable_and_botfather(api):
@@ -30,7 +31,9 @@ def test_a_missing_token_names_the_variable_and_botfather(api):
 def test_a_rejected_token_is_one_line_without_the_token(api):
     wrong = "999:WRONG-secret-token"
     with pytest.raises(SetupError, match="Telegram rejected TELEGRAM_TOKEN") as raised:
-        with BotRun(api, bot_settings(api, None), EchoContextGenerator(), env={"TELEGRAM_TOKEN": wrong}):
+        with BotRun(
+            api, bot_settings(api, None), EchoContextGenerator(), env={"TELEGRAM_TOKEN": wrong}
+        ):
             pass
     assert "WRONG" not in str(raised.value) and api.rejected_tokens == [wrong]
 
@@ -50,16 +53,31 @@ def test_webhook_mode_needs_its_public_url(api):
 
 def test_webhook_mode_registers_the_url_and_secret_and_answers_only_telegram(api):
     port = _free_port()
-    webhook = {"public_url": "https://bot.example.test/tg-hook", "listen": "127.0.0.1", "port": port,
-               "path": "tg-hook"}
+    webhook = {
+        "public_url": "https://bot.example.test/tg-hook",
+        "listen": "127.0.0.1",
+        "port": port,
+        "path": "tg-hook",
+    }
     settings = bot_settings(api, None, mode="webhook", webhook=webhook)
     env = {"TELEGRAM_TOKEN": TOKEN, "TELEGRAM_WEBHOOK_SECRET": "hook-secret_42"}
     with BotRun(api, settings, EchoContextGenerator(), env=env):
         registered = api.sent("setWebhook")[0].params
         _wait_until_listening(port)  # setWebhook goes out just before the server binds
-        assert registered["url"] == webhook["public_url"] and registered["secret_token"] == "hook-secret_42"
-        update = {"update_id": 1, "message": {"message_id": 1, "date": int(time.time()), "chat": private(ALICE),
-                                              "from": ALICE, "text": "via webhook"}}
+        assert (
+            registered["url"] == webhook["public_url"]
+            and registered["secret_token"] == "hook-secret_42"
+        )
+        update = {
+            "update_id": 1,
+            "message": {
+                "message_id": 1,
+                "date": int(time.time()),
+                "chat": private(ALICE),
+                "from": ALICE,
+                "text": "via webhook",
+            },
+        }
         assert _post(f"http://127.0.0.1:{port}/tg-hook", update, "not-the-secret") == 403
         assert _post(f"http://127.0.0.1:{port}/tg-hook", update, "hook-secret_42") == 200
         assert api.wait_for_texts(ALICE["id"], 1) == [echo([Message(Speaker.USER, "via webhook")])]
@@ -75,14 +93,21 @@ def test_sigterm_finishes_the_replies_in_flight_before_exit(api, tmp_path):
     def user_then_sigterm() -> None:
         api.wait_for(lambda: api.sent("getUpdates"), what="polling")
         api.say(private(ALICE), ALICE, "slow goodbye")
-        api.wait_for(lambda: api.sent("sendChatAction", ALICE["id"]), what="typing")  # the reply is being written
+        api.wait_for(
+            lambda: api.sent("sendChatAction", ALICE["id"]), what="typing"
+        )  # the reply is being written
         signalled.append(time.monotonic())
         os.kill(os.getpid(), signal.SIGTERM)
 
     driver = threading.Thread(target=user_then_sigterm, daemon=True)
     driver.start()
     with container.dialogue_generator.override(generator):
-        assert asyncio.run(asyncio.wait_for(run_bot(container, settings, env={"TELEGRAM_TOKEN": TOKEN}), 30)) == 0
+        assert (
+            asyncio.run(
+                asyncio.wait_for(run_bot(container, settings, env={"TELEGRAM_TOKEN": TOKEN}), 30)
+            )
+            == 0
+        )
     driver.join(5)
     reply = api.sent(chat_id=ALICE["id"])
     assert [c.params["text"] for c in reply] == [echo([Message(Speaker.USER, "slow goodbye")])]
@@ -91,8 +116,12 @@ def test_sigterm_finishes_the_replies_in_flight_before_exit(api, tmp_path):
 
 
 def _post(url: str, update: dict, secret: str) -> int:
-    request = urllib.request.Request(url, data=json.dumps(update).encode(), method="POST", headers={
-        "Content-Type": "application/json", "X-Telegram-Bot-Api-Secret-Token": secret})
+    request = urllib.request.Request(
+        url,
+        data=json.dumps(update).encode(),
+        method="POST",
+        headers={"Content-Type": "application/json", "X-Telegram-Bot-Api-Secret-Token": secret},
+    )
     try:
         with urllib.request.urlopen(request, timeout=10) as response:
             return response.status

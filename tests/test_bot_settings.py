@@ -1,11 +1,12 @@
 """The bot's config section: config.yml documents the schema's defaults; env overrides reach it."""
+
 from __future__ import annotations
 
 import yaml
 
+from tinktalker.entrypoints.bot.audience import Allowlist
 from tinktalker.entrypoints.config_loading import SHIPPED_CONFIG, load_settings
 from tinktalker.entrypoints.settings import BotSettings
-from tinktalker.entrypoints.bot.audience import Allowlist
 
 
 def test_config_yml_bot_section_equals_the_schema_defaults():
@@ -15,8 +16,12 @@ def test_config_yml_bot_section_equals_the_schema_defaults():
 
 
 def test_allowlists_and_webhook_port_come_from_the_environment():
-    settings = load_settings(env={"TINKTALKER__BOT__ALLOWED_USER_IDS": "[1, 2]",
-                                  "TINKTALKER__BOT__WEBHOOK__PORT": "8080"})
+    settings = load_settings(
+        env={
+            "TINKTALKER__BOT__ALLOWED_USER_IDS": "[1, 2]",
+            "TINKTALKER__BOT__WEBHOOK__PORT": "8080",
+        }
+    )
     assert settings.bot.allowed_user_ids == [1, 2] and settings.bot.webhook.port == 8080
 
 

@@ -1,4 +1,5 @@
 """`tinktalker chat` in a real pseudo-terminal: line editing, this session's history, /help, Ctrl-C."""
+
 from __future__ import annotations
 
 import fcntl
@@ -29,9 +30,15 @@ class Terminal:
 
     def __init__(self, *args: str, env: dict[str, str]) -> None:
         self.master, slave = pty.openpty()
-        self.process = subprocess.Popen([sys.executable, "-m", "tinktalker.entrypoints.cli", "chat", *args], cwd=ROOT,
-                                        stdin=slave, stdout=slave, stderr=slave, env={**os.environ, **env},
-                                        preexec_fn=_take_the_terminal)
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "tinktalker.entrypoints.cli", "chat", *args],
+            cwd=ROOT,
+            stdin=slave,
+            stdout=slave,
+            stderr=slave,
+            env={**os.environ, **env},
+            preexec_fn=_take_the_terminal,
+        )
         os.close(slave)
         self.seen = b""
 
@@ -41,12 +48,16 @@ class Terminal:
     def wait_for(self, text: bytes, count: int = 1, timeout_s: float = 60.0) -> None:
         deadline = time.monotonic() + timeout_s
         while self.seen.count(text) < count:
-            assert time.monotonic() < deadline, f"never saw {text!r}; saw {self.seen.decode(errors='replace')!r}"
+            assert time.monotonic() < deadline, (
+                f"never saw {text!r}; saw {self.seen.decode(errors='replace')!r}"
+            )
             if select.select([self.master], [], [], 0.2)[0]:
                 try:
                     self.seen += os.read(self.master, 4096)
                 except OSError:  # the chat closed the terminal
-                    assert False, f"the chat ended; it printed {self.seen.decode(errors='replace')!r}"
+                    assert False, (
+                        f"the chat ended; it printed {self.seen.decode(errors='replace')!r}"
+                    )
 
     def close(self) -> None:
         if self.process.poll() is None:
@@ -58,14 +69,23 @@ class Terminal:
 @pytest.fixture
 def chat(tiny_model_dir, tmp_path):
     db = tmp_path / "chat.sqlite3"
-    terminal = Terminal("--model", str(tiny_model_dir), env={"TINKTALKER__STORE__SQLITE_PATH": str(db), "TERM": "xterm"})
+    terminal = Terminal(
+        "--model",
+        str(tiny_model_dir),
+        env={"TINKTALKER__STORE__SQLITE_PATH": str(db), "TERM": "xterm"},
+    )
     terminal.db = db
     yield terminal
     terminal.close()
 
 
 def user_messages(db: Path) -> list[str]:
-    return [row[0] for row in sqlite3.connect(db).execute("SELECT text FROM messages WHERE speaker = 'user' ORDER BY id")]
+    return [
+        row[0]
+        for row in sqlite3.connect(db).execute(
+            "SELECT text FROM messages WHERE speaker = 'user' ORDER BY id"
+        )
+    ]
 
 
 def test_arrow_keys_edit_the_line_and_recall_the_last_one(chat):
@@ -88,7 +108,9 @@ def test_ctrl_c_at_the_prompt_leaves_at_once(chat):
     chat.type("half a line")
     chat.wait_for(b"half a line")
     chat.type("\x03")
-    assert chat.process.wait(timeout=30) == 0  # before: nothing happened until Enter (30 s: a loaded CI box)
+    assert (
+        chat.process.wait(timeout=30) == 0
+    )  # before: nothing happened until Enter (30 s: a loaded CI box)
     assert user_messages(chat.db) == []
 
 
@@ -97,12 +119,19 @@ def slow_model_dir(tmp_path_factory):
     """Wide and long enough that a reply takes seconds on a CPU (the tiny model answers at once)."""
     from tests.tiny_model import build_tiny_model
 
-    return build_tiny_model(tmp_path_factory.mktemp("slow-model"), n_layer=6, n_embd=256, n_head=4, n_positions=1024)
+    return build_tiny_model(
+        tmp_path_factory.mktemp("slow-model"), n_layer=6, n_embd=256, n_head=4, n_positions=1024
+    )
 
 
 def test_ctrl_c_during_a_reply_says_what_happens_and_a_second_one_leaves_now(slow_model_dir):
-    slow = {"TINKTALKER__STORE__BACKEND": "memory", "TINKTALKER__GENERATION__MAX_NEW_TOKENS": "900",
-            "TINKTALKER__GENERATION__NUM_BEAMS": "8", "TINKTALKER__DIALOGUE__CONTROL_FRAGMENTS": "[]", "TERM": "xterm"}
+    slow = {
+        "TINKTALKER__STORE__BACKEND": "memory",
+        "TINKTALKER__GENERATION__MAX_NEW_TOKENS": "900",
+        "TINKTALKER__GENERATION__NUM_BEAMS": "8",
+        "TINKTALKER__DIALOGUE__CONTROL_FRAGMENTS": "[]",
+        "TERM": "xterm",
+    }
     terminal = Terminal("--model", str(slow_model_dir), env=slow)
     try:
         terminal.wait_for(PROMPT)

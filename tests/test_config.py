@@ -1,6 +1,6 @@
 """Settings: config.yml documents the defaults; partial files, env overrides and clear errors."""
-from __future__ import annotations
 
+from __future__ import annotations
 
 import pytest
 import yaml
@@ -24,12 +24,23 @@ def test_every_shipped_key_has_a_comment():
         return len(line) - len(line.lstrip())
 
     for number, line in enumerate(lines):
-        if not line.startswith("  ") or ":" not in line or line.strip().startswith("#") or "#" in line:
+        if (
+            not line.startswith("  ")
+            or ":" not in line
+            or line.strip().startswith("#")
+            or "#" in line
+        ):
             continue
         above = number - 1
-        while above >= 0 and indent(lines[above]) == indent(line) and not lines[above].strip().startswith("#"):
+        while (
+            above >= 0
+            and indent(lines[above]) == indent(line)
+            and not lines[above].strip().startswith("#")
+        ):
             above -= 1  # walk up through sibling keys to the line heading the group
-        assert above >= 0 and lines[above].strip().startswith("#"), f"config.yml line {number + 1} has no comment: {line}"
+        assert above >= 0 and lines[above].strip().startswith("#"), (
+            f"config.yml line {number + 1} has no comment: {line}"
+        )
 
 
 def test_a_partial_config_overrides_only_what_it_names(tmp_path):
@@ -41,8 +52,11 @@ def test_a_partial_config_overrides_only_what_it_names(tmp_path):
 
 
 def test_environment_overrides_the_file_and_model_flag_wins(tmp_path):
-    env = {"TINKTALKER__GENERATION__TEMPERATURE": "0.7", "TINKTALKER__STORE__BACKEND": "memory",
-           "TINKTALKER_MODEL": "/models/from-env"}
+    env = {
+        "TINKTALKER__GENERATION__TEMPERATURE": "0.7",
+        "TINKTALKER__STORE__BACKEND": "memory",
+        "TINKTALKER_MODEL": "/models/from-env",
+    }
     settings = load_settings(None, env=env)
     assert settings.generation.temperature == 0.7 and settings.store.backend == "memory"
     assert settings.model.name_or_path == "/models/from-env"
@@ -55,14 +69,17 @@ def test_config_path_from_the_environment(tmp_path):
     assert load_settings(None, env={"TINKTALKER_CONFIG": str(path)}).store.backend == "memory"
 
 
-@pytest.mark.parametrize("text,needle", [
-    ("generation:\n  topk: 5\n", "unknown config key 'generation.topk'"),
-    ("generation:\n  top_k: lots\n", "config key 'generation.top_k'"),
-    ("store:\n  backend: postgres\n", "config key 'store.backend'"),
-    ("modle:\n  device: cpu\n", "unknown config key 'modle'"),
-    ("- just\n- a list\n", "must be a mapping"),
-    ("model: [unclosed\n", "not valid YAML"),
-])
+@pytest.mark.parametrize(
+    "text,needle",
+    [
+        ("generation:\n  topk: 5\n", "unknown config key 'generation.topk'"),
+        ("generation:\n  top_k: lots\n", "config key 'generation.top_k'"),
+        ("store:\n  backend: postgres\n", "config key 'store.backend'"),
+        ("modle:\n  device: cpu\n", "unknown config key 'modle'"),
+        ("- just\n- a list\n", "must be a mapping"),
+        ("model: [unclosed\n", "not valid YAML"),
+    ],
+)
 def test_bad_configs_name_the_key(tmp_path, text, needle):
     path = tmp_path / "bad.yml"
     path.write_text(text, encoding="utf-8")
@@ -83,19 +100,39 @@ def test_an_ill_typed_env_override_is_named():
 def test_flags_override_keys_and_are_checked_like_them():
     settings = load_settings(None, env={}, flags={"server.port": 9001, "server.host": None})
     assert settings.server.port == 9001 and settings.server.host == Settings().server.host
-    with pytest.raises(SetupError, match=r"config key 'server.port' \(given by its command-line flag\)"):
+    with pytest.raises(
+        SetupError, match=r"config key 'server.port' \(given by its command-line flag\)"
+    ):
         load_settings(None, env={}, flags={"server.port": 99999})
 
 
-@pytest.mark.parametrize("var,raw,key,expected", [
-    ("TINKTALKER__DIALOGUE__UNAVAILABLE_REPLY", "Sorry: busy", ("dialogue", "unavailable_reply"), "Sorry: busy"),
-    ("TINKTALKER__DIALOGUE__FALLBACK_REPLY", "[not closed", ("dialogue", "fallback_reply"), "[not closed"),
-    ("TINKTALKER__DIALOGUE__FALLBACK_REPLY", "'quoted'", ("dialogue", "fallback_reply"), "quoted"),
-    ("TINKTALKER__MODEL__NAME_OR_PATH", "2024", ("model", "name_or_path"), "2024"),
-    ("TINKTALKER__TRAINING__MIXED_PRECISION", "no", ("training", "mixed_precision"), "no"),
-    ("TINKTALKER__TRAINING__DATA", "null", ("training", "data"), None),
-    ("TINKTALKER__BOT__ALLOWED_USER_IDS", "[1, 2]", ("bot", "allowed_user_ids"), [1, 2]),
-])
+@pytest.mark.parametrize(
+    "var,raw,key,expected",
+    [
+        (
+            "TINKTALKER__DIALOGUE__UNAVAILABLE_REPLY",
+            "Sorry: busy",
+            ("dialogue", "unavailable_reply"),
+            "Sorry: busy",
+        ),
+        (
+            "TINKTALKER__DIALOGUE__FALLBACK_REPLY",
+            "[not closed",
+            ("dialogue", "fallback_reply"),
+            "[not closed",
+        ),
+        (
+            "TINKTALKER__DIALOGUE__FALLBACK_REPLY",
+            "'quoted'",
+            ("dialogue", "fallback_reply"),
+            "quoted",
+        ),
+        ("TINKTALKER__MODEL__NAME_OR_PATH", "2024", ("model", "name_or_path"), "2024"),
+        ("TINKTALKER__TRAINING__MIXED_PRECISION", "no", ("training", "mixed_precision"), "no"),
+        ("TINKTALKER__TRAINING__DATA", "null", ("training", "data"), None),
+        ("TINKTALKER__BOT__ALLOWED_USER_IDS", "[1, 2]", ("bot", "allowed_user_ids"), [1, 2]),
+    ],
+)
 def test_environment_values_where_a_key_wants_text_stay_text(var, raw, key, expected):
     section, name = key
     assert getattr(getattr(load_settings(None, env={var: raw}), section), name) == expected
@@ -105,7 +142,9 @@ def test_an_environment_value_that_is_not_yaml_names_the_variable():
     with pytest.raises(SetupError) as error:
         load_settings(None, env={"TINKTALKER__BOT__ALLOWED_USER_IDS": "[1, 2"})
     message = str(error.value)
-    assert message.startswith("environment variable TINKTALKER__BOT__ALLOWED_USER_IDS is not valid YAML")
+    assert message.startswith(
+        "environment variable TINKTALKER__BOT__ALLOWED_USER_IDS is not valid YAML"
+    )
     assert "\n" not in message
 
 
@@ -113,7 +152,10 @@ def test_an_ill_typed_environment_value_blames_the_variable_not_the_file():
     with pytest.raises(SetupError) as error:
         load_settings(SHIPPED_CONFIG, env={"TINKTALKER__BOT__ALLOWED_USER_IDS": "[1, x]"})
     message = str(error.value)
-    assert "config key 'bot.allowed_user_ids.1' (from environment variable TINKTALKER__BOT__ALLOWED_USER_IDS)" in message
+    assert (
+        "config key 'bot.allowed_user_ids.1' (from environment variable TINKTALKER__BOT__ALLOWED_USER_IDS)"
+        in message
+    )
     assert "config.yml" not in message
 
 
@@ -121,8 +163,12 @@ def test_an_installed_package_without_config_yml_has_the_same_defaults(tmp_path,
     from tinktalker.entrypoints import config_loading
 
     with_file = load_settings(None, env={})
-    monkeypatch.setattr(config_loading, "SOURCE_ROOT", tmp_path)  # like site-packages: no pyproject.toml
-    (tmp_path / "config.yml").write_text("generation:\n  top_k: 1\n", encoding="utf-8")  # someone else's
+    monkeypatch.setattr(
+        config_loading, "SOURCE_ROOT", tmp_path
+    )  # like site-packages: no pyproject.toml
+    (tmp_path / "config.yml").write_text(
+        "generation:\n  top_k: 1\n", encoding="utf-8"
+    )  # someone else's
     monkeypatch.setattr(config_loading, "SHIPPED_CONFIG", tmp_path / "config.yml")
     assert config_loading.shipped_config() is None
     assert load_settings(None, env={}) == with_file == Settings()

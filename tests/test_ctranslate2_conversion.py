@@ -1,4 +1,5 @@
 """Conversion for CTranslate2: cached by content and quantization, committed by a rename, errors that name the fix."""
+
 from __future__ import annotations
 
 import logging
@@ -28,17 +29,27 @@ def conversions(caplog) -> int:
     return sum("converting" in r.getMessage() for r in caplog.records)
 
 
-def test_the_second_use_hits_the_cache_and_another_quantization_misses(model_copy, tmp_path, caplog):
+def test_the_second_use_hits_the_cache_and_another_quantization_misses(
+    model_copy, tmp_path, caplog
+):
     caplog.set_level(logging.INFO, logger="tinktalker.adapters.model.ctranslate2_conversion")
     first = converted_model(model_copy, "int8", tmp_path / "cache")
     again = converted_model(model_copy, "int8", tmp_path / "cache")
     other = converted_model(model_copy, "float32", tmp_path / "cache")
-    assert first == again != other and (first / "model.bin").is_file() and (other / "model.bin").is_file()
+    assert (
+        first == again != other
+        and (first / "model.bin").is_file()
+        and (other / "model.bin").is_file()
+    )
     assert conversions(caplog) == 2
-    assert [p.name for p in (tmp_path / "cache" / "ctranslate2").iterdir() if p.name.startswith(".")] == []
+    assert [
+        p.name for p in (tmp_path / "cache" / "ctranslate2").iterdir() if p.name.startswith(".")
+    ] == []
 
 
-def test_changed_weights_are_converted_again_but_a_moved_folder_is_not(model_copy, tmp_path, caplog):
+def test_changed_weights_are_converted_again_but_a_moved_folder_is_not(
+    model_copy, tmp_path, caplog
+):
     from safetensors.torch import load_file, save_file
 
     caplog.set_level(logging.INFO, logger="tinktalker.adapters.model.ctranslate2_conversion")
@@ -72,10 +83,17 @@ KILLED_CONVERSION = textwrap.dedent("""
 """)
 
 
-def test_a_killed_conversion_leaves_nothing_that_loads_and_the_next_run_cleans_up(model_copy, tmp_path):
+def test_a_killed_conversion_leaves_nothing_that_loads_and_the_next_run_cleans_up(
+    model_copy, tmp_path
+):
     cache = tmp_path / "cache"
-    process = subprocess.Popen([sys.executable, "-c", KILLED_CONVERSION, str(model_copy), str(cache)], cwd=ROOT,
-                               stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    process = subprocess.Popen(
+        [sys.executable, "-c", KILLED_CONVERSION, str(model_copy), str(cache)],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
     try:
         assert process.stdout.readline().strip() == "written"
     finally:
@@ -83,37 +101,60 @@ def test_a_killed_conversion_leaves_nothing_that_loads_and_the_next_run_cleans_u
         process.wait(30)
     leftovers = list((cache / "ctranslate2").iterdir())
     assert [p.name.startswith(f".converting-{process.pid}-") for p in leftovers] == [True]
-    assert (leftovers[0] / "model.bin").is_file()  # complete, yet never committed: no entry names it
+    assert (
+        leftovers[0] / "model.bin"
+    ).is_file()  # complete, yet never committed: no entry names it
     entry = converted_model(model_copy, "int8", cache)
-    assert [p.name for p in (cache / "ctranslate2").iterdir()] == [entry.name]  # the dead one's folder is gone
+    assert [p.name for p in (cache / "ctranslate2").iterdir()] == [
+        entry.name
+    ]  # the dead one's folder is gone
 
 
 def test_an_unwritable_cache_folder_is_one_setup_line(model_copy, tmp_path):
     blocker = tmp_path / "a-file"
     blocker.write_text("not a folder")
-    with pytest.raises(SetupError, match="model.cache_dir.*set model.cache_dir to a writable folder"):
+    with pytest.raises(
+        SetupError, match="model.cache_dir.*set model.cache_dir to a writable folder"
+    ):
         converted_model(model_copy, "int8", blocker / "cache")
 
 
-@pytest.mark.parametrize("engine, device, installed, cuda, expected", [
-    ("auto", "auto", True, False, "ctranslate2"),
-    ("auto", "cpu", True, True, "ctranslate2"),
-    ("auto", "auto", True, True, "torch"),
-    ("auto", "cuda", True, True, "torch"),
-    ("auto", "auto", False, False, "torch"),
-    ("torch", "cpu", True, False, "torch"),
-    ("ctranslate2", "cuda", True, True, "ctranslate2"),
-])
+@pytest.mark.parametrize(
+    "engine, device, installed, cuda, expected",
+    [
+        ("auto", "auto", True, False, "ctranslate2"),
+        ("auto", "cpu", True, True, "ctranslate2"),
+        ("auto", "auto", True, True, "torch"),
+        ("auto", "cuda", True, True, "torch"),
+        ("auto", "auto", False, False, "torch"),
+        ("torch", "cpu", True, False, "torch"),
+        ("ctranslate2", "cuda", True, True, "ctranslate2"),
+    ],
+)
 def test_auto_picks_ctranslate2_on_a_cpu_when_installed(engine, device, installed, cuda, expected):
     assert choose_engine(engine, device, installed, cuda) == expected
 
 
-def run_chat(model: Path, env: dict, tmp_path: Path, preamble: str = "") -> subprocess.CompletedProcess:
+def run_chat(
+    model: Path, env: dict, tmp_path: Path, preamble: str = ""
+) -> subprocess.CompletedProcess:
     code = f"{preamble}import sys; from entrypoints.cli import main; sys.exit(main(['chat', '--model', {str(model)!r}]))"
-    environment = {**os.environ, "HF_HUB_OFFLINE": "1", "TINKTALKER__STORE__BACKEND": "memory",
-                   "TINKTALKER__MODEL__CACHE_DIR": str(tmp_path / "cache"), **env}
-    return subprocess.run([sys.executable, "-c", code], input="", capture_output=True, text=True, timeout=300,
-                          env=environment, cwd=ROOT)
+    environment = {
+        **os.environ,
+        "HF_HUB_OFFLINE": "1",
+        "TINKTALKER__STORE__BACKEND": "memory",
+        "TINKTALKER__MODEL__CACHE_DIR": str(tmp_path / "cache"),
+        **env,
+    }
+    return subprocess.run(
+        [sys.executable, "-c", code],
+        input="",
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=environment,
+        cwd=ROOT,
+    )
 
 
 def gpt_neo_folder(folder: Path) -> Path:
@@ -122,13 +163,21 @@ def gpt_neo_folder(folder: Path) -> Path:
     from tests.tiny_model import build_tokenizer
 
     tokenizer = build_tokenizer(folder)
-    config = GPTNeoConfig(vocab_size=len(tokenizer), hidden_size=32, num_layers=2, num_heads=2,
-                          attention_types=[[["global"], 2]], max_position_embeddings=64)
+    config = GPTNeoConfig(
+        vocab_size=len(tokenizer),
+        hidden_size=32,
+        num_layers=2,
+        num_heads=2,
+        attention_types=[[["global"], 2]],
+        max_position_embeddings=64,
+    )
     GPTNeoForCausalLM(config).save_pretrained(folder)
     return folder
 
 
-@pytest.mark.parametrize("case", ["unconvertible", "not-installed", "cuda-on-cpu", "unwritable-cache"])
+@pytest.mark.parametrize(
+    "case", ["unconvertible", "not-installed", "cuda-on-cpu", "unwritable-cache"]
+)
 def test_engine_setup_errors_are_one_line_with_exit_2(case, tiny_model_dir, tmp_path):
     model, env, preamble, fix = tiny_model_dir, {"TINKTALKER__MODEL__ENGINE": "ctranslate2"}, "", ""
     if case == "unconvertible":

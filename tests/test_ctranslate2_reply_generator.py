@@ -1,4 +1,5 @@
 """The CTranslate2 engine against the torch engine, on a tiny random GPT-2 and on one `tinktalker train` trained."""
+
 from __future__ import annotations
 
 import asyncio
@@ -6,14 +7,14 @@ from pathlib import Path
 
 import pytest
 
+from tests.dialogue_csv import PAIRS, write_dialogue_csv
+from tests.test_torch_reply_generator import CONTEXTS
+from tests.tiny_model import FIRST_MARKER, SECOND_MARKER
 from tinktalker.adapters.model.ctranslate2_reply_generator import open_ctranslate2_reply_generator
 from tinktalker.adapters.model.loading import load_model_and_tokenizer
 from tinktalker.adapters.model.rudialogpt_prompt import RuDialoGptPrompt
 from tinktalker.adapters.model.torch_reply_generator import open_torch_reply_generator
 from tinktalker.domain.dialogue import GenerationOptions, Message, Speaker
-from tests.dialogue_csv import PAIRS, write_dialogue_csv
-from tests.tiny_model import FIRST_MARKER, SECOND_MARKER
-from tests.test_torch_reply_generator import CONTEXTS
 from tinktalker.training.plan import TrainingPlan
 from tinktalker.training.run import run_training
 
@@ -28,21 +29,46 @@ NO_PENALTIES = {"repetition_penalty": 1.0, "no_repeat_ngram_size": 0}
 def trained_dir(tiny_model_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A head-only run of the real training pipeline: an untied lm_head (tie_word_embeddings false)."""
     scratch = tmp_path_factory.mktemp("trained")
-    plan = TrainingPlan(data=write_dialogue_csv(scratch / "chat.csv", rows=120), base=str(tiny_model_dir),
-                        output=scratch / "out", epochs=3, batch_size=8, learning_rate=1e-2,
-                        validation_fraction=0.1, checkpoint_every=0, device="cpu")
-    return run_training(plan, load_model_and_tokenizer, RuDialoGptPrompt.for_markers, progress_bars=False).output
+    plan = TrainingPlan(
+        data=write_dialogue_csv(scratch / "chat.csv", rows=120),
+        base=str(tiny_model_dir),
+        output=scratch / "out",
+        epochs=3,
+        batch_size=8,
+        learning_rate=1e-2,
+        validation_fraction=0.1,
+        checkpoint_every=0,
+        device="cpu",
+    )
+    return run_training(
+        plan, load_model_and_tokenizer, RuDialoGptPrompt.for_markers, progress_bars=False
+    ).output
 
 
-def replies(engine: str, model: Path, contexts, options: GenerationOptions, cache: Path, one_by_one: bool = True,
-            quantization: str = "float32", **decoding):
+def replies(
+    engine: str,
+    model: Path,
+    contexts,
+    options: GenerationOptions,
+    cache: Path,
+    one_by_one: bool = True,
+    quantization: str = "float32",
+    **decoding,
+):
     decoding = {"max_new_tokens": 12, **decoding}
     if engine == "torch":
-        resource = open_torch_reply_generator(str(model), device="cpu", dtype="float32", decoding=decoding,
-                                              pad_to_messages=1)
+        resource = open_torch_reply_generator(
+            str(model), device="cpu", dtype="float32", decoding=decoding, pad_to_messages=1
+        )
     else:
-        resource = open_ctranslate2_reply_generator(str(model), device="cpu", quantization=quantization,
-                                                    cache_dir=str(cache), decoding=decoding, pad_to_messages=1)
+        resource = open_ctranslate2_reply_generator(
+            str(model),
+            device="cpu",
+            quantization=quantization,
+            cache_dir=str(cache),
+            decoding=decoding,
+            pad_to_messages=1,
+        )
     generator = next(resource)
     try:
         if one_by_one:
@@ -56,11 +82,17 @@ QUESTIONS = [[Message(U, question)] for question, _ in PAIRS]
 
 
 @pytest.mark.parametrize("model", ["random", "trained"])
-def test_fp32_greedy_replies_are_identical_token_for_token(model, tiny_model_dir, trained_dir, tmp_path):
+def test_fp32_greedy_replies_are_identical_token_for_token(
+    model, tiny_model_dir, trained_dir, tmp_path
+):
     folder, contexts = (tiny_model_dir, CONTEXTS) if model == "random" else (trained_dir, QUESTIONS)
-    forced = {"min_new_tokens": 12} if model == "random" else {}  # the random model would stop at once
+    forced = (
+        {"min_new_tokens": 12} if model == "random" else {}
+    )  # the random model would stop at once
     torch_replies = replies("torch", folder, contexts, GREEDY, tmp_path, **NO_PENALTIES, **forced)
-    ct2_replies = replies("ctranslate2", folder, contexts, GREEDY, tmp_path, **NO_PENALTIES, **forced)
+    ct2_replies = replies(
+        "ctranslate2", folder, contexts, GREEDY, tmp_path, **NO_PENALTIES, **forced
+    )
     assert ct2_replies == torch_replies
     assert all(r.completion_tokens > 0 for r in torch_replies)
 
@@ -70,7 +102,9 @@ def test_beam_search_without_sampling_keeps_the_same_top_beam(tiny_model_dir, tm
     # ends and compares length-normalised scores; CTranslate2 stops when its best beam ends), so no beam may end
     forced = {"min_new_tokens": 12, **NO_PENALTIES}
     torch_replies = replies("torch", tiny_model_dir, CONTEXTS, BEAMS, tmp_path, **forced)
-    assert replies("ctranslate2", tiny_model_dir, CONTEXTS, BEAMS, tmp_path, **forced) == torch_replies
+    assert (
+        replies("ctranslate2", tiny_model_dir, CONTEXTS, BEAMS, tmp_path, **forced) == torch_replies
+    )
 
 
 def test_int8_agrees_with_fp32_on_the_trained_model(trained_dir, tmp_path):
@@ -82,8 +116,15 @@ def test_int8_agrees_with_fp32_on_the_trained_model(trained_dir, tmp_path):
 
 
 def test_model_card_sampling_runs_batched_and_respects_the_reply_rules(tiny_model_dir, tmp_path):
-    got = replies("ctranslate2", tiny_model_dir, CONTEXTS * 2, GenerationOptions(max_new_tokens=6), tmp_path,
-                  one_by_one=False, quantization="int8")
+    got = replies(
+        "ctranslate2",
+        tiny_model_dir,
+        CONTEXTS * 2,
+        GenerationOptions(max_new_tokens=6),
+        tmp_path,
+        one_by_one=False,
+        quantization="int8",
+    )
     assert len(got) == 8
     for reply in got:
         # a marker never reaches a reply ('@' bytes may: the random model can spell "@@" from them)
@@ -104,16 +145,30 @@ def test_serve_answers_openai_chat_with_the_ctranslate2_engine(trained_dir, tmp_
 
     from tests.loopback_server import serve_process
 
-    env = {"TINKTALKER__MODEL__ENGINE": "ctranslate2", "TINKTALKER__STORE__BACKEND": "memory",
-           "TINKTALKER__MODEL__CACHE_DIR": str(tmp_path / "cache"), "TINKTALKER__PROMPT__PAD_TO_MESSAGES": "1",
-           "TINKTALKER__LOGGING__LEVEL": "INFO"}
+    env = {
+        "TINKTALKER__MODEL__ENGINE": "ctranslate2",
+        "TINKTALKER__STORE__BACKEND": "memory",
+        "TINKTALKER__MODEL__CACHE_DIR": str(tmp_path / "cache"),
+        "TINKTALKER__PROMPT__PAD_TO_MESSAGES": "1",
+        "TINKTALKER__LOGGING__LEVEL": "INFO",
+    }
     with serve_process(trained_dir, env) as (url, process):
         client = openai.OpenAI(base_url=f"{url}/v1", api_key="none", max_retries=0)
-        chat = client.chat.completions.create(model="tinktalker", messages=[{"role": "user", "content": "акции растут"}],
-                                              temperature=0, max_tokens=8, n=2)
-        sampled = client.chat.completions.create(model="tinktalker", messages=[{"role": "user", "content": "да"}])
+        chat = client.chat.completions.create(
+            model="tinktalker",
+            messages=[{"role": "user", "content": "акции растут"}],
+            temperature=0,
+            max_tokens=8,
+            n=2,
+        )
+        sampled = client.chat.completions.create(
+            model="tinktalker", messages=[{"role": "user", "content": "да"}]
+        )
     assert [c.message.content for c in chat.choices] == ["купил облигации"] * 2
-    assert chat.usage.completion_tokens > 0 and sampled.choices[0].finish_reason in ("stop", "length")
+    assert chat.usage.completion_tokens > 0 and sampled.choices[0].finish_reason in (
+        "stop",
+        "length",
+    )
     assert "with CTranslate2 on cpu as int8" in process.stderr.read()
 
 
@@ -127,15 +182,25 @@ def test_a_top_p_that_rounds_to_zero_keeps_the_likeliest_token(engine, trained_d
 
 
 @pytest.mark.parametrize("parallel_batches", [1, 2])
-def test_streamed_rows_of_a_batch_split_between_workers_reach_their_own_listeners(trained_dir, tmp_path,
-                                                                                  parallel_batches):
+def test_streamed_rows_of_a_batch_split_between_workers_reach_their_own_listeners(
+    trained_dir, tmp_path, parallel_batches
+):
     from tinktalker.domain.dialogue import ListenedContext
 
     pieces: dict[int, list[str]] = {row: [] for row in range(4)}
-    contexts = [ListenedContext(QUESTIONS[row % len(QUESTIONS)], pieces[row].append) for row in range(4)]
-    resource = open_ctranslate2_reply_generator(str(trained_dir), device="cpu", quantization="float32",
-                                                cache_dir=str(tmp_path), threads=2, parallel_batches=parallel_batches,
-                                                decoding={"max_new_tokens": 12, **NO_PENALTIES}, pad_to_messages=1)
+    contexts = [
+        ListenedContext(QUESTIONS[row % len(QUESTIONS)], pieces[row].append) for row in range(4)
+    ]
+    resource = open_ctranslate2_reply_generator(
+        str(trained_dir),
+        device="cpu",
+        quantization="float32",
+        cache_dir=str(tmp_path),
+        threads=2,
+        parallel_batches=parallel_batches,
+        decoding={"max_new_tokens": 12, **NO_PENALTIES},
+        pad_to_messages=1,
+    )
     generator = next(resource)
     try:
         got = asyncio.run(generator.generate_batch(contexts, GREEDY))

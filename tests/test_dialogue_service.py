@@ -1,19 +1,23 @@
 """The domain service, on fakes of its ports."""
+
 from __future__ import annotations
 
 import asyncio
 
 import pytest
 
-from tinktalker.domain.dialogue import Conversation as C, Message, Speaker
+from tests.fakes import FakeDialogueStore, FakeReplyGenerator, FakeUserChannel
+from tinktalker.domain.dialogue import Conversation as C
+from tinktalker.domain.dialogue import Message, Speaker
 from tinktalker.domain.errors import DeliveryFailed
 from tinktalker.domain.service import DialoguePolicy, DialogueService
-from tests.fakes import FakeDialogueStore, FakeReplyGenerator, FakeUserChannel
 
 U, B = Speaker.USER, Speaker.BOT
 
 
-def make_service(generator=None, policy=DialoguePolicy(fallback_reply="(silence)", unavailable_reply="sorry")):
+def make_service(
+    generator=None, policy=DialoguePolicy(fallback_reply="(silence)", unavailable_reply="sorry")
+):
     generator = generator or FakeReplyGenerator()
     store, channel = FakeDialogueStore(), FakeUserChannel()
     return DialogueService(generator, store, channel, policy), generator, store, channel
@@ -31,7 +35,11 @@ async def test_context_is_the_last_three_messages_ending_with_the_user():
     service, generator, _, _ = make_service()
     for text in ["one", "two", "three"]:
         await service.handle(C("c"), text)
-    assert generator.contexts[-1] == (Message(U, "two"), Message(B, "reply to two"), Message(U, "three"))
+    assert generator.contexts[-1] == (
+        Message(U, "two"),
+        Message(B, "reply to two"),
+        Message(U, "three"),
+    )
 
 
 async def test_context_size_is_configurable():
@@ -50,7 +58,9 @@ async def test_user_cannot_smuggle_control_markers_into_the_prompt():
 
 
 async def test_markers_are_removed_from_replies_and_empty_becomes_fallback():
-    service, _, _, channel = make_service(FakeReplyGenerator(lambda c: " @@ПЕРВЫЙ@@ ok @@ВТОРОЙ@@ "))
+    service, _, _, channel = make_service(
+        FakeReplyGenerator(lambda c: " @@ПЕРВЫЙ@@ ok @@ВТОРОЙ@@ ")
+    )
     assert await service.handle(C("c"), "x") == "ok"
     service, _, _, channel = make_service(FakeReplyGenerator(lambda c: " @@ВТОРОЙ@@  "))
     assert await service.handle(C("c"), "x") == "(silence)"
@@ -74,7 +84,11 @@ async def test_chats_run_side_by_side_and_one_chat_keeps_its_order():
 
     await asyncio.gather(*(service.handle(C("same"), f"m{i}") for i in range(4)))
     assert channel.texts(C("same")) == [f"reply to m{i}" for i in range(4)]
-    assert generator.contexts[-1][-3:] == (Message(U, "m2"), Message(B, "reply to m2"), Message(U, "m3"))
+    assert generator.contexts[-1][-3:] == (
+        Message(U, "m2"),
+        Message(B, "reply to m2"),
+        Message(U, "m3"),
+    )
 
 
 async def test_typing_is_shown_while_the_reply_is_written():
@@ -128,8 +142,17 @@ async def test_each_forum_topic_is_its_own_conversation_and_reset_forgets_one_to
     assert generator.contexts[-1] == (Message(U, "hello all"),)  # no other topic leaked in
     await service.reset(topic_7)
     await service.handle(topic_9, "more stocks")
-    assert [m.text for m in generator.contexts[-1]] == ["about stocks", "reply to about stocks", "more stocks"]
-    assert topic_7 not in store.chats and [w for w, _ in channel.sent] == [topic_7, topic_9, general, topic_9]
+    assert [m.text for m in generator.contexts[-1]] == [
+        "about stocks",
+        "reply to about stocks",
+        "more stocks",
+    ]
+    assert topic_7 not in store.chats and [w for w, _ in channel.sent] == [
+        topic_7,
+        topic_9,
+        general,
+        topic_9,
+    ]
 
 
 async def test_the_reply_quotes_the_message_it_answers():
@@ -149,7 +172,9 @@ async def test_a_failed_send_is_retried_with_backoff_and_the_turn_counts_once_de
 
 
 async def test_a_reply_never_delivered_raises_and_is_not_remembered():
-    service, _, store, channel = make_service(policy=DialoguePolicy(send_retries=1, send_backoff_s=0.01))
+    service, _, store, channel = make_service(
+        policy=DialoguePolicy(send_retries=1, send_backoff_s=0.01)
+    )
     channel.failures = 5
     with pytest.raises(DeliveryFailed):
         await service.handle(C("c"), "hi")

@@ -1,4 +1,5 @@
 """Both DialogueStore adapters keep chats apart; the SQLite file survives a reopen."""
+
 from __future__ import annotations
 
 import pytest
@@ -6,7 +7,8 @@ import pytest
 from tinktalker.adapters.storage.memory_dialogue_store import InMemoryDialogueStore
 from tinktalker.adapters.storage.sqlite_database import SqliteDatabase
 from tinktalker.adapters.storage.sqlite_dialogue_store import SqliteDialogueStore
-from tinktalker.domain.dialogue import Conversation as C, Message, Speaker
+from tinktalker.domain.dialogue import Conversation as C
+from tinktalker.domain.dialogue import Message, Speaker
 from tinktalker.domain.errors import SetupError
 
 U, B = Speaker.USER, Speaker.BOT
@@ -36,7 +38,9 @@ async def test_clear_forgets_one_chat(store):
     await store.append(C("a"), [Message(U, "x")])
     await store.append(C("b"), [Message(U, "y")])
     await store.clear(C("a"))
-    assert await store.load_recent(C("a"), 5) == [] and await store.load_recent(C("b"), 5) == [Message(U, "y")]
+    assert await store.load_recent(C("a"), 5) == [] and await store.load_recent(C("b"), 5) == [
+        Message(U, "y")
+    ]
 
 
 async def test_forum_topics_keep_separate_histories_and_clear_one_topic(store):
@@ -52,10 +56,15 @@ async def test_forum_topics_keep_separate_histories_and_clear_one_topic(store):
 async def test_sqlite_history_survives_a_reopen(tmp_path):
     path = tmp_path / "sub" / "history.sqlite3"
     first = SqliteDatabase(path)
-    await SqliteDialogueStore(first).append(C("42"), [Message(U, "привет"), Message(B, "здравствуй")])
+    await SqliteDialogueStore(first).append(
+        C("42"), [Message(U, "привет"), Message(B, "здравствуй")]
+    )
     first.close()
     second = SqliteDatabase(path)
-    assert await SqliteDialogueStore(second).load_recent(C("42"), 5) == [Message(U, "привет"), Message(B, "здравствуй")]
+    assert await SqliteDialogueStore(second).load_recent(C("42"), 5) == [
+        Message(U, "привет"),
+        Message(B, "здравствуй"),
+    ]
     second.close()
 
 

@@ -1,22 +1,29 @@
 """`tinktalker export`: the folder's chat template renders the project's own prompt, and a plain transformers
 pipeline on it stops at a marker (tiny real models, real files)."""
+
 from pathlib import Path
 
 import pytest
 import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer, pipeline
 
+from tests.tiny_model import FIRST_MARKER, build_tiny_model
 from tinktalker.adapters.model.rudialogpt_prompt import RuDialoGptPrompt
 from tinktalker.domain.dialogue import Message, Speaker
 from tinktalker.domain.prompt_safety import context_window
 from tinktalker.entrypoints.cli import main
-from tests.tiny_model import FIRST_MARKER, build_tiny_model
 
 DIALOGUES = [
     [("user", "привет")],
     [("assistant", "рынок растёт"), ("user", "купил акции")],
     [("user", "привет"), ("assistant", "здравствуй"), ("user", "как дела?")],
-    [("user", "a"), ("assistant", "b"), ("user", "c"), ("assistant", "d"), ("user", "нефть дешевеет")],
+    [
+        ("user", "a"),
+        ("assistant", "b"),
+        ("user", "c"),
+        ("assistant", "d"),
+        ("user", "нефть дешевеет"),
+    ],
     [("assistant", "ок")],
 ]
 
@@ -31,8 +38,12 @@ def exported(tiny_model_dir, tmp_path_factory) -> Path:
 @pytest.mark.parametrize("dialogue", DIALOGUES, ids=lambda d: f"{len(d)} messages")
 def test_the_chat_template_gives_the_ids_of_the_projects_prompt(exported, dialogue):
     tokenizer = AutoTokenizer.from_pretrained(exported)
-    chat = [{"role": "system", "content": "ignored"}] + [{"role": r, "content": t} for r, t in dialogue]
-    rendered = tokenizer.apply_chat_template(chat, tokenize=True, add_generation_prompt=True, return_dict=False)
+    chat = [{"role": "system", "content": "ignored"}] + [
+        {"role": r, "content": t} for r, t in dialogue
+    ]
+    rendered = tokenizer.apply_chat_template(
+        chat, tokenize=True, add_generation_prompt=True, return_dict=False
+    )
     messages = [Message(Speaker.USER if r == "user" else Speaker.BOT, t) for r, t in dialogue]
     expected = RuDialoGptPrompt(tokenizer).encode(context_window(messages, 3), 1 << 30)
     assert list(rendered) == expected
@@ -44,9 +55,22 @@ def test_the_generation_config_stops_at_eos_and_both_markers_with_the_model_card
     tokenizer = AutoTokenizer.from_pretrained(exported)
     config = GenerationConfig.from_pretrained(exported)
     prompt = RuDialoGptPrompt(tokenizer)
-    assert set(config.eos_token_id) == {tokenizer.eos_token_id, *prompt.first_ids, *prompt.second_ids}
-    card = dict(top_k=10, top_p=0.95, num_beams=3, do_sample=True, no_repeat_ngram_size=2, temperature=1.2,
-                repetition_penalty=1.2, length_penalty=1.0, max_new_tokens=40)
+    assert set(config.eos_token_id) == {
+        tokenizer.eos_token_id,
+        *prompt.first_ids,
+        *prompt.second_ids,
+    }
+    card = dict(
+        top_k=10,
+        top_p=0.95,
+        num_beams=3,
+        do_sample=True,
+        no_repeat_ngram_size=2,
+        temperature=1.2,
+        repetition_penalty=1.2,
+        length_penalty=1.0,
+        max_new_tokens=40,
+    )
     assert {key: getattr(config, key) for key in card} == card
 
 
@@ -73,8 +97,11 @@ def test_a_plain_pipeline_on_the_exported_folder_stops_at_the_marker(tmp_path):
 
     def reply(folder: Path) -> str:
         generate = pipeline("text-generation", model=str(folder), device="cpu")
-        prompt = generate.tokenizer.apply_chat_template(chat, tokenize=False, add_generation_prompt=True) \
-            if generate.tokenizer.chat_template else "@@ПЕРВЫЙ@@ привет @@ВТОРОЙ@@"
+        prompt = (
+            generate.tokenizer.apply_chat_template(chat, tokenize=False, add_generation_prompt=True)
+            if generate.tokenizer.chat_template
+            else "@@ПЕРВЫЙ@@ привет @@ВТОРОЙ@@"
+        )
         torch.manual_seed(0)
         return generate(prompt, max_new_tokens=6, return_full_text=False)[0]["generated_text"]
 

@@ -1,4 +1,5 @@
 """The flood guard on its own: per sender, a sliding minute, one warning per burst."""
+
 from __future__ import annotations
 
 from tinktalker.domain.flood_guard import FloodGuard, Verdict

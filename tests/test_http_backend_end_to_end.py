@@ -1,4 +1,5 @@
 """The bot and the terminal chat with `generator.backend: http`, talking to a real `tinktalker serve`."""
+
 from __future__ import annotations
 
 import os
@@ -8,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from tinktalker.entrypoints.settings import Settings
 from tests.bot_api_stand_in import BotApiStandIn
 from tests.bot_run import ALICE, BOB, TOKEN, BotRun, bot_settings, private
 from tests.loopback_server import serve_process
+from tinktalker.entrypoints.settings import Settings
 
 KEY = "server-key-42"
 ROOT = Path(__file__).resolve().parents[1]
@@ -19,20 +20,27 @@ ROOT = Path(__file__).resolve().parents[1]
 
 @pytest.fixture(scope="module")
 def server(tiny_model_dir):
-    env = {"TINKTALKER_API_KEY": KEY, "TINKTALKER__STORE__BACKEND": "memory",
-           "TINKTALKER__GENERATION__MAX_NEW_TOKENS": "6"}
+    env = {
+        "TINKTALKER_API_KEY": KEY,
+        "TINKTALKER__STORE__BACKEND": "memory",
+        "TINKTALKER__GENERATION__MAX_NEW_TOKENS": "6",
+    }
     with serve_process(tiny_model_dir, env) as (url, process):
         yield url, process
 
 
 def http_settings(api: BotApiStandIn, url: str) -> Settings:
     data = bot_settings(api, None).model_dump()
-    data["generator"] = {"backend": "http", "http": {"base_url": url, "deadline_s": 5, "max_retries": 1,
-                                                      "backoff_s": 0.1}}
+    data["generator"] = {
+        "backend": "http",
+        "http": {"base_url": url, "deadline_s": 5, "max_retries": 1, "backoff_s": 0.1},
+    }
     return Settings.model_validate(data)
 
 
-def test_the_bot_gets_model_replies_over_http_and_apologises_when_the_server_is_gone(server, monkeypatch):
+def test_the_bot_gets_model_replies_over_http_and_apologises_when_the_server_is_gone(
+    server, monkeypatch
+):
     url, _ = server
     monkeypatch.setenv("TINKTALKER_GENERATOR_API_KEY", KEY)
     unavailable = Settings().dialogue.unavailable_reply
@@ -52,11 +60,27 @@ def test_the_bot_gets_model_replies_over_http_and_apologises_when_the_server_is_
 
 def test_the_terminal_chat_talks_to_a_model_server(server):
     url, _ = server
-    env = {**os.environ, "TINKTALKER__GENERATOR__BACKEND": "http", "TINKTALKER__GENERATOR__HTTP__BASE_URL": url,
-           "TINKTALKER_GENERATOR_API_KEY": KEY, "TINKTALKER__STORE__BACKEND": "memory",
-           "TINKTALKER_MODEL": "/no/model/needed/here"}  # the http backend never loads a model
-    result = subprocess.run([sys.executable, "-m", "tinktalker.entrypoints.cli", "chat"], input="привет\nкак дела?\n/quit\n",
-                            capture_output=True, text=True, timeout=120, env=env, cwd=ROOT)
+    env = {
+        **os.environ,
+        "TINKTALKER__GENERATOR__BACKEND": "http",
+        "TINKTALKER__GENERATOR__HTTP__BASE_URL": url,
+        "TINKTALKER_GENERATOR_API_KEY": KEY,
+        "TINKTALKER__STORE__BACKEND": "memory",
+        "TINKTALKER_MODEL": "/no/model/needed/here",
+    }  # the http backend never loads a model
+    result = subprocess.run(
+        [sys.executable, "-m", "tinktalker.entrypoints.cli", "chat"],
+        input="привет\nкак дела?\n/quit\n",
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+        cwd=ROOT,
+    )
     assert result.returncode == 0, result.stderr
-    replies = [line for line in result.stdout.splitlines() if line.startswith("bot: ") and "thinking" not in line]
+    replies = [
+        line
+        for line in result.stdout.splitlines()
+        if line.startswith("bot: ") and "thinking" not in line
+    ]
     assert len(replies) == 2 and Settings().dialogue.unavailable_reply not in " ".join(replies)

@@ -1,4 +1,5 @@
 """HttpReplyGenerator against a loopback stand-in server that answers, fails, hangs and refuses as scripted."""
+
 import asyncio
 import json
 import time
@@ -6,18 +7,29 @@ import time
 import pytest
 from litestar import Litestar, Request, Response, post
 
+from tests.loopback_server import free_port, serving_in_thread
 from tinktalker.adapters.http_reply_generator import HttpReplyGenerator
 from tinktalker.domain.dialogue import GenerationOptions, Message, Speaker
 from tinktalker.domain.errors import ReplyUnavailable
-from tests.loopback_server import free_port, serving_in_thread
 
-CONTEXT = [Message(Speaker.USER, "раз"), Message(Speaker.BOT, "два"), Message(Speaker.USER, "три"),
-           Message(Speaker.BOT, "четыре"), Message(Speaker.USER, "пять")]
-COMPLETION = {"choices": [{"index": 0, "message": {"role": "assistant", "content": "ok"}, "finish_reason": "length"}],
-              "usage": {"prompt_tokens": 7, "completion_tokens": 3, "total_tokens": 10}}
+CONTEXT = [
+    Message(Speaker.USER, "раз"),
+    Message(Speaker.BOT, "два"),
+    Message(Speaker.USER, "три"),
+    Message(Speaker.BOT, "четыре"),
+    Message(Speaker.USER, "пять"),
+]
+COMPLETION = {
+    "choices": [
+        {"index": 0, "message": {"role": "assistant", "content": "ok"}, "finish_reason": "length"}
+    ],
+    "usage": {"prompt_tokens": 7, "completion_tokens": 3, "total_tokens": 10},
+}
 
-TEXT_COMPLETION = {"choices": [{"index": 0, "text": " ладно ", "finish_reason": "stop"}],
-                   "usage": {"prompt_tokens": 9, "completion_tokens": 2, "total_tokens": 11}}
+TEXT_COMPLETION = {
+    "choices": [{"index": 0, "text": " ладно ", "finish_reason": "stop"}],
+    "usage": {"prompt_tokens": 9, "completion_tokens": 2, "total_tokens": 11},
+}
 
 
 class StandIn:
@@ -41,7 +53,9 @@ class StandIn:
             if step != "ok":
                 return Response({"error": "scripted"}, status_code=step)
             if request.url.path == "/answer":  # the original server's JSON string
-                return Response(json.dumps("ответ", ensure_ascii=False).encode(), media_type="application/json")
+                return Response(
+                    json.dumps("ответ", ensure_ascii=False).encode(), media_type="application/json"
+                )
             if request.url.path == "/v1/completions":
                 return Response(TEXT_COMPLETION)
             return Response(COMPLETION)
@@ -78,14 +92,34 @@ def ask(url: str, options: GenerationOptions | None = None, context=CONTEXT, **s
 
 def test_an_openai_request_carries_the_dialogue_the_options_and_the_key(server):
     stand_in, url = server
-    reply, _ = ask(url, GenerationOptions(max_new_tokens=9, do_sample=False, stop=("!",), seed=5), api_key="k",
-                   model="m")
-    assert (reply.text, reply.prompt_tokens, reply.completion_tokens, reply.finish_reason) == ("ok", 7, 3, "length")
+    reply, _ = ask(
+        url,
+        GenerationOptions(max_new_tokens=9, do_sample=False, stop=("!",), seed=5),
+        api_key="k",
+        model="m",
+    )
+    assert (reply.text, reply.prompt_tokens, reply.completion_tokens, reply.finish_reason) == (
+        "ok",
+        7,
+        3,
+        "length",
+    )
     path, body, auth = stand_in.requests[0]
     assert path == "/v1/chat/completions" and auth == "Bearer k"
-    assert [m["role"] for m in body["messages"]] == ["user", "assistant", "user", "assistant", "user"]
-    assert {k: body[k] for k in ("model", "max_tokens", "temperature", "stop", "seed")} == \
-        {"model": "m", "max_tokens": 9, "temperature": 0.0, "stop": ["!"], "seed": 5}
+    assert [m["role"] for m in body["messages"]] == [
+        "user",
+        "assistant",
+        "user",
+        "assistant",
+        "user",
+    ]
+    assert {k: body[k] for k in ("model", "max_tokens", "temperature", "stop", "seed")} == {
+        "model": "m",
+        "max_tokens": 9,
+        "temperature": 0.0,
+        "stop": ["!"],
+        "seed": 5,
+    }
 
 
 def test_the_original_format_sends_the_last_three_texts_and_reads_a_json_string(server):
@@ -96,12 +130,17 @@ def test_the_original_format_sends_the_last_three_texts_and_reads_a_json_string(
 
 
 def test_the_completions_protocol_sends_the_projects_prompt_with_the_markers_as_stop(server):
-    from tinktalker.adapters.model.rudialogpt_prompt import RuDialoGptPrompt
     from tests.tiny_model import build_tokenizer
+    from tinktalker.adapters.model.rudialogpt_prompt import RuDialoGptPrompt
 
     stand_in, url = server
     context = CONTEXT[-2:]
-    reply, _ = ask(url, GenerationOptions(max_new_tokens=9, stop=("!",)), context=context, protocol="completions")
+    reply, _ = ask(
+        url,
+        GenerationOptions(max_new_tokens=9, stop=("!",)),
+        context=context,
+        protocol="completions",
+    )
     assert (reply.text, reply.prompt_tokens, reply.finish_reason) == ("ладно", 9, "stop")
     path, body, _ = stand_in.requests[0]
     assert path == "/v1/completions" and body["stop"] == ["@@ПЕРВЫЙ@@", "@@ВТОРОЙ@@", "!"]

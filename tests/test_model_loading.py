@@ -1,4 +1,5 @@
 """Model loading errors a user can make get one clear line."""
+
 from __future__ import annotations
 
 import os
@@ -25,7 +26,9 @@ def test_an_unreachable_hub_gives_the_offline_hint(monkeypatch):
     with pytest.raises(SetupError) as error:
         load_model_and_tokenizer("tinkoff-ai/ruDialoGPT-medium")
     message = str(error.value)
-    assert "tinkoff-ai/ruDialoGPT-medium" in message and "offline" in message and "--model" in message
+    assert (
+        "tinkoff-ai/ruDialoGPT-medium" in message and "offline" in message and "--model" in message
+    )
 
 
 @pytest.mark.skipif(os.geteuid() == 0, reason="root reads every file")
@@ -41,8 +44,16 @@ def test_an_unknown_dtype_is_named(tiny_model_dir):
         load_model_and_tokenizer(str(tiny_model_dir), dtype="float8")
 
 
-@pytest.mark.parametrize("value,is_path", [("tinkoff-ai/ruDialoGPT-medium", False), ("./model", True),
-                                           ("/models/x", True), ("~/m", True), ("a/b/c", True)])
+@pytest.mark.parametrize(
+    "value,is_path",
+    [
+        ("tinkoff-ai/ruDialoGPT-medium", False),
+        ("./model", True),
+        ("/models/x", True),
+        ("~/m", True),
+        ("a/b/c", True),
+    ],
+)
 def test_hub_ids_and_paths_are_told_apart(value, is_path):
     assert looks_like_path(value) is is_path
 
@@ -51,10 +62,19 @@ def test_library_warnings_are_printed_once(tiny_model_dir):
     import subprocess
     import sys
 
-    code = ("import logging, sys; logging.basicConfig(format='%(name)s: %(message)s'); "
-            "from adapters.model.loading import load_model_and_tokenizer; load_model_and_tokenizer(sys.argv[1]); "
-            "from huggingface_hub.utils import logging as hub; hub.get_logger('huggingface_hub.x').warning('hub says'); "
-            "from transformers.utils import logging as tf; tf.get_logger('transformers.y').warning('transformers says')")
-    result = subprocess.run([sys.executable, "-c", code, str(tiny_model_dir)], capture_output=True, text=True, timeout=120)
+    code = (
+        "import logging, sys; logging.basicConfig(format='%(name)s: %(message)s'); "
+        "from adapters.model.loading import load_model_and_tokenizer; load_model_and_tokenizer(sys.argv[1]); "
+        "from huggingface_hub.utils import logging as hub; hub.get_logger('huggingface_hub.x').warning('hub says'); "
+        "from transformers.utils import logging as tf; tf.get_logger('transformers.y').warning('transformers says')"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code, str(tiny_model_dir)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 0, result.stderr
-    assert result.stderr.count("hub says") == 1 and result.stderr.count("transformers says") == 1, result.stderr
+    assert result.stderr.count("hub says") == 1 and result.stderr.count("transformers says") == 1, (
+        result.stderr
+    )

@@ -1,4 +1,5 @@
 """What ships: a non-editable install has the right defaults, torch is pinned alike, the Docker context stays small."""
+
 from __future__ import annotations
 
 import importlib.util
@@ -20,26 +21,49 @@ def test_a_non_editable_install_runs_on_the_documented_defaults(tmp_path):
     for name in ("pyproject.toml", "README.md"):
         shutil.copy(ROOT / name, source / name)
     for package in PACKAGES:
-        shutil.copytree(ROOT / package, source / package, ignore=shutil.ignore_patterns("__pycache__"))
+        shutil.copytree(
+            ROOT / package, source / package, ignore=shutil.ignore_patterns("__pycache__")
+        )
     pip = [sys.executable, "-m", "pip", "--disable-pip-version-check", "-q"]
     # the venv's own setuptools when it has one (Python 3.11's venvs do): no download, seconds instead of a minute
     isolation = [] if importlib.util.find_spec("setuptools") is None else ["--no-build-isolation"]
-    subprocess.run([*pip, "wheel", "--no-deps", *isolation, ".", "-w", str(tmp_path / "wheel")],
-                   cwd=source, check=True, capture_output=True, timeout=300)
+    subprocess.run(
+        [*pip, "wheel", "--no-deps", *isolation, ".", "-w", str(tmp_path / "wheel")],
+        cwd=source,
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
     wheel = next((tmp_path / "wheel").glob("tinktalker-*.whl"))
-    subprocess.run([*pip, "install", "--no-deps", "--target", str(tmp_path / "site"), str(wheel)], check=True,
-                   capture_output=True, timeout=300)
-    (tmp_path / "site" / "config.yml").write_text("generation:\n  top_k: 1\n")  # another package's file
-    check = ("import yaml, tinktalker.entrypoints.config_loading as c; from tinktalker.entrypoints.settings import Settings; "
-             f"documented = Settings.model_validate(yaml.safe_load(open({str(ROOT / 'config.yml')!r}))); "
-             "assert c.__file__.startswith(sys.argv[1]), c.__file__; assert c.load_settings(None, env={}) == documented")
-    result = subprocess.run([sys.executable, "-c", "import sys; " + check, str(tmp_path / "site")], cwd=tmp_path,
-                            env={"PYTHONPATH": str(tmp_path / "site")}, capture_output=True, text=True, timeout=120)
+    subprocess.run(
+        [*pip, "install", "--no-deps", "--target", str(tmp_path / "site"), str(wheel)],
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
+    (tmp_path / "site" / "config.yml").write_text(
+        "generation:\n  top_k: 1\n"
+    )  # another package's file
+    check = (
+        "import yaml, tinktalker.entrypoints.config_loading as c; from tinktalker.entrypoints.settings import Settings; "
+        f"documented = Settings.model_validate(yaml.safe_load(open({str(ROOT / 'config.yml')!r}))); "
+        "assert c.__file__.startswith(sys.argv[1]), c.__file__; assert c.load_settings(None, env={}) == documented"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", "import sys; " + check, str(tmp_path / "site")],
+        cwd=tmp_path,
+        env={"PYTHONPATH": str(tmp_path / "site")},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 0, result.stderr
 
 
 def torch_pins() -> dict[str, str]:
-    pins = {"Makefile": re.search(r"^TORCH \?= (\S+)", (ROOT / "Makefile").read_text(), re.M).group(1)}
+    pins = {
+        "Makefile": re.search(r"^TORCH \?= (\S+)", (ROOT / "Makefile").read_text(), re.M).group(1)
+    }
     for name in ("Dockerfile", "Dockerfile.inference"):
         text = (ROOT / name).read_text()
         pins[name] = re.search(r"^ARG TORCH=(\S+)", text, re.M).group(1)
@@ -69,16 +93,37 @@ def dockerignored(path: str) -> bool:
     return ignored
 
 
-@pytest.mark.parametrize("path", ["trained/checkpoints/step-000000500/lm_head.pt", "checkpoints/step-1/state.json",
-                                  "out/.writing-step-000000010/x.pt", "trained/training_log.json",
-                                  "trained/loss_curves.png", "chat.csv", "data/investors.csv", "tiny-model/config.json",
-                                  ".venv/bin/python", "tinktalker.sqlite3", "build/lib/x.py"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "trained/checkpoints/step-000000500/lm_head.pt",
+        "checkpoints/step-1/state.json",
+        "out/.writing-step-000000010/x.pt",
+        "trained/training_log.json",
+        "trained/loss_curves.png",
+        "chat.csv",
+        "data/investors.csv",
+        "tiny-model/config.json",
+        ".venv/bin/python",
+        "tinktalker.sqlite3",
+        "build/lib/x.py",
+    ],
+)
 def test_the_docker_context_leaves_out_outputs_and_checkpoints(path):
     assert dockerignored(path)
 
 
-@pytest.mark.parametrize("path", ["entrypoints/cli.py", "config.yml", "pyproject.toml", "docker/no-model/README.md",
-                                  "model/model.safetensors", "trained/model.safetensors"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "entrypoints/cli.py",
+        "config.yml",
+        "pyproject.toml",
+        "docker/no-model/README.md",
+        "model/model.safetensors",
+        "trained/model.safetensors",
+    ],
+)
 def test_the_docker_context_keeps_the_sources_and_a_model_to_bake_in(path):
     assert not dockerignored(path)
 
@@ -87,19 +132,35 @@ def test_other_distributions_top_level_entrypoints_and_adapters_cannot_shadow_ou
     """PyPI's `entrypoints` (a module) and `adapters` (AdapterHub's package) installed ahead of us."""
     (tmp_path / "entrypoints.py").write_text("raise ImportError('PyPI entrypoints, not ours')\n")
     (tmp_path / "adapters").mkdir()
-    (tmp_path / "adapters" / "__init__.py").write_text("raise ImportError('AdapterHub adapters, not ours')\n")
+    (tmp_path / "adapters" / "__init__.py").write_text(
+        "raise ImportError('AdapterHub adapters, not ours')\n"
+    )
     for name in ("domain", "ports", "training"):
         (tmp_path / f"{name}.py").write_text(f"raise ImportError('another {name}')\n")
     script = Path(sys.executable).with_name("tinktalker")
-    result = subprocess.run([str(script), "--version"], cwd=tmp_path, capture_output=True, text=True, timeout=60,
-                            env={"PYTHONPATH": str(tmp_path), "PATH": "/usr/bin:/bin"})
+    result = subprocess.run(
+        [str(script), "--version"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={"PYTHONPATH": str(tmp_path), "PATH": "/usr/bin:/bin"},
+    )
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("tinktalker "), result.stdout
 
 
 def test_every_sub_package_is_listed_for_the_wheel():
-    listed = set(re.search(r"^packages = \[(.*?)\]", (ROOT / "pyproject.toml").read_text(), re.S | re.M)
-                 .group(1).replace('"', "").replace(",", " ").split())
-    present = {"tinktalker." + ".".join(p.parent.relative_to(ROOT).parts)
-               for package in PACKAGES for p in (ROOT / package).rglob("__init__.py")}
+    listed = set(
+        re.search(r"^packages = \[(.*?)\]", (ROOT / "pyproject.toml").read_text(), re.S | re.M)
+        .group(1)
+        .replace('"', "")
+        .replace(",", " ")
+        .split()
+    )
+    present = {
+        "tinktalker." + ".".join(p.parent.relative_to(ROOT).parts)
+        for package in PACKAGES
+        for p in (ROOT / package).rglob("__init__.py")
+    }
     assert present == listed, f"pyproject.toml's [tool.setuptools] packages: add {present - listed}"

@@ -1,11 +1,12 @@
 """The ruDialoGPT prompt on the tiny tokenizer."""
+
 from __future__ import annotations
 
 import pytest
 
+from tests.tiny_model import build_tokenizer
 from tinktalker.adapters.model.rudialogpt_prompt import RuDialoGptPrompt
 from tinktalker.domain.dialogue import Message, Speaker
-from tests.tiny_model import build_tokenizer
 
 U, B = Speaker.USER, Speaker.BOT
 
@@ -29,7 +30,9 @@ def test_three_messages_give_the_original_prompt(prompt, tokenizer):
 
 def test_missing_messages_are_padded_with_blanks_as_the_original_did(prompt, tokenizer):
     ids = prompt.encode([Message(U, "да")], 1000)
-    assert ids == tokenizer.encode("@@ПЕРВЫЙ@@  @@ВТОРОЙ@@  @@ПЕРВЫЙ@@ да @@ВТОРОЙ@@", add_special_tokens=False)
+    assert ids == tokenizer.encode(
+        "@@ПЕРВЫЙ@@  @@ВТОРОЙ@@  @@ПЕРВЫЙ@@ да @@ВТОРОЙ@@", add_special_tokens=False
+    )
 
 
 def test_marker_and_eos_ids_come_from_the_tokenizer(prompt, tokenizer):
@@ -43,7 +46,11 @@ def test_user_text_can_never_become_a_control_token(prompt, tokenizer):
     controls = set(prompt.stop_ids)
     body = ids[: -len(prompt.second_ids)]
     markers = [i for i in body if i in controls]
-    assert markers == [*prompt.first_ids, *prompt.second_ids, *prompt.first_ids]  # only the layout's own
+    assert markers == [
+        *prompt.first_ids,
+        *prompt.second_ids,
+        *prompt.first_ids,
+    ]  # only the layout's own
     assert ids[-1] == prompt.second_ids[-1]
 
 
@@ -52,7 +59,7 @@ def test_long_prompts_are_cut_from_the_left_whole_messages_first(prompt):
     full = prompt.encode(context, 10_000)
     cut = prompt.encode(context, 20)
     assert len(cut) <= 20
-    assert cut == full[-len(cut):]  # a suffix of the full prompt...
+    assert cut == full[-len(cut) :]  # a suffix of the full prompt...
     assert cut[0] in (prompt.first_ids[0], prompt.second_ids[0])  # ...that starts at a marker
 
 

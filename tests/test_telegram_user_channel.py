@@ -1,4 +1,5 @@
 """TelegramUserChannel with a fake Bot: splitting long replies, the typing indicator, blocked users."""
+
 from __future__ import annotations
 
 import asyncio
@@ -6,10 +7,10 @@ import logging
 
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
 
+from tests.bot_fakes import FakeTelegramBot
 from tinktalker.adapters.telegram.user_channel import TelegramUserChannel, split_message
 from tinktalker.domain.dialogue import Conversation as C
 from tinktalker.domain.errors import DeliveryFailed
-from tests.bot_fakes import FakeTelegramBot
 
 
 def test_a_short_text_is_one_piece():
@@ -51,7 +52,11 @@ def test_send_reply_sends_every_piece_in_order():
     bot = FakeTelegramBot()
     channel = TelegramUserChannel(bot, max_message_length=20)
     asyncio.run(channel.send_reply(C("-100"), "first part here. second part here. third"))
-    assert bot.messages == [(-100, "first part here."), (-100, "second part here."), (-100, "third")]
+    assert bot.messages == [
+        (-100, "first part here."),
+        (-100, "second part here."),
+        (-100, "third"),
+    ]
 
 
 def test_a_user_who_blocked_the_bot_is_logged_not_raised(caplog):
@@ -116,7 +121,11 @@ def test_a_reply_goes_to_its_topic_and_only_the_first_piece_quotes_the_question(
 
 
 def test_network_trouble_and_lasting_429s_are_a_delivery_failure_worth_retrying():
-    for error, wait in [(NetworkError("connection reset"), None), (TimedOut(), None), (RetryAfter(7), 7.0)]:
+    for error, wait in [
+        (NetworkError("connection reset"), None),
+        (TimedOut(), None),
+        (RetryAfter(7), 7.0),
+    ]:
         bot = FakeTelegramBot()
         bot.errors[5] = [error]
         try:

@@ -1,10 +1,15 @@
 """The one-pass temperature/top-k/top-p warper equals Hugging Face's chain of three."""
+
 from __future__ import annotations
 
 import pytest
 import torch
-from transformers.generation.logits_process import (LogitsProcessorList, TemperatureLogitsWarper,
-                                                    TopKLogitsWarper, TopPLogitsWarper)
+from transformers.generation.logits_process import (
+    LogitsProcessorList,
+    TemperatureLogitsWarper,
+    TopKLogitsWarper,
+    TopPLogitsWarper,
+)
 
 from tinktalker.adapters.model.top_k_top_p_warper import TopKTopPWarper
 
@@ -17,7 +22,10 @@ def hf_chain(temperature, top_k, top_p, keep):
 
 
 def random_case(generator: torch.Generator, ties: bool):
-    rows, vocab = int(torch.randint(1, 8, (), generator=generator)), int(torch.randint(5, 3000, (), generator=generator))
+    rows, vocab = (
+        int(torch.randint(1, 8, (), generator=generator)),
+        int(torch.randint(5, 3000, (), generator=generator)),
+    )
     scores = torch.randn(rows, vocab, generator=generator) * 4
     if ties:
         scores = scores.round()
@@ -35,7 +43,10 @@ def test_equals_the_hf_chain_bit_for_bit(seed):
     generator = torch.Generator().manual_seed(seed)
     for _ in range(40):
         scores, settings = random_case(generator, ties=False)
-        assert torch.equal(TopKTopPWarper(*settings)(None, scores.clone()), hf_chain(*settings)(None, scores.clone()))
+        assert torch.equal(
+            TopKTopPWarper(*settings)(None, scores.clone()),
+            hf_chain(*settings)(None, scores.clone()),
+        )
 
 
 def test_with_exact_ties_it_keeps_as_many_tokens_and_the_same_mass():
@@ -43,7 +54,10 @@ def test_with_exact_ties_it_keeps_as_many_tokens_and_the_same_mass():
     generator = torch.Generator().manual_seed(123)
     for _ in range(100):
         scores, settings = random_case(generator, ties=True)
-        ours, theirs = TopKTopPWarper(*settings)(None, scores.clone()), hf_chain(*settings)(None, scores.clone())
+        ours, theirs = (
+            TopKTopPWarper(*settings)(None, scores.clone()),
+            hf_chain(*settings)(None, scores.clone()),
+        )
         kept_ours, kept_theirs = ours > -float("inf"), theirs > -float("inf")
         assert torch.equal(kept_ours.sum(-1), kept_theirs.sum(-1))
         warmed = scores / settings[0]

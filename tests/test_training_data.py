@@ -1,4 +1,5 @@
 """Chat CSV reading, example encoding, batching and the training config section."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -6,11 +7,11 @@ from pathlib import Path
 import pytest
 import yaml
 
+from tests.dialogue_csv import write_dialogue_csv
+from tests.tiny_model import FIRST_MARKER, SECOND_MARKER, build_tokenizer
 from tinktalker.adapters.model.rudialogpt_prompt import RuDialoGptPrompt
 from tinktalker.domain.errors import SetupError
 from tinktalker.entrypoints.settings import TrainingSettings
-from tests.dialogue_csv import write_dialogue_csv
-from tests.tiny_model import FIRST_MARKER, SECOND_MARKER, build_tokenizer
 from tinktalker.training.batches import pad_batch, plan_batches
 from tinktalker.training.chat_csv import Exchange, read_chat_csv
 from tinktalker.training.examples import IGNORED, ExampleEncoder
@@ -18,28 +19,38 @@ from tinktalker.training.run import split_by_position
 
 
 def test_rows_missing_a_side_are_skipped_and_counted(tmp_path: Path) -> None:
-    path = write_dialogue_csv(tmp_path / "chat.csv", rows=4,
-                              extra=[["None", "ответ"], ["вопрос", ""], ["только один"], ["", ""], [" да ", " нет "]])
+    path = write_dialogue_csv(
+        tmp_path / "chat.csv",
+        rows=4,
+        extra=[["None", "ответ"], ["вопрос", ""], ["только один"], ["", ""], [" да ", " нет "]],
+    )
     data = read_chat_csv(path)
     assert (data.rows, data.used, data.skipped) == (9, 5, 4)
     assert data.exchanges[-1] == Exchange("да", "нет")
 
 
 def test_limit_keeps_the_last_rows(tmp_path: Path) -> None:
-    data = read_chat_csv(write_dialogue_csv(tmp_path / "chat.csv", rows=10, extra=[["last q", "last a"]]), limit=3)
+    data = read_chat_csv(
+        write_dialogue_csv(tmp_path / "chat.csv", rows=10, extra=[["last q", "last a"]]), limit=3
+    )
     assert data.used == 3 and data.left_out == 8
     assert data.exchanges[-1] == Exchange("last q", "last a")
 
 
-@pytest.mark.parametrize("content, expected", [
-    (b"", "is empty"),
-    (b"first,second\n\xcf\xf0\xe8\xe2\xe5\xf2,hi\n", "line 2: not UTF-8"),
-    (b"first,second\na,b\n\"c,d\ne,f\n", "line 3: not valid CSV"),
-    (b"first,second\na,b\na,b,c\n", "line 3: 3 cells, expected 2"),
-    (b"only\na\n", "line 1: the header has 1 columns"),
-    (b"first,second\nNone,x\n,y\n", "no usable rows (2 rows read"),
-])
-def test_malformed_files_name_the_file_and_line(tmp_path: Path, content: bytes, expected: str) -> None:
+@pytest.mark.parametrize(
+    "content, expected",
+    [
+        (b"", "is empty"),
+        (b"first,second\n\xcf\xf0\xe8\xe2\xe5\xf2,hi\n", "line 2: not UTF-8"),
+        (b'first,second\na,b\n"c,d\ne,f\n', "line 3: not valid CSV"),
+        (b"first,second\na,b\na,b,c\n", "line 3: 3 cells, expected 2"),
+        (b"only\na\n", "line 1: the header has 1 columns"),
+        (b"first,second\nNone,x\n,y\n", "no usable rows (2 rows read"),
+    ],
+)
+def test_malformed_files_name_the_file_and_line(
+    tmp_path: Path, content: bytes, expected: str
+) -> None:
     path = tmp_path / "bad.csv"
     path.write_bytes(content)
     with pytest.raises(SetupError, match="bad.csv") as error:
@@ -60,7 +71,9 @@ def test_validation_is_the_last_rows(tmp_path: Path) -> None:
 
 def test_only_the_reply_and_eos_are_scored() -> None:
     tokenizer = build_tokenizer()
-    encoder = ExampleEncoder(RuDialoGptPrompt.for_markers(tokenizer, FIRST_MARKER, SECOND_MARKER), max_length=64)
+    encoder = ExampleEncoder(
+        RuDialoGptPrompt.for_markers(tokenizer, FIRST_MARKER, SECOND_MARKER), max_length=64
+    )
     example = encoder.encode(Exchange("акции растут", "купил облигации"))
     first, second = (tokenizer.convert_tokens_to_ids(m) for m in (FIRST_MARKER, SECOND_MARKER))
     ids = list(example.input_ids)
@@ -69,22 +82,32 @@ def test_only_the_reply_and_eos_are_scored() -> None:
     assert all(label == IGNORED for label in example.labels[:reply_start])
     assert list(example.labels[reply_start:]) == ids[reply_start:]
     assert tokenizer.decode(ids[reply_start:-1]).strip() == "купил облигации"
-    assert encoder.encode(Exchange("a", "b"), loss_on="all").labels == encoder.encode(Exchange("a", "b")).input_ids
+    assert (
+        encoder.encode(Exchange("a", "b"), loss_on="all").labels
+        == encoder.encode(Exchange("a", "b")).input_ids
+    )
 
 
 def test_long_exchanges_keep_the_context_end_and_fit() -> None:
-    encoder = ExampleEncoder(RuDialoGptPrompt.for_markers(build_tokenizer(), FIRST_MARKER, SECOND_MARKER), max_length=16)
+    encoder = ExampleEncoder(
+        RuDialoGptPrompt.for_markers(build_tokenizer(), FIRST_MARKER, SECOND_MARKER), max_length=16
+    )
     example = encoder.encode(Exchange("акции растут " * 20, "да"))
     assert len(example) == 16 and example.input_ids[-1] == encoder.eos_id
 
 
 def test_padding_is_never_scored() -> None:
-    encoder = ExampleEncoder(RuDialoGptPrompt.for_markers(build_tokenizer(), FIRST_MARKER, SECOND_MARKER), max_length=64)
-    short, long = encoder.encode(Exchange("да", "нет")), encoder.encode(Exchange("привет как дела", "спасибо пока"))
+    encoder = ExampleEncoder(
+        RuDialoGptPrompt.for_markers(build_tokenizer(), FIRST_MARKER, SECOND_MARKER), max_length=64
+    )
+    short, long = (
+        encoder.encode(Exchange("да", "нет")),
+        encoder.encode(Exchange("привет как дела", "спасибо пока")),
+    )
     input_ids, attention, labels = pad_batch([short, long], pad_id=encoder.eos_id)
     assert input_ids.shape[1] == len(long)  # dynamic: as long as the longest, no fixed 300
     assert attention[0].sum() == len(short)
-    assert (labels[0, len(short):] == IGNORED).all()
+    assert (labels[0, len(short) :] == IGNORED).all()
 
 
 def test_batch_plans_are_seeded_complete_and_grouped_by_length() -> None:

@@ -1,4 +1,5 @@
 """Both UpdateInbox adapters, and the bot's DurableInbox on top: record once, pending in order, replay."""
+
 from __future__ import annotations
 
 import json
@@ -17,9 +18,23 @@ NOW = 1_800_000_000.0
 
 
 def entry(update_id: int, sent_at: float = NOW, topic: int | None = None) -> InboxEntry:
-    payload = {"update_id": update_id, "message": {"message_id": update_id, "date": int(sent_at), "text": f"m{update_id}",
-                                                   "chat": {"id": 5, "type": "private"}}}
-    return InboxEntry(update_id, Conversation("5", topic), update_id, f"m{update_id}", sent_at, json.dumps(payload))
+    payload = {
+        "update_id": update_id,
+        "message": {
+            "message_id": update_id,
+            "date": int(sent_at),
+            "text": f"m{update_id}",
+            "chat": {"id": 5, "type": "private"},
+        },
+    }
+    return InboxEntry(
+        update_id,
+        Conversation("5", topic),
+        update_id,
+        f"m{update_id}",
+        sent_at,
+        json.dumps(payload),
+    )
 
 
 @pytest.fixture(params=["sqlite", "memory"])
@@ -57,6 +72,9 @@ async def test_replay_queues_unfinished_updates_in_order_and_settles_an_old_back
     queued = []
     assert await durable.replay(Bot("1:x"), queued.append) == 2
     assert [u.update_id for u in queued] == [3, 4] and queued[0].message.text == "m3"
-    assert [e.update_id for e in await inbox.pending()] == [3, 4]  # pending until their handlers finish
+    assert [e.update_id for e in await inbox.pending()] == [
+        3,
+        4,
+    ]  # pending until their handlers finish
     await durable.settle(queued[0], None)
     assert [e.update_id for e in await inbox.pending()] == [4]

@@ -2,6 +2,7 @@
 
 Run `python -m tests.tiny_model FOLDER` to write one you can point `tinktalker chat --model` at.
 """
+
 from __future__ import annotations
 
 import sys
@@ -12,10 +13,25 @@ SECOND_MARKER = "@@ВТОРОЙ@@"
 EOS = "</s>"
 
 _CORPUS = [
-    "привет как дела", "акции растут", "купил облигации", "что думаешь о рынке",
-    "индекс мосбиржи упал", "дивиденды скоро", "hello how are you", "buy the dip",
-    "сегодня хорошая погода", "я держу долгосрок", "доллар дорожает", "нефть дешевеет",
-    "спасибо", "пока", "да", "нет", "возможно", "ничего не понятно", "0123456789 !?.,",
+    "привет как дела",
+    "акции растут",
+    "купил облигации",
+    "что думаешь о рынке",
+    "индекс мосбиржи упал",
+    "дивиденды скоро",
+    "hello how are you",
+    "buy the dip",
+    "сегодня хорошая погода",
+    "я держу долгосрок",
+    "доллар дорожает",
+    "нефть дешевеет",
+    "спасибо",
+    "пока",
+    "да",
+    "нет",
+    "возможно",
+    "ничего не понятно",
+    "0123456789 !?.,",
 ]
 
 
@@ -25,17 +41,29 @@ def build_tokenizer(folder: Path | None = None, vocab_size: int = 400):
     from transformers import PreTrainedTokenizerFast
 
     bpe = ByteLevelBPETokenizer()
-    bpe.train_from_iterator(_CORPUS * 20, vocab_size=vocab_size, min_frequency=1, show_progress=False)
-    tokenizer = PreTrainedTokenizerFast(tokenizer_object=bpe._tokenizer, eos_token=EOS, bos_token=EOS)
+    bpe.train_from_iterator(
+        _CORPUS * 20, vocab_size=vocab_size, min_frequency=1, show_progress=False
+    )
+    tokenizer = PreTrainedTokenizerFast(
+        tokenizer_object=bpe._tokenizer, eos_token=EOS, bos_token=EOS
+    )
     tokenizer.add_tokens([FIRST_MARKER, SECOND_MARKER])
     if folder is not None:
         tokenizer.save_pretrained(folder)
     return tokenizer
 
 
-def build_tiny_model(folder: Path | str, *, n_layer: int = 2, n_embd: int = 32, n_head: int = 2,
-                     n_positions: int = 128, vocab_size: int | None = None, seed: int = 0,
-                     tie_word_embeddings: bool = True) -> Path:
+def build_tiny_model(
+    folder: Path | str,
+    *,
+    n_layer: int = 2,
+    n_embd: int = 32,
+    n_head: int = 2,
+    n_positions: int = 128,
+    vocab_size: int | None = None,
+    seed: int = 0,
+    tie_word_embeddings: bool = True,
+) -> Path:
     """Write a random GPT-2 and its tokenizer into `folder`; `vocab_size` pads the embedding."""
     import torch
     from transformers import GPT2Config, GPT2LMHeadModel
@@ -47,19 +75,33 @@ def build_tiny_model(folder: Path | str, *, n_layer: int = 2, n_embd: int = 32, 
     tokenizer = build_tokenizer(folder)
     torch.manual_seed(seed)
     config = GPT2Config(
-        vocab_size=max(vocab_size or 0, len(tokenizer)), n_positions=n_positions, n_embd=n_embd,
-        n_layer=n_layer, n_head=n_head, bos_token_id=tokenizer.eos_token_id,
-        eos_token_id=tokenizer.eos_token_id, tie_word_embeddings=tie_word_embeddings,
+        vocab_size=max(vocab_size or 0, len(tokenizer)),
+        n_positions=n_positions,
+        n_embd=n_embd,
+        n_layer=n_layer,
+        n_head=n_head,
+        bos_token_id=tokenizer.eos_token_id,
+        eos_token_id=tokenizer.eos_token_id,
+        tie_word_embeddings=tie_word_embeddings,
     )
     GPT2LMHeadModel(config).save_pretrained(folder)
-    give_written_files_the_usual_mode(folder)  # safetensors writes 0600; another user (a container) must read it
+    give_written_files_the_usual_mode(
+        folder
+    )  # safetensors writes 0600; another user (a container) must read it
     return folder
 
 
 def build_medium_shaped_model(folder: Path | str) -> Path:
     """A random model of ruDialoGPT-medium's shape (24 x 1024, 16 heads, vocab 50261, untied head), for benches."""
-    return build_tiny_model(folder, n_layer=24, n_embd=1024, n_head=16, n_positions=2048, vocab_size=50261,
-                            tie_word_embeddings=False)
+    return build_tiny_model(
+        folder,
+        n_layer=24,
+        n_embd=1024,
+        n_head=16,
+        n_positions=2048,
+        vocab_size=50261,
+        tie_word_embeddings=False,
+    )
 
 
 if __name__ == "__main__":

@@ -1,4 +1,5 @@
 """Batch plans (seeded per epoch, so a resumed run replays them) and dynamic padding."""
+
 from __future__ import annotations
 
 import random
@@ -9,17 +10,21 @@ from tinktalker.training.examples import IGNORED, Example
 GROUP_BATCHES = 50  # batches per length-sorted pool: similar lengths together, order still random
 
 
-def plan_batches(lengths: Sequence[int], batch_size: int, seed: int, epoch: int,
-                 group_by_length: bool = True) -> list[list[int]]:
+def plan_batches(
+    lengths: Sequence[int], batch_size: int, seed: int, epoch: int, group_by_length: bool = True
+) -> list[list[int]]:
     """Indices of each batch of one epoch; the same (seed, epoch) gives the same plan."""
     rng = random.Random(seed * 1_000_003 + epoch)
     order = list(range(len(lengths)))
     rng.shuffle(order)
     if group_by_length:
         pool = batch_size * GROUP_BATCHES
-        order = [i for start in range(0, len(order), pool)
-                 for i in sorted(order[start:start + pool], key=lambda i: lengths[i])]
-    batches = [order[start:start + batch_size] for start in range(0, len(order), batch_size)]
+        order = [
+            i
+            for start in range(0, len(order), pool)
+            for i in sorted(order[start : start + pool], key=lambda i: lengths[i])
+        ]
+    batches = [order[start : start + batch_size] for start in range(0, len(order), batch_size)]
     if group_by_length:
         rng.shuffle(batches)  # otherwise every pool would run short-to-long
     return batches

@@ -1,4 +1,5 @@
 """Atomic, pruned training checkpoints: a folder is written under a temporary name, then renamed."""
+
 from __future__ import annotations
 
 import json
@@ -20,7 +21,9 @@ STATE_FILE = "state.json"
 class CheckpointStore:
     """`folder/step-000000120/` holds one checkpoint; a folder exists under that name only once complete."""
 
-    def __init__(self, folder: Path, keep: int = 2, on_event: Callable[[str, int], None] | None = None) -> None:
+    def __init__(
+        self, folder: Path, keep: int = 2, on_event: Callable[[str, int], None] | None = None
+    ) -> None:
         self.folder = Path(folder)
         self._keep = max(keep, 1)
         self._on_event = on_event or (lambda name, step: None)
@@ -65,20 +68,27 @@ class CheckpointStore:
 
         try:
             state = json.loads((path / STATE_FILE).read_text(encoding="utf-8"))
-            tensors = {p.stem: torch.load(p, map_location="cpu", weights_only=True) for p in path.glob("*.pt")}
+            tensors = {
+                p.stem: torch.load(p, map_location="cpu", weights_only=True)
+                for p in path.glob("*.pt")
+            }
         except (OSError, ValueError, RuntimeError) as error:
-            raise SetupError(f"checkpoint '{path}' cannot be read ({error}); delete it to resume from "
-                             "the one before, or start over without --resume") from None
+            raise SetupError(
+                f"checkpoint '{path}' cannot be read ({error}); delete it to resume from "
+                "the one before, or start over without --resume"
+            ) from None
         return tensors, state
 
     def _complete(self) -> list[Path]:
         if not self.folder.is_dir():
             return []
-        found = [p for p in self.folder.iterdir() if _NAME.match(p.name) and (p / STATE_FILE).is_file()]
+        found = [
+            p for p in self.folder.iterdir() if _NAME.match(p.name) and (p / STATE_FILE).is_file()
+        ]
         return sorted(found, key=lambda p: p.name)
 
     def _prune(self) -> None:
-        for old in self._complete()[:-self._keep]:
+        for old in self._complete()[: -self._keep]:
             shutil.rmtree(old, ignore_errors=True)
         for stale in self.folder.glob(".writing-*"):  # left by a run killed while writing
             shutil.rmtree(stale, ignore_errors=True)

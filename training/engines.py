@@ -1,4 +1,5 @@
 """What one training step runs: the head on cached hidden states, or the whole model."""
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -12,8 +13,15 @@ EVAL_CHUNK_TOKENS = 4096
 class ModelEngine:
     """Every step runs the model: needed when the body learns (full, tied) or dropout is wanted."""
 
-    def __init__(self, model, train: Sequence[Example], validation: Sequence[Example], pad_id: int,
-                 device, batch_size: int) -> None:
+    def __init__(
+        self,
+        model,
+        train: Sequence[Example],
+        validation: Sequence[Example],
+        pad_id: int,
+        device,
+        batch_size: int,
+    ) -> None:
         self.model = model
         self._train, self._validation = train, validation
         self._pad_id, self._device, self._batch_size = pad_id, device, batch_size
@@ -33,13 +41,18 @@ class ModelEngine:
         total, count = 0.0, 0
         with torch.no_grad():
             for batch in plan_batches([len(e) for e in examples], self._batch_size, 0, 0):
-                input_ids, attention, labels = (t.to(self._device)
-                                                for t in pad_batch([examples[i] for i in batch], self._pad_id))
+                input_ids, attention, labels = (
+                    t.to(self._device)
+                    for t in pad_batch([examples[i] for i in batch], self._pad_id)
+                )
                 logits = self.model(input_ids=input_ids, attention_mask=attention).logits[:, :-1]
                 targets = labels[:, 1:]
                 total += torch.nn.functional.cross_entropy(
-                    logits.float().reshape(-1, logits.shape[-1]), targets.reshape(-1),
-                    ignore_index=IGNORED, reduction="sum").item()
+                    logits.float().reshape(-1, logits.shape[-1]),
+                    targets.reshape(-1),
+                    ignore_index=IGNORED,
+                    reduction="sum",
+                ).item()
                 count += int((targets != IGNORED).sum())
         return total / max(count, 1)
 
@@ -57,7 +70,9 @@ class HiddenStates:
         return self.features[index], self.targets[index]
 
     @classmethod
-    def compute(cls, model, examples: Sequence[Example], batch_size: int, pad_id: int, device, progress=None):
+    def compute(
+        cls, model, examples: Sequence[Example], batch_size: int, pad_id: int, device, progress=None
+    ):
         """One pass of the frozen body in eval mode; batches are fixed, so a rerun is bitwise identical."""
         import torch
 
@@ -66,7 +81,9 @@ class HiddenStates:
         per_example: list = [None] * len(examples)
         with torch.no_grad():
             for batch in plan_batches([len(e) for e in examples], batch_size, 0, 0):
-                input_ids, attention, labels = (t.to(device) for t in pad_batch([examples[i] for i in batch], pad_id))
+                input_ids, attention, labels = (
+                    t.to(device) for t in pad_batch([examples[i] for i in batch], pad_id)
+                )
                 hidden = body(input_ids=input_ids, attention_mask=attention).last_hidden_state
                 for row, index in enumerate(batch):
                     scored = (labels[row, 1:] != IGNORED).nonzero().squeeze(1)
@@ -74,8 +91,11 @@ class HiddenStates:
                 if progress is not None:
                     progress.update(len(batch))
         sizes = torch.tensor([0] + [len(t) for _, t in per_example])
-        return cls(torch.cat([f for f, _ in per_example]), torch.cat([t for _, t in per_example]),
-                   torch.cumsum(sizes, 0).tolist())
+        return cls(
+            torch.cat([f for f, _ in per_example]),
+            torch.cat([t for _, t in per_example]),
+            torch.cumsum(sizes, 0).tolist(),
+        )
 
 
 class CachedHeadEngine:
@@ -98,7 +118,8 @@ class CachedHeadEngine:
         total = 0.0
         with torch.no_grad():
             for start in range(0, len(targets), EVAL_CHUNK_TOKENS):
-                logits = self.head(features[start:start + EVAL_CHUNK_TOKENS]).float()
+                logits = self.head(features[start : start + EVAL_CHUNK_TOKENS]).float()
                 total += torch.nn.functional.cross_entropy(
-                    logits, targets[start:start + EVAL_CHUNK_TOKENS], reduction="sum").item()
+                    logits, targets[start : start + EVAL_CHUNK_TOKENS], reduction="sum"
+                ).item()
         return total / max(len(targets), 1)

@@ -1,4 +1,5 @@
 """Turns exchanges into token ids and labels: `@@ПЕРВЫЙ@@ first @@ВТОРОЙ@@ second` + eos."""
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -38,20 +39,26 @@ class ExampleEncoder:
         self.first_ids = prompt.first_ids
         self.second_ids = prompt.second_ids
         if prompt.eos_id is None:
-            raise SetupError("the base model's tokenizer has no eos token; training needs one to end replies")
+            raise SetupError(
+                "the base model's tokenizer has no eos token; training needs one to end replies"
+            )
         self.eos_id = int(prompt.eos_id)
         self._text = prompt.text_ids
         self.max_length = max_length
         if len(self.first_ids) + len(self.second_ids) + 2 > max_length:
-            raise SetupError(f"training max_length {max_length} is too small to hold the two markers")
+            raise SetupError(
+                f"training max_length {max_length} is too small to hold the two markers"
+            )
 
     def encode(self, exchange: Exchange, loss_on: LossOn = "reply") -> Example:
         context = self._text(f" {exchange.first} ")
         reply = self._text(f" {exchange.second}") + [self.eos_id]
         room = self.max_length - len(self.first_ids) - len(self.second_ids)
         if len(reply) > room - 1:
-            reply = reply[:room - 1]  # a reply too long to fit loses its end (and its eos)
-        context = context[len(context) - min(len(context), room - len(reply)):]  # keep the context's end
+            reply = reply[: room - 1]  # a reply too long to fit loses its end (and its eos)
+        context = context[
+            len(context) - min(len(context), room - len(reply)) :
+        ]  # keep the context's end
         prompt = [*self.first_ids, *context, *self.second_ids]
         ids = prompt + reply
         if loss_on == "all":

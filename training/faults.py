@@ -1,4 +1,5 @@
 """Injected failures for crash tests: `kill-after-step:N`, `kill-in-checkpoint:N`, `raise-in-checkpoint:N`."""
+
 from __future__ import annotations
 
 import os
@@ -21,8 +22,12 @@ def fault_hook(spec: str | None) -> Callable[[str, int], None] | None:
         at = int(number)
     except ValueError:
         raise SetupError(f"fault '{spec}' is not ACTION:N (e.g. kill-after-step:5)") from None
-    events = {"kill-after-step": "step", "kill-in-checkpoint": "checkpoint-write",
-              "raise-in-checkpoint": "checkpoint-write", "raise-after-step": "step"}
+    events = {
+        "kill-after-step": "step",
+        "kill-in-checkpoint": "checkpoint-write",
+        "raise-in-checkpoint": "checkpoint-write",
+        "raise-after-step": "step",
+    }
     if action not in events:
         raise SetupError(f"fault action '{action}' is unknown; use one of {', '.join(events)}")
 

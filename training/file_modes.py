@@ -3,6 +3,7 @@
 safetensors and temporary-file writers create files 0600: a model saved so cannot be read by another
 user, e.g. the inference image's unprivileged user reading a mounted model folder.
 """
+
 from __future__ import annotations
 
 import os

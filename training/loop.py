@@ -1,4 +1,5 @@
 """The epoch loop: steps, validation, ReduceLROnPlateau, checkpoints and exact resumption."""
+
 from __future__ import annotations
 
 import random
@@ -22,9 +23,20 @@ class Position:
 
 
 class TrainingLoop:
-    def __init__(self, plan: TrainingPlan, engine, trainable: dict, optimizer, scheduler, accelerator,
-                 store: CheckpointStore, lengths: Sequence[int], fingerprint: str,
-                 on_event: Callable[[str, int], None] | None = None, progress_bars: bool = True) -> None:
+    def __init__(
+        self,
+        plan: TrainingPlan,
+        engine,
+        trainable: dict,
+        optimizer,
+        scheduler,
+        accelerator,
+        store: CheckpointStore,
+        lengths: Sequence[int],
+        fingerprint: str,
+        on_event: Callable[[str, int], None] | None = None,
+        progress_bars: bool = True,
+    ) -> None:
         self.plan, self.engine, self.trainable = plan, engine, trainable
         self.optimizer, self.scheduler, self.accelerator = optimizer, scheduler, accelerator
         self.store, self.lengths, self.fingerprint = store, lengths, fingerprint
@@ -50,9 +62,15 @@ class TrainingLoop:
 
         position = self.position
         batches = self._batches(position.epoch)
-        bar = tqdm(total=len(batches), initial=position.step_in_epoch, unit="batch", leave=False,
-                   desc=f"epoch {position.epoch + 1}/{self.plan.epochs}", disable=not self.progress_bars)
-        for indices in batches[position.step_in_epoch:]:
+        bar = tqdm(
+            total=len(batches),
+            initial=position.step_in_epoch,
+            unit="batch",
+            leave=False,
+            desc=f"epoch {position.epoch + 1}/{self.plan.epochs}",
+            disable=not self.progress_bars,
+        )
+        for indices in batches[position.step_in_epoch :]:
             loss = self._step(indices)
             position.step_in_epoch += 1
             position.global_step += 1
@@ -61,7 +79,11 @@ class TrainingLoop:
             bar.set_postfix(loss=f"{loss:.3f}")
             self.on_event("step", position.global_step)
             every = self.plan.checkpoint_every
-            if every and position.global_step % every == 0 and position.step_in_epoch < len(batches):
+            if (
+                every
+                and position.global_step % every == 0
+                and position.step_in_epoch < len(batches)
+            ):
                 self.save_checkpoint()
         bar.close()
         self.scheduler.step(self._validate())
@@ -82,16 +104,27 @@ class TrainingLoop:
         return loss
 
     def _record(self, **values: float) -> None:
-        self.position.history.append({"step": self.position.global_step, "epoch": self.position.epoch,
-                                      **values, "lr": self.optimizer.param_groups[0]["lr"]})
+        self.position.history.append(
+            {
+                "step": self.position.global_step,
+                "epoch": self.position.epoch,
+                **values,
+                "lr": self.optimizer.param_groups[0]["lr"],
+            }
+        )
 
     def _batches(self, epoch: int) -> list[list[int]]:
-        batches = plan_batches(self.lengths, self.plan.batch_size, self.plan.seed, epoch,
-                               group_by_length=not self.plan.uses_cache)  # cached rows have no padding
+        batches = plan_batches(
+            self.lengths,
+            self.plan.batch_size,
+            self.plan.seed,
+            epoch,
+            group_by_length=not self.plan.uses_cache,
+        )  # cached rows have no padding
         world, rank = self.accelerator.num_processes, self.accelerator.process_index
         if world == 1:
             return batches
-        return batches[rank::world][:len(batches) // world]  # equal counts keep ranks in step
+        return batches[rank::world][: len(batches) // world]  # equal counts keep ranks in step
 
     def save_checkpoint(self) -> None:
         if self.accelerator.is_main_process:
@@ -104,8 +137,12 @@ class TrainingLoop:
         rng = {"torch": torch.get_rng_state(), "python": random.getstate()}
         if torch.cuda.is_available():
             rng["cuda"] = torch.cuda.get_rng_state_all()
-        return {"trainable": {name: p.detach().cpu() for name, p in self.trainable.items()},
-                "optimizer": self.optimizer.state_dict(), "scheduler": self.scheduler.state_dict(), "rng": rng}
+        return {
+            "trainable": {name: p.detach().cpu() for name, p in self.trainable.items()},
+            "optimizer": self.optimizer.state_dict(),
+            "scheduler": self.scheduler.state_dict(),
+            "rng": rng,
+        }
 
     def _state(self) -> dict:
         return {"fingerprint": self.fingerprint, **asdict(self.position)}

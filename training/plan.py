@@ -1,4 +1,5 @@
 """Everything one training run needs to know, as plain values."""
+
 from __future__ import annotations
 
 import hashlib
@@ -10,9 +11,23 @@ from tinktalker.training.examples import LossOn
 from tinktalker.training.trainable import Mode
 
 # Changing these between a checkpoint and --resume would silently train something else.
-_FINGERPRINTED = ("base", "limit", "mode", "loss_on", "batch_size", "learning_rate", "weight_decay",
-                  "validation_fraction", "max_length", "cache_hidden_states", "seed", "plateau_factor",
-                  "plateau_patience", "first_marker", "second_marker")
+_FINGERPRINTED = (
+    "base",
+    "limit",
+    "mode",
+    "loss_on",
+    "batch_size",
+    "learning_rate",
+    "weight_decay",
+    "validation_fraction",
+    "max_length",
+    "cache_hidden_states",
+    "seed",
+    "plateau_factor",
+    "plateau_patience",
+    "first_marker",
+    "second_marker",
+)
 
 
 @dataclass(frozen=True)
@@ -57,4 +72,7 @@ class TrainingPlan:
         return digest.hexdigest()[:16]
 
     def describe(self) -> dict:
-        return {key: str(value) if isinstance(value, Path) else value for key, value in asdict(self).items()}
+        return {
+            key: str(value) if isinstance(value, Path) else value
+            for key, value in asdict(self).items()
+        }

@@ -1,4 +1,5 @@
 """What a run leaves beside the model: a JSON log of losses and learning rate, and a PNG of the curves."""
+
 from __future__ import annotations
 
 import json
@@ -10,12 +11,20 @@ from tinktalker.training.chat_csv import ChatData
 from tinktalker.training.plan import TrainingPlan
 
 
-def write_log(path: Path, plan: TrainingPlan, data: ChatData, position, train: int, validation: int) -> None:
+def write_log(
+    path: Path, plan: TrainingPlan, data: ChatData, position, train: int, validation: int
+) -> None:
     validations = [r["validation_loss"] for r in position.history if "validation_loss" in r]
     document = {
         "plan": plan.describe(),
-        "data": {"rows": data.rows, "used": data.used, "skipped": data.skipped, "left_out_by_limit": data.left_out,
-                 "train_examples": train, "validation_examples": validation},
+        "data": {
+            "rows": data.rows,
+            "used": data.used,
+            "skipped": data.skipped,
+            "left_out_by_limit": data.left_out,
+            "train_examples": train,
+            "validation_examples": validation,
+        },
         "steps": position.global_step,
         "validation_perplexity_before": math.exp(min(position.validation_before, 700.0)),
         "validation_perplexity_after": math.exp(min(validations[-1], 700.0)),
@@ -50,7 +59,15 @@ def plot_losses(path: Path, history: list[dict]) -> None:
 
 
 def _smoothed(points: list[tuple[int, float]]) -> list[tuple[int, float]]:
-    window = max(1, min(50, len(points) // 10))  # a trailing mean: short runs barely smoothed, long ones more
+    window = max(
+        1, min(50, len(points) // 10)
+    )  # a trailing mean: short runs barely smoothed, long ones more
     values = [v for _, v in points]
-    return [(step, sum(values[max(0, i - window + 1):i + 1]) / len(values[max(0, i - window + 1):i + 1]))
-            for i, (step, _) in enumerate(points)]
+    return [
+        (
+            step,
+            sum(values[max(0, i - window + 1) : i + 1])
+            / len(values[max(0, i - window + 1) : i + 1]),
+        )
+        for i, (step, _) in enumerate(points)
+    ]

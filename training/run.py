@@ -1,4 +1,5 @@
 """`run_training`: CSV → examples → base model with its trainable part → loop → model folder + log + plot."""
+
 from __future__ import annotations
 
 import logging
@@ -12,16 +13,22 @@ from tinktalker.training.chat_csv import ChatData, read_chat_csv
 from tinktalker.training.checkpoints import CheckpointStore
 from tinktalker.training.engines import CachedHeadEngine, HiddenStates, ModelEngine
 from tinktalker.training.examples import ExampleEncoder, PromptVocabulary
+from tinktalker.training.file_modes import give_written_files_the_usual_mode
 from tinktalker.training.loop import TrainingLoop
 from tinktalker.training.plan import TrainingPlan
-from tinktalker.training.file_modes import give_written_files_the_usual_mode
-from tinktalker.training.report import write_log, plot_losses
+from tinktalker.training.report import plot_losses, write_log
 from tinktalker.training.trainable import choose_trainable
 
 log = logging.getLogger(__name__)
-LoadModel = Callable[[str, str, str, bool], tuple]  # (name_or_path, device, dtype, local_files_only)
-MakePrompt = Callable[[object, str, str], PromptVocabulary]  # (tokenizer, first marker, second marker)
-FinishFolder = Callable[[Path, object], None]  # (model folder, tokenizer): chat template, generation config
+LoadModel = Callable[
+    [str, str, str, bool], tuple
+]  # (name_or_path, device, dtype, local_files_only)
+MakePrompt = Callable[
+    [object, str, str], PromptVocabulary
+]  # (tokenizer, first marker, second marker)
+FinishFolder = Callable[
+    [Path, object], None
+]  # (model folder, tokenizer): chat template, generation config
 
 
 @dataclass(frozen=True)
@@ -37,14 +44,22 @@ class TrainingSummary:
     main_process: bool = True
 
 
-def run_training(plan: TrainingPlan, load_model: LoadModel, make_prompt: MakePrompt, progress_bars: bool = True,
-                 on_event: Callable[[str, int], None] | None = None,
-                 say: Callable[[str], None] = log.info, finish_folder: FinishFolder | None = None) -> TrainingSummary:
+def run_training(
+    plan: TrainingPlan,
+    load_model: LoadModel,
+    make_prompt: MakePrompt,
+    progress_bars: bool = True,
+    on_event: Callable[[str, int], None] | None = None,
+    say: Callable[[str], None] = log.info,
+    finish_folder: FinishFolder | None = None,
+) -> TrainingSummary:
     """Train as `plan` says (resuming when asked) and write the model folder, log and plot."""
     from accelerate import Accelerator
 
     accelerator = Accelerator(cpu=plan.device == "cpu", mixed_precision=plan.mixed_precision)
-    say = say if accelerator.is_main_process else log.debug  # under torchrun / accelerate, one process speaks
+    say = (
+        say if accelerator.is_main_process else log.debug
+    )  # under torchrun / accelerate, one process speaks
     data = read_chat_csv(plan.data, plan.limit)
     say(_counts(plan, data))
     train_rows, validation_rows = split_by_position(data, plan.validation_fraction, plan.data)
@@ -52,76 +67,147 @@ def run_training(plan: TrainingPlan, load_model: LoadModel, make_prompt: MakePro
     fingerprint = plan.fingerprint()
     latest = _checkpoint_to_resume(plan, store, fingerprint)  # checked before the slow model load
     model, tokenizer = load_model(plan.base, "cpu", "float32", plan.local_files_only)
-    encoder = ExampleEncoder(make_prompt(tokenizer, plan.first_marker, plan.second_marker),
-                             min(plan.max_length, _positions(model)))
-    loop = _build_loop(plan, model, encoder, train_rows, validation_rows, accelerator, store, on_event,
-                       progress_bars, fingerprint)
-    say(f"training on {len(train_rows)} exchanges, validating on the last {len(validation_rows)}; mode {plan.mode}")
+    encoder = ExampleEncoder(
+        make_prompt(tokenizer, plan.first_marker, plan.second_marker),
+        min(plan.max_length, _positions(model)),
+    )
+    loop = _build_loop(
+        plan,
+        model,
+        encoder,
+        train_rows,
+        validation_rows,
+        accelerator,
+        store,
+        on_event,
+        progress_bars,
+        fingerprint,
+    )
+    say(
+        f"training on {len(train_rows)} exchanges, validating on the last {len(validation_rows)}; mode {plan.mode}"
+    )
     if latest is not None:
         loop.restore(*store.load(latest))
-        say(f"resuming from {latest} (epoch {loop.position.epoch + 1}, step {loop.position.global_step})")
+        say(
+            f"resuming from {latest} (epoch {loop.position.epoch + 1}, step {loop.position.global_step})"
+        )
     position = loop.run()
     final = next(r["validation_loss"] for r in reversed(position.history) if "validation_loss" in r)
     if accelerator.is_main_process:
         _save_model(accelerator.unwrap_model(model), tokenizer, plan.output)
         if finish_folder is not None:
             finish_folder(plan.output, tokenizer)
-        write_log(plan.output / "training_log.json", plan, data, position, len(train_rows), len(validation_rows))
+        write_log(
+            plan.output / "training_log.json",
+            plan,
+            data,
+            position,
+            len(train_rows),
+            len(validation_rows),
+        )
         plot_losses(plan.output / "loss_curves.png", position.history)
         give_written_files_the_usual_mode(plan.output)
     accelerator.wait_for_everyone()
-    return TrainingSummary(data, len(train_rows), len(validation_rows), position.global_step,
-                           _perplexity(position.validation_before), _perplexity(final), latest, plan.output,
-                           accelerator.is_main_process)
+    return TrainingSummary(
+        data,
+        len(train_rows),
+        len(validation_rows),
+        position.global_step,
+        _perplexity(position.validation_before),
+        _perplexity(final),
+        latest,
+        plan.output,
+        accelerator.is_main_process,
+    )
 
 
 def _counts(plan: TrainingPlan, data: ChatData) -> str:
     line = f"{plan.data}: {data.rows} rows, {data.used} used, {data.skipped} skipped (a side empty or None)"
-    return line + (f", {data.left_out} older ones left out by the limit of {plan.limit}" if data.left_out else "")
+    return line + (
+        f", {data.left_out} older ones left out by the limit of {plan.limit}"
+        if data.left_out
+        else ""
+    )
 
 
 def _positions(model) -> int:
     return int(getattr(model.config, "n_positions", None) or model.config.max_position_embeddings)
 
 
-def _build_loop(plan, model, encoder, train_rows, validation_rows, accelerator, store, on_event,
-                progress_bars, fingerprint) -> TrainingLoop:
+def _build_loop(
+    plan,
+    model,
+    encoder,
+    train_rows,
+    validation_rows,
+    accelerator,
+    store,
+    on_event,
+    progress_bars,
+    fingerprint,
+) -> TrainingLoop:
     import torch
 
     train = encoder.encode_all(train_rows, plan.loss_on)
-    validation = encoder.encode_all(validation_rows, "reply")  # validation always measures the replies
+    validation = encoder.encode_all(
+        validation_rows, "reply"
+    )  # validation always measures the replies
     trainable = choose_trainable(model, plan.mode)
     names = {name: p for name, p in model.named_parameters() if p.requires_grad}
-    engine, optimizer = _engine(plan, model, trainable, train, validation, encoder.eos_id, accelerator, progress_bars)
+    engine, optimizer = _engine(
+        plan, model, trainable, train, validation, encoder.eos_id, accelerator, progress_bars
+    )
     scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
-        optimizer, factor=plan.plateau_factor, patience=plan.plateau_patience)
-    return TrainingLoop(plan, engine, names, optimizer, scheduler, accelerator, store, [len(e) for e in train],
-                        fingerprint, on_event, progress_bars)
+        optimizer, factor=plan.plateau_factor, patience=plan.plateau_patience
+    )
+    return TrainingLoop(
+        plan,
+        engine,
+        names,
+        optimizer,
+        scheduler,
+        accelerator,
+        store,
+        [len(e) for e in train],
+        fingerprint,
+        on_event,
+        progress_bars,
+    )
 
 
 def split_by_position(data: ChatData, fraction: float, path: Path) -> tuple[list, list]:
     """The last `fraction` of the rows validate: neighbouring exchanges never straddle the split."""
     rows = data.exchanges
     if len(rows) < 2:
-        raise SetupError(f"training data '{path}' has {len(rows)} usable row; at least 2 are needed "
-                         "(some to train on, some to validate)")
+        raise SetupError(
+            f"training data '{path}' has {len(rows)} usable row; at least 2 are needed "
+            "(some to train on, some to validate)"
+        )
     held_out = min(max(1, round(len(rows) * fraction)), len(rows) - 1)
     return rows[:-held_out], rows[-held_out:]
 
 
-def _checkpoint_to_resume(plan: TrainingPlan, store: CheckpointStore, fingerprint: str) -> Path | None:
+def _checkpoint_to_resume(
+    plan: TrainingPlan, store: CheckpointStore, fingerprint: str
+) -> Path | None:
     if Path(plan.base).expanduser().resolve() == plan.output.expanduser().resolve():
-        raise SetupError(f"--output '{plan.output}' is the base model's folder; the trained model would replace "
-                         "the one a resumed run starts from: choose another --output")
+        raise SetupError(
+            f"--output '{plan.output}' is the base model's folder; the trained model would replace "
+            "the one a resumed run starts from: choose another --output"
+        )
     latest = store.latest()
     if latest is not None and not plan.resume:
-        raise SetupError(f"output folder '{plan.output}' already has checkpoints; pass --resume to continue "
-                         "that run, or choose another --output")
+        raise SetupError(
+            f"output folder '{plan.output}' already has checkpoints; pass --resume to continue "
+            "that run, or choose another --output"
+        )
     if latest is None and plan.resume:
         log.warning("no checkpoint in %s yet: starting from the beginning", store.folder)
     if latest is not None and store.fingerprint(latest) != fingerprint:
-        raise SetupError(f"checkpoint '{latest}' was made with other data or settings; resume with the same "
-                         "--data and training settings (epochs may grow), or choose another --output")
+        raise SetupError(
+            f"checkpoint '{latest}' was made with other data or settings; resume with the same "
+            "--data and training settings (epochs may grow), or choose another --output"
+        )
     return latest
 
 
@@ -130,14 +216,25 @@ def _engine(plan, model, trainable, train, validation, pad_id, accelerator, prog
     from tqdm.auto import tqdm
 
     if not plan.uses_cache:
-        optimizer = torch.optim.AdamW(trainable, lr=plan.learning_rate, weight_decay=plan.weight_decay)
+        optimizer = torch.optim.AdamW(
+            trainable, lr=plan.learning_rate, weight_decay=plan.weight_decay
+        )
         prepared, optimizer = accelerator.prepare(model, optimizer)
-        return ModelEngine(prepared, train, validation, pad_id, accelerator.device, plan.batch_size), optimizer
+        return ModelEngine(
+            prepared, train, validation, pad_id, accelerator.device, plan.batch_size
+        ), optimizer
     model.to(accelerator.device)
-    with tqdm(total=len(train) + len(validation), desc="hidden states (once)", unit="row", leave=False,
-              disable=not (progress_bars and accelerator.is_local_main_process)) as bar:
-        cached = [HiddenStates.compute(model, rows, plan.batch_size, pad_id, accelerator.device, bar)
-                  for rows in (train, validation)]
+    with tqdm(
+        total=len(train) + len(validation),
+        desc="hidden states (once)",
+        unit="row",
+        leave=False,
+        disable=not (progress_bars and accelerator.is_local_main_process),
+    ) as bar:
+        cached = [
+            HiddenStates.compute(model, rows, plan.batch_size, pad_id, accelerator.device, bar)
+            for rows in (train, validation)
+        ]
     optimizer = torch.optim.AdamW(trainable, lr=plan.learning_rate, weight_decay=plan.weight_decay)
     head, optimizer = accelerator.prepare(model.get_output_embeddings(), optimizer)
     return CachedHeadEngine(head, *cached), optimizer

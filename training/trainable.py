@@ -1,4 +1,5 @@
 """Chooses what learns: the untied head only, the original tied head + embeddings, or everything."""
+
 from __future__ import annotations
 
 from typing import Literal
@@ -14,7 +15,9 @@ def untie_head(model) -> None:
     head = model.get_output_embeddings()
     head.weight = torch.nn.Parameter(head.weight.detach().clone())
     model.config.tie_word_embeddings = False
-    if getattr(model.config, "get_text_config", None):  # composite configs keep the flag on the text part
+    if getattr(
+        model.config, "get_text_config", None
+    ):  # composite configs keep the flag on the text part
         model.config.get_text_config().tie_word_embeddings = False
 
 

@@ -3,6 +3,7 @@
 The cache entry is written to a temporary folder and renamed into place, so a conversion that is
 killed never leaves an entry that loads; temporary folders of dead conversions are removed.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -20,8 +21,16 @@ from tinktalker.domain.errors import SetupError
 log = logging.getLogger(__name__)
 
 # The files that make up a model; training logs, plots and checkpoints beside them do not change it.
-_MODEL_FILES = ("config.json", "*.safetensors", "*.bin", "tokenizer*", "vocab*", "merges.txt",
-                "special_tokens_map.json", "added_tokens.json")
+_MODEL_FILES = (
+    "config.json",
+    "*.safetensors",
+    "*.bin",
+    "tokenizer*",
+    "vocab*",
+    "merges.txt",
+    "special_tokens_map.json",
+    "added_tokens.json",
+)
 _TEMPORARY = ".converting-"
 FALLBACK = "or set model.engine: torch"
 
@@ -50,15 +59,21 @@ def converted_model(source: Path, quantization: str, cache_dir: Path) -> Path:
     _writable(entry.parent)
     _remove_dead_conversions(entry.parent)
     temporary = entry.parent / f"{_TEMPORARY}{os.getpid()}-{uuid.uuid4().hex[:8]}"
-    log.info("converting %s for CTranslate2 (%s) into %s; this happens once per model and quantization",
-             source, quantization, entry)
+    log.info(
+        "converting %s for CTranslate2 (%s) into %s; this happens once per model and quantization",
+        source,
+        quantization,
+        entry,
+    )
     try:
         _convert(source, temporary, quantization)
         os.rename(temporary, entry)  # the commit: before it no entry exists, after it a whole one
     except OSError as error:
         if not (entry / "model.bin").is_file():  # not merely another process that finished first
-            raise SetupError(f"could not write the converted model to {entry} ({error}); set model.cache_dir "
-                             f"to a writable folder with room for the model, {FALLBACK}") from error
+            raise SetupError(
+                f"could not write the converted model to {entry} ({error}); set model.cache_dir "
+                f"to a writable folder with room for the model, {FALLBACK}"
+            ) from error
     finally:
         shutil.rmtree(temporary, ignore_errors=True)
     return entry
@@ -66,11 +81,15 @@ def converted_model(source: Path, quantization: str, cache_dir: Path) -> Path:
 
 def _convert(source: Path, output: Path, quantization: str) -> None:
     try:
-        FullVocabularyConverter(str(source), low_cpu_mem_usage=True).convert(str(output), quantization=quantization)
+        FullVocabularyConverter(str(source), low_cpu_mem_usage=True).convert(
+            str(output), quantization=quantization
+        )
     except (ValueError, KeyError, NotImplementedError, TypeError, AttributeError) as error:
         first_line = (str(error).splitlines() or [""])[0][:300]
-        raise SetupError(f"CTranslate2 cannot convert the model in {source} ({type(error).__name__}: "
-                         f"{first_line}); {FALLBACK}") from error
+        raise SetupError(
+            f"CTranslate2 cannot convert the model in {source} ({type(error).__name__}: "
+            f"{first_line}); {FALLBACK}"
+        ) from error
 
 
 class FullVocabularyConverter(TransformersConverter):
@@ -110,13 +129,15 @@ def _writable(folder: Path) -> None:
         probe.write_bytes(b"")
         probe.unlink()
     except OSError as error:
-        raise SetupError(f"model.cache_dir: cannot write to {folder} ({error.strerror or error}); "
-                         f"set model.cache_dir to a writable folder, {FALLBACK}") from None
+        raise SetupError(
+            f"model.cache_dir: cannot write to {folder} ({error.strerror or error}); "
+            f"set model.cache_dir to a writable folder, {FALLBACK}"
+        ) from None
 
 
 def _remove_dead_conversions(folder: Path) -> None:
     for leftover in folder.glob(f"{_TEMPORARY}*"):
-        pid = leftover.name[len(_TEMPORARY):].split("-")[0]
+        pid = leftover.name[len(_TEMPORARY) :].split("-")[0]
         if pid.isdigit() and not _alive(int(pid)):
             log.info("removing %s, left by a conversion that did not finish", leftover)
             shutil.rmtree(leftover, ignore_errors=True)

@@ -1,4 +1,5 @@
 """Decoding knobs shared by the in-process engines (torch and CTranslate2), with per-request overrides."""
+
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, replace
@@ -24,13 +25,17 @@ class Decoding:
     def generate_kwargs(self) -> dict:
         """Hugging Face `generate` arguments."""
         kwargs = asdict(self)
-        if not self.do_sample:  # sampling knobs mean nothing to greedy/beam search; passing them only warns
+        if (
+            not self.do_sample
+        ):  # sampling knobs mean nothing to greedy/beam search; passing them only warns
             for key in ("top_k", "top_p", "temperature"):
                 kwargs.pop(key)
         return kwargs
 
-    def merged(self, options: GenerationOptions | None) -> "Decoding":
+    def merged(self, options: GenerationOptions | None) -> Decoding:
         if options is None:
             return self
-        overrides = {k: v for k, v in asdict(options).items() if k in asdict(self) and v is not None}
+        overrides = {
+            k: v for k, v in asdict(options).items() if k in asdict(self) and v is not None
+        }
         return replace(self, **overrides)

@@ -1,4 +1,5 @@
 """Which in-process engine runs the model: `model.engine` auto | torch | ctranslate2."""
+
 from __future__ import annotations
 
 import logging
@@ -11,8 +12,10 @@ log = logging.getLogger(__name__)
 def choose_engine(engine: str, device: str, ctranslate2_installed: bool, cuda_visible: bool) -> str:
     """auto = ctranslate2 when installed and the model runs on a CPU (int8 there is ~3x torch fp32), else torch."""
     if engine == "ctranslate2" and not ctranslate2_installed:
-        raise SetupError("model.engine is 'ctranslate2' but the ctranslate2 package is not installed; "
-                         "pip install ctranslate2 (it is in the model extra), or set model.engine: torch")
+        raise SetupError(
+            "model.engine is 'ctranslate2' but the ctranslate2 package is not installed; "
+            "pip install ctranslate2 (it is in the model extra), or set model.engine: torch"
+        )
     if engine != "auto":
         return engine
     on_cpu = device == "cpu" or (device == "auto" and not cuda_visible)
@@ -25,6 +28,7 @@ def chosen_engine(engine: str, device: str) -> str:
 
     try:
         import ctranslate2  # noqa: F401
+
         installed = True
     except ModuleNotFoundError:
         installed = False

@@ -2,6 +2,7 @@
 
 The hub library retries an unreachable hub for about 50 s; one short request here finds that out in seconds.
 """
+
 from __future__ import annotations
 
 import logging
@@ -25,7 +26,10 @@ def is_hub_id(name: str) -> bool:
 
 
 def offline_by_environment() -> bool:
-    return any(os.environ.get(var, "").strip().lower() in _OFFLINE_VALUES for var in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE"))
+    return any(
+        os.environ.get(var, "").strip().lower() in _OFFLINE_VALUES
+        for var in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE")
+    )
 
 
 def hub_endpoint() -> str:
@@ -40,7 +44,9 @@ def hub_is_reachable(timeout_s: float = HUB_CHECK_TIMEOUT_S) -> bool:
     It runs in a daemon thread given `timeout_s`: the client's timeout does not cover a name lookup,
     which can hang for many seconds on a machine without a network."""
     answered: list[bool] = []
-    probe = threading.Thread(target=_probe_hub, args=(timeout_s, answered), daemon=True, name="hub-check")
+    probe = threading.Thread(
+        target=_probe_hub, args=(timeout_s, answered), daemon=True, name="hub-check"
+    )
     probe.start()
     probe.join(timeout_s + 0.5)
     return bool(answered) and answered[0]
@@ -51,7 +57,9 @@ def _probe_hub(timeout_s: float, answered: list[bool]) -> None:
 
     try:
         get_session().head(hub_endpoint(), timeout=timeout_s)
-    except Exception as error:  # any transport failure (DNS, refused, timeout, TLS) means: not reachable
+    except (
+        Exception
+    ) as error:  # any transport failure (DNS, refused, timeout, TLS) means: not reachable
         log.info("the hub at %s is not reachable: %s", hub_endpoint(), error)
         answered.append(False)
         return
@@ -65,14 +73,18 @@ def is_cached(hub_id: str) -> bool:
 
 
 def not_a_folder(name: str) -> SetupError:
-    return SetupError(f"no such folder '{name}' (and it is not a hub id like owner/name); pass --model with the "
-                      "folder of a downloaded or trained model (or set TINKTALKER_MODEL)")
+    return SetupError(
+        f"no such folder '{name}' (and it is not a hub id like owner/name); pass --model with the "
+        "folder of a downloaded or trained model (or set TINKTALKER_MODEL)"
+    )
 
 
 def offline_error(hub_id: str) -> SetupError:
-    return SetupError(f"model '{hub_id}' is not on this machine and the Hugging Face hub ({hub_endpoint()}) cannot be "
-                      f"reached (offline?): pass --model FOLDER with a copy of it, or download it where there is a "
-                      f"network (`hf download {hub_id} --local-dir ./model`) and copy the folder here")
+    return SetupError(
+        f"model '{hub_id}' is not on this machine and the Hugging Face hub ({hub_endpoint()}) cannot be "
+        f"reached (offline?): pass --model FOLDER with a copy of it, or download it where there is a "
+        f"network (`hf download {hub_id} --local-dir ./model`) and copy the folder here"
+    )
 
 
 def hub_files_only(hub_id: str, local_files_only: bool) -> bool:
@@ -89,4 +101,6 @@ def hub_files_only(hub_id: str, local_files_only: bool) -> bool:
 
 def unreadable_files(folder: Path) -> list[str]:
     """Files of a model folder this user cannot read (e.g. written 0600 by another user)."""
-    return sorted(path.name for path in folder.iterdir() if path.is_file() and not os.access(path, os.R_OK))
+    return sorted(
+        path.name for path in folder.iterdir() if path.is_file() and not os.access(path, os.R_OK)
+    )

@@ -1,4 +1,5 @@
 """What both in-process engines share: one blocking model call at a time, off the event loop."""
+
 from __future__ import annotations
 
 import asyncio
@@ -27,11 +28,14 @@ class InProcessReplyGenerator:
     def prompt(self) -> RuDialoGptPrompt:
         return self._prompt
 
-    async def generate(self, context: Sequence[Message], options: GenerationOptions | None = None) -> Reply:
+    async def generate(
+        self, context: Sequence[Message], options: GenerationOptions | None = None
+    ) -> Reply:
         return (await self.generate_batch([context], options))[0]
 
-    async def generate_batch(self, contexts: Sequence[Sequence[Message]],
-                             options: GenerationOptions | None = None) -> list[Reply]:
+    async def generate_batch(
+        self, contexts: Sequence[Sequence[Message]], options: GenerationOptions | None = None
+    ) -> list[Reply]:
         if not contexts:
             return []
         loop = asyncio.get_running_loop()
@@ -41,24 +45,33 @@ class InProcessReplyGenerator:
             log.exception("generation failed for a batch of %d", len(contexts))
             raise ReplyUnavailable(f"the model failed: {error}") from error
 
-    def generate_now(self, contexts: Sequence[Sequence[Message]],
-                     options: GenerationOptions | None = None) -> list[Reply]:
+    def generate_now(
+        self, contexts: Sequence[Sequence[Message]], options: GenerationOptions | None = None
+    ) -> list[Reply]:
         raise NotImplementedError
 
-    def _prompts(self, contexts: Sequence[Sequence[Message]], decoding: Decoding) -> list[list[int]]:
+    def _prompts(
+        self, contexts: Sequence[Sequence[Message]], decoding: Decoding
+    ) -> list[list[int]]:
         """Prompt ids, each cut so that it and the longest reply fit the model's positions."""
         budget = max(self.max_positions - decoding.max_new_tokens, 1)
         return [self._prompt.encode(c, budget) for c in contexts]
 
-    def _row_streamer(self, contexts: Sequence[Sequence[Message]], decoding: Decoding, stops: Sequence[str]):
+    def _row_streamer(
+        self, contexts: Sequence[Sequence[Message]], decoding: Decoding, stops: Sequence[str]
+    ):
         """A RowStreamer for the contexts that carry a listener (a streamed request), else None."""
         listeners = [getattr(context, "listener", None) for context in contexts]
-        if decoding.num_beams > 1 or not any(listeners):  # beams change earlier tokens until the end
+        if decoding.num_beams > 1 or not any(
+            listeners
+        ):  # beams change earlier tokens until the end
             return None
         from tinktalker.adapters.model.reply_streamer import RowStreamer
 
         markers = (self._prompt.markers.first, self._prompt.markers.second)
-        return RowStreamer(listeners, lambda ids: self._prompt.visible(ids, stops)[1:], (*markers, *stops))
+        return RowStreamer(
+            listeners, lambda ids: self._prompt.visible(ids, stops)[1:], (*markers, *stops)
+        )
 
     def close(self) -> None:
         self._executor.shutdown(wait=True)

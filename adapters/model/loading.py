@@ -1,21 +1,39 @@
 """Loads a causal LM and its tokenizer from a folder or a hub id, with errors that name the fix."""
+
 from __future__ import annotations
 
 import logging
 from pathlib import Path
 
-from tinktalker.adapters.model.hub_access import (hub_files_only, is_hub_id, not_a_folder, offline_by_environment,
-                                     offline_error, unreadable_files)
+from tinktalker.adapters.model.hub_access import (
+    hub_files_only,
+    is_hub_id,
+    not_a_folder,
+    offline_by_environment,
+    offline_error,
+    unreadable_files,
+)
 from tinktalker.domain.errors import SetupError
 
 log = logging.getLogger(__name__)
 
-_DTYPES = {"float32": "float32", "fp32": "float32", "float16": "float16", "fp16": "float16",
-           "half": "float16", "bfloat16": "bfloat16", "bf16": "bfloat16"}
+_DTYPES = {
+    "float32": "float32",
+    "fp32": "float32",
+    "float16": "float16",
+    "fp16": "float16",
+    "half": "float16",
+    "bfloat16": "bfloat16",
+    "bf16": "bfloat16",
+}
 
 
 def looks_like_path(name_or_path: str) -> bool:
-    return name_or_path.startswith(("/", ".", "~")) or Path(name_or_path).exists() or name_or_path.count("/") > 1
+    return (
+        name_or_path.startswith(("/", ".", "~"))
+        or Path(name_or_path).exists()
+        or name_or_path.count("/") > 1
+    )
 
 
 def pick_device(device: str) -> str:
@@ -24,7 +42,9 @@ def pick_device(device: str) -> str:
     if device == "auto":
         return "cuda" if torch.cuda.is_available() else "cpu"
     if device.startswith("cuda") and not torch.cuda.is_available():
-        raise SetupError(f"model.device is '{device}' but no CUDA GPU is visible; use 'auto' or 'cpu'")
+        raise SetupError(
+            f"model.device is '{device}' but no CUDA GPU is visible; use 'auto' or 'cpu'"
+        )
     return device
 
 
@@ -34,12 +54,15 @@ def pick_dtype(dtype: str, device: str):
     if dtype == "auto":
         return torch.float16 if device.startswith("cuda") else torch.float32
     if dtype not in _DTYPES:
-        raise SetupError(f"model.dtype '{dtype}' is unknown; use auto, float32, float16 or bfloat16")
+        raise SetupError(
+            f"model.dtype '{dtype}' is unknown; use auto, float32, float16 or bfloat16"
+        )
     return getattr(torch, _DTYPES[dtype])
 
 
-def load_model_and_tokenizer(name_or_path: str, device: str = "auto", dtype: str = "auto",
-                             local_files_only: bool = False):
+def load_model_and_tokenizer(
+    name_or_path: str, device: str = "auto", dtype: str = "auto", local_files_only: bool = False
+):
     """(model in eval mode on its device, tokenizer); SetupError when it cannot be had."""
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
@@ -49,7 +72,9 @@ def load_model_and_tokenizer(name_or_path: str, device: str = "auto", dtype: str
     torch_dtype = pick_dtype(dtype, device)
     try:
         tokenizer = AutoTokenizer.from_pretrained(source, local_files_only=local_files_only)
-        model = AutoModelForCausalLM.from_pretrained(source, dtype=torch_dtype, local_files_only=local_files_only)
+        model = AutoModelForCausalLM.from_pretrained(
+            source, dtype=torch_dtype, local_files_only=local_files_only
+        )
     except (OSError, ValueError) as error:
         raise SetupError(_load_failure(source, error)) from error
     log.info("loaded model %s on %s as %s", source, device, torch_dtype)
@@ -61,16 +86,22 @@ def check_folder(name: str) -> str:
     folder = Path(name).expanduser()
     if not folder.is_dir():
         if looks_like_path(name):
-            raise SetupError(f"model folder '{folder}' does not exist; pass --model /path/to/model-folder "
-                             "(or set TINKTALKER_MODEL) to a folder with config.json, weights and tokenizer")
+            raise SetupError(
+                f"model folder '{folder}' does not exist; pass --model /path/to/model-folder "
+                "(or set TINKTALKER_MODEL) to a folder with config.json, weights and tokenizer"
+            )
         raise not_a_folder(name)
     if not (folder / "config.json").is_file():
-        raise SetupError(f"model folder '{folder}' has no config.json; it needs the files that "
-                         "`save_pretrained` writes (config.json, weights, tokenizer)")
+        raise SetupError(
+            f"model folder '{folder}' has no config.json; it needs the files that "
+            "`save_pretrained` writes (config.json, weights, tokenizer)"
+        )
     unreadable = unreadable_files(folder)
     if unreadable:
-        raise SetupError(f"model folder '{folder}': this user cannot read {', '.join(unreadable)}; "
-                         f"make the files readable (chmod a+r '{folder}'/*)")
+        raise SetupError(
+            f"model folder '{folder}': this user cannot read {', '.join(unreadable)}; "
+            f"make the files readable (chmod a+r '{folder}'/*)"
+        )
     return str(folder)
 
 
@@ -108,5 +139,7 @@ def _load_failure(source: str, error: OSError | ValueError) -> str:
         return f"model folder '{source}' could not be loaded ({error}); it needs config.json, weights and tokenizer files"
     if offline_by_environment():
         return f"{offline_error(source)} (HF_HUB_OFFLINE is set, and the hub cache has no copy)"
-    return (f"could not load model '{source}' from the Hugging Face hub ({type(error).__name__}: {error}); "
-            f"check the name, or pass --model FOLDER with a downloaded copy")
+    return (
+        f"could not load model '{source}' from the Hugging Face hub ({type(error).__name__}: {error}); "
+        f"check the name, or pass --model FOLDER with a downloaded copy"
+    )

@@ -1,20 +1,27 @@
 """Hands each row's reply text to its listener while `generate()` writes it (one beam: the only decoding
 whose tokens are final as they come)."""
+
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
 from transformers.generation.streamers import BaseStreamer
 
-VisibleText = Callable[[list[int]], tuple[str, bool]]  # generated ids -> (reply text so far, stopped)
+VisibleText = Callable[
+    [list[int]], tuple[str, bool]
+]  # generated ids -> (reply text so far, stopped)
 
 
 class RowStreamer(BaseStreamer):
     """Sends only text that can no longer change: whitespace at the end, an incomplete character and the
     start of a marker or stop string wait for the next token (the reply may be cut there)."""
 
-    def __init__(self, listeners: Sequence[Callable[[str], None] | None], visible: VisibleText,
-                 cut_at: Sequence[str]) -> None:
+    def __init__(
+        self,
+        listeners: Sequence[Callable[[str], None] | None],
+        visible: VisibleText,
+        cut_at: Sequence[str],
+    ) -> None:
         self._listeners = list(listeners)
         self._visible = visible
         self._cut_at = [c for c in cut_at if c]
@@ -43,10 +50,14 @@ class RowStreamer(BaseStreamer):
     def _send(self, row: int, text: str) -> None:
         sent = self._sent[row]
         if len(text) > len(sent) and text.startswith(sent):
-            self._listeners[row](text[len(sent):])
+            self._listeners[row](text[len(sent) :])
             self._sent[row] = text
 
     def _settled(self, text: str) -> str:
-        text = text.lstrip().rstrip("\ufffd")  # U+FFFD: a character whose bytes are not all written yet
-        held = max((k for c in self._cut_at for k in range(1, len(c)) if text.endswith(c[:k])), default=0)
-        return text[:len(text) - held].rstrip()
+        text = text.lstrip().rstrip(
+            "\ufffd"
+        )  # U+FFFD: a character whose bytes are not all written yet
+        held = max(
+            (k for c in self._cut_at for k in range(1, len(c)) if text.endswith(c[:k])), default=0
+        )
+        return text[: len(text) - held].rstrip()

@@ -1,4 +1,5 @@
 """The ruDialoGPT prompt on token ids: `@@ПЕРВЫЙ@@ m1 @@ВТОРОЙ@@ m2 @@ПЕРВЫЙ@@ m3 @@ВТОРОЙ@@`."""
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -21,7 +22,9 @@ class RuDialoGptPrompt:
     so the model learns exactly what serving will send it.
     """
 
-    def __init__(self, tokenizer, markers: PromptMarkers = PromptMarkers(), pad_to_messages: int = 3) -> None:
+    def __init__(
+        self, tokenizer, markers: PromptMarkers = PromptMarkers(), pad_to_messages: int = 3
+    ) -> None:
         self._tokenizer = tokenizer
         self.first_ids = self._marker_ids(markers.first)
         self.second_ids = self._marker_ids(markers.second)
@@ -33,7 +36,7 @@ class RuDialoGptPrompt:
         self._control_ids = set(self.stop_ids) | set(tokenizer.all_special_ids)
 
     @classmethod
-    def for_markers(cls, tokenizer, first_marker: str, second_marker: str) -> "RuDialoGptPrompt":
+    def for_markers(cls, tokenizer, first_marker: str, second_marker: str) -> RuDialoGptPrompt:
         return cls(tokenizer, PromptMarkers(first_marker, second_marker))
 
     @property
@@ -52,7 +55,7 @@ class RuDialoGptPrompt:
         marker, text = segments[0]
         overflow = self._length(segments) - max_tokens
         if overflow > 0:
-            text = text[min(overflow, len(text)):]
+            text = text[min(overflow, len(text)) :]
             segments[0] = (marker, text)
         ids = [i for marker, text in segments for i in (*marker, *text)] + list(self.second_ids)
         return ids[-max_tokens:] if len(ids) > max_tokens else ids
@@ -73,7 +76,9 @@ class RuDialoGptPrompt:
     def _marker_ids(self, marker: str) -> list[int]:
         ids = self._encode(marker)
         if not ids:
-            raise SetupError(f"the tokenizer turns the marker '{marker}' into no tokens; check the prompt markers")
+            raise SetupError(
+                f"the tokenizer turns the marker '{marker}' into no tokens; check the prompt markers"
+            )
         return ids
 
     def cut_reply(self, generated: Sequence[int]) -> tuple[list[int], bool]:
@@ -83,12 +88,16 @@ class RuDialoGptPrompt:
                 return list(generated[:position]), True
         return list(generated), False
 
-    def read_reply(self, generated: Sequence[int], prompt_tokens: int, stops: Sequence[str] = ()) -> Reply:
+    def read_reply(
+        self, generated: Sequence[int], prompt_tokens: int, stops: Sequence[str] = ()
+    ) -> Reply:
         """The reply in generated ids: cut at a stop id, a marker's text or a caller's stop string."""
         ids, text, stopped = self.visible(generated, stops)
         return Reply(text.strip(), prompt_tokens, len(ids), "stop" if stopped else "length")
 
-    def visible(self, generated: Sequence[int], stops: Sequence[str] = ()) -> tuple[list[int], str, bool]:
+    def visible(
+        self, generated: Sequence[int], stops: Sequence[str] = ()
+    ) -> tuple[list[int], str, bool]:
         """The reply's ids and text (not yet stripped) up to the first stop, and whether a stop ended it."""
         ids, stopped = self.cut_reply(generated)
         text = self._tokenizer.decode(ids, skip_special_tokens=True)
@@ -107,8 +116,12 @@ def padded(context: Sequence[Message], pad_to_messages: int) -> list[Message]:
     return messages
 
 
-def prompt_text(context: Sequence[Message], markers: PromptMarkers = PromptMarkers(), pad_to_messages: int = 3) -> str:
+def prompt_text(
+    context: Sequence[Message], markers: PromptMarkers = PromptMarkers(), pad_to_messages: int = 3
+) -> str:
     """The prompt as text, for servers that tokenize it themselves: the same ids when markers are tokens."""
-    turns = "".join(f"{markers.first if m.speaker is Speaker.USER else markers.second} {m.text} "
-                    for m in padded(context, pad_to_messages))
+    turns = "".join(
+        f"{markers.first if m.speaker is Speaker.USER else markers.second} {m.text} "
+        for m in padded(context, pad_to_messages)
+    )
     return turns + markers.second

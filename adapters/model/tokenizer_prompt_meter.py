@@ -1,4 +1,5 @@
 """PromptMeter on the local model's own prompt encoding (the exact ids it would generate from)."""
+
 from __future__ import annotations
 
 from collections.abc import Sequence

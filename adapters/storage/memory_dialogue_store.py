@@ -1,4 +1,5 @@
 """DialogueStore in a dict: for tests and throwaway sessions."""
+
 from __future__ import annotations
 
 from collections.abc import Sequence

@@ -1,4 +1,5 @@
 """UpdateInbox in a dict: re-deliveries are still ignored, but nothing survives the process."""
+
 from __future__ import annotations
 
 import time

@@ -1,4 +1,5 @@
 """One SQLite file shared by the stores: checked at start, WAL, a busy timeout, queries off the event loop."""
+
 from __future__ import annotations
 
 import asyncio
@@ -54,7 +55,9 @@ class SqliteDatabase:
         """`work` runs in one transaction: all of it is stored or none."""
         patient = time.monotonic() >= self._writes_paused_until
         try:
-            result = await self._in_pool(lambda db: _transaction(db, work, patient, self._busy_timeout_s))
+            result = await self._in_pool(
+                lambda db: _transaction(db, work, patient, self._busy_timeout_s)
+            )
         except StorageUnavailable as error:
             if patient and ("locked" in str(error) or "busy" in str(error)):
                 self._writes_paused_until = time.monotonic() + _PAUSE_AFTER_LOCKED_S
@@ -80,8 +83,12 @@ class SqliteDatabase:
     def _connection(self) -> sqlite3.Connection:
         connection = getattr(self._local, "connection", None)
         if connection is None:
-            connection = sqlite3.connect(self.path, timeout=self._busy_timeout_s, isolation_level=None,
-                                         check_same_thread=False)  # closed from the main thread at the end
+            connection = sqlite3.connect(
+                self.path,
+                timeout=self._busy_timeout_s,
+                isolation_level=None,
+                check_same_thread=False,
+            )  # closed from the main thread at the end
             connection.execute(f"PRAGMA busy_timeout = {int(self._busy_timeout_s * 1000)}")
             # WAL + NORMAL: a commit survives the process being killed (not a power cut) without an fsync each
             connection.execute("PRAGMA synchronous = NORMAL")
@@ -91,9 +98,15 @@ class SqliteDatabase:
         return connection
 
 
-def _transaction(db: sqlite3.Connection, work: Callable[[sqlite3.Connection], T], patient: bool,
-                 busy_timeout_s: float) -> T:
-    if not patient:  # writes are paused: one try without waiting, which succeeds once the lock is gone
+def _transaction(
+    db: sqlite3.Connection,
+    work: Callable[[sqlite3.Connection], T],
+    patient: bool,
+    busy_timeout_s: float,
+) -> T:
+    if (
+        not patient
+    ):  # writes are paused: one try without waiting, which succeeds once the lock is gone
         db.execute("PRAGMA busy_timeout = 0")
     try:
         db.execute("BEGIN IMMEDIATE")
@@ -116,20 +129,28 @@ def _check(db: sqlite3.Connection) -> None:
         raise sqlite3.DatabaseError(f"quick_check found damage: {verdict}")
     db.execute("PRAGMA journal_mode = WAL")
     db.executescript(_META)
-    db.execute("INSERT OR REPLACE INTO tinktalker_meta VALUES ('last_start', ?)", (str(time.time()),))
+    db.execute(
+        "INSERT OR REPLACE INTO tinktalker_meta VALUES ('last_start', ?)", (str(time.time()),)
+    )
 
 
 def _setup_error(path: Path, error: Exception) -> SetupError:
     detail = str(error)
     if any(word in detail for word in ("not a database", "malformed", "damage", "corrupt")):
-        fix = ("move it aside (the bot then starts an empty one) or restore a backup, "
-               "or set store.sqlite_path to another file")
+        fix = (
+            "move it aside (the bot then starts an empty one) or restore a backup, "
+            "or set store.sqlite_path to another file"
+        )
         return SetupError(f"the history database '{path}' is damaged ({detail}); {fix}")
     if "locked" in detail or "busy" in detail:
-        return SetupError(f"the history database '{path}' is locked by another process ({detail}); "
-                          "stop that process or set store.sqlite_path to another file")
-    return SetupError(f"cannot write to the history database '{path}' ({detail}); make the file and its "
-                      "folder writable by this user, or set store.sqlite_path to a writable file")
+        return SetupError(
+            f"the history database '{path}' is locked by another process ({detail}); "
+            "stop that process or set store.sqlite_path to another file"
+        )
+    return SetupError(
+        f"cannot write to the history database '{path}' ({detail}); make the file and its "
+        "folder writable by this user, or set store.sqlite_path to a writable file"
+    )
 
 
 def open_sqlite_database(path: str, busy_timeout_s: float = 5.0) -> Iterator[SqliteDatabase]:

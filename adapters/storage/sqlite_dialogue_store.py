@@ -1,4 +1,5 @@
 """DialogueStore in one SQLite file: the embedded default, survives restarts."""
+
 from __future__ import annotations
 
 import logging
@@ -30,7 +31,9 @@ CREATE INDEX IF NOT EXISTS messages_by_conversation ON messages (chat_id, topic_
 CREATE UNIQUE INDEX IF NOT EXISTS messages_by_turn_key ON messages (turn_key);
 """
 _INSERT = "INSERT OR IGNORE INTO messages (chat_id, topic_id, speaker, text, turn_key) VALUES (?, ?, ?, ?, ?)"
-_MAX_UNSAVED = 10_000  # messages kept in memory while the file cannot be written; older ones are dropped
+_MAX_UNSAVED = (
+    10_000  # messages kept in memory while the file cannot be written; older ones are dropped
+)
 
 
 class _Row(NamedTuple):
@@ -54,34 +57,54 @@ class SqliteDialogueStore:
     async def load_recent(self, conversation: Conversation, limit: int) -> list[Message]:
         if limit <= 0:
             return []
-        rows = await self._db.read(lambda db: db.execute(
-            "SELECT speaker, text, turn_key FROM messages WHERE chat_id = ? AND topic_id IS ? "
-            "ORDER BY id DESC LIMIT ?", (conversation.chat_id, conversation.topic_id, limit)).fetchall())
+        rows = await self._db.read(
+            lambda db: db.execute(
+                "SELECT speaker, text, turn_key FROM messages WHERE chat_id = ? AND topic_id IS ? "
+                "ORDER BY id DESC LIMIT ?",
+                (conversation.chat_id, conversation.topic_id, limit),
+            ).fetchall()
+        )
         saved = {key for _, _, key in rows}
-        unsaved = [(r.speaker, r.text) for r in self._unsaved if _belongs(r, conversation) and r.turn_key not in saved]
+        unsaved = [
+            (r.speaker, r.text)
+            for r in self._unsaved
+            if _belongs(r, conversation) and r.turn_key not in saved
+        ]
         recent = [(speaker, text) for speaker, text, _ in reversed(rows)] + unsaved
         return [Message(Speaker(speaker), text) for speaker, text in recent[-limit:]]
 
     async def append(self, conversation: Conversation, messages: Sequence[Message]) -> None:
         turn = uuid.uuid4().hex
-        self._unsaved += [_Row(conversation.chat_id, conversation.topic_id, m.speaker.value, m.text, f"{turn}:{i}")
-                          for i, m in enumerate(messages)]
+        self._unsaved += [
+            _Row(
+                conversation.chat_id, conversation.topic_id, m.speaker.value, m.text, f"{turn}:{i}"
+            )
+            for i, m in enumerate(messages)
+        ]
         if len(self._unsaved) > _MAX_UNSAVED:
-            log.error("%d history messages could not be written; the oldest are dropped", len(self._unsaved))
+            log.error(
+                "%d history messages could not be written; the oldest are dropped",
+                len(self._unsaved),
+            )
             del self._unsaved[:-_MAX_UNSAVED]
         batch = list(self._unsaved)
         try:
             await self._db.write(lambda db: db.executemany(_INSERT, batch))
         except StorageUnavailable as error:
-            raise StorageUnavailable(f"{error}; {len(batch)} message(s) kept in memory, written with the next "
-                                     "exchange") from error
+            raise StorageUnavailable(
+                f"{error}; {len(batch)} message(s) kept in memory, written with the next exchange"
+            ) from error
         written = {row.turn_key for row in batch}
         self._unsaved = [row for row in self._unsaved if row.turn_key not in written]
 
     async def clear(self, conversation: Conversation) -> None:
         self._unsaved = [row for row in self._unsaved if not _belongs(row, conversation)]
-        await self._db.write(lambda db: db.execute(
-            "DELETE FROM messages WHERE chat_id = ? AND topic_id IS ?", (conversation.chat_id, conversation.topic_id)))
+        await self._db.write(
+            lambda db: db.execute(
+                "DELETE FROM messages WHERE chat_id = ? AND topic_id IS ?",
+                (conversation.chat_id, conversation.topic_id),
+            )
+        )
 
 
 def _belongs(row: _Row, conversation: Conversation) -> bool:

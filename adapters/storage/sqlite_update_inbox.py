@@ -1,4 +1,5 @@
 """UpdateInbox in the same SQLite file as the history: what was received survives a crash."""
+
 from __future__ import annotations
 
 import sqlite3
@@ -35,29 +36,56 @@ class SqliteUpdateInbox:
         database.setup(lambda db: db.executescript(_SCHEMA))
 
     async def record(self, entry: InboxEntry) -> bool:
-        row = (entry.update_id, entry.conversation.chat_id, entry.conversation.topic_id, entry.message_id,
-               entry.text, entry.sent_at, entry.payload, time.time())
-        inserted = await self._db.write(lambda db: db.execute(
-            f"INSERT OR IGNORE INTO inbox ({_COLUMNS}, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", row).rowcount)
+        row = (
+            entry.update_id,
+            entry.conversation.chat_id,
+            entry.conversation.topic_id,
+            entry.message_id,
+            entry.text,
+            entry.sent_at,
+            entry.payload,
+            time.time(),
+        )
+        inserted = await self._db.write(
+            lambda db: (
+                db.execute(
+                    f"INSERT OR IGNORE INTO inbox ({_COLUMNS}, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    row,
+                ).rowcount
+            )
+        )
         return inserted == 1
 
     async def finish(self, update_id: int) -> None:
         self._unfinished.add(update_id)
         rows = [(time.time(), finished) for finished in sorted(self._unfinished)]
-        await self._db.write(lambda db: db.executemany(
-            "UPDATE inbox SET finished_at = ? WHERE update_id = ? AND finished_at IS NULL", rows))
+        await self._db.write(
+            lambda db: db.executemany(
+                "UPDATE inbox SET finished_at = ? WHERE update_id = ? AND finished_at IS NULL", rows
+            )
+        )
         self._unfinished.difference_update(finished for _, finished in rows)
 
     async def pending(self) -> list[InboxEntry]:
-        rows = await self._db.read(lambda db: db.execute(
-            f"SELECT {_COLUMNS} FROM inbox WHERE finished_at IS NULL ORDER BY update_id").fetchall())
+        rows = await self._db.read(
+            lambda db: db.execute(
+                f"SELECT {_COLUMNS} FROM inbox WHERE finished_at IS NULL ORDER BY update_id"
+            ).fetchall()
+        )
         return [_entry(row) for row in rows]
 
     async def forget_finished(self, before: float) -> int:
-        return await self._db.write(lambda db: db.execute(
-            "DELETE FROM inbox WHERE finished_at IS NOT NULL AND finished_at < ?", (before,)).rowcount)
+        return await self._db.write(
+            lambda db: (
+                db.execute(
+                    "DELETE FROM inbox WHERE finished_at IS NOT NULL AND finished_at < ?", (before,)
+                ).rowcount
+            )
+        )
 
 
 def _entry(row: sqlite3.Row | tuple) -> InboxEntry:
     update_id, chat_id, topic_id, message_id, text, sent_at, payload = row
-    return InboxEntry(update_id, Conversation(chat_id, topic_id), message_id, text, sent_at, payload)
+    return InboxEntry(
+        update_id, Conversation(chat_id, topic_id), message_id, text, sent_at, payload
+    )

@@ -1,4 +1,5 @@
 """The python-telegram-bot Application: Bot API client, rate limiter, conversations handled side by side."""
+
 from __future__ import annotations
 
 import asyncio
@@ -59,11 +60,18 @@ class MessageRateLimiter(AIORateLimiter):
     async def process_request(self, callback, args, kwargs, endpoint, data, rate_limit_args):
         if endpoint == "sendChatAction":
             return await callback(*args, **kwargs)
-        return await super().process_request(callback, args, kwargs, endpoint, data, rate_limit_args)
+        return await super().process_request(
+            callback, args, kwargs, endpoint, data, rate_limit_args
+        )
 
 
-def build_telegram_application(token: str, api_base_url: str, max_concurrent_updates: int,
-                               rate_limit_retries: int, admit: Admission | None = None) -> Application:
+def build_telegram_application(
+    token: str,
+    api_base_url: str,
+    max_concurrent_updates: int,
+    rate_limit_retries: int,
+    admit: Admission | None = None,
+) -> Application:
     """An Application that talks to `api_base_url` (token appended, or put where "{token}" stands),
     handles up to `max_concurrent_updates` at once, keeps to Telegram's flood limits and, on a 429,
     waits the server's retry_after and retries up to `rate_limit_retries` times. Every received update

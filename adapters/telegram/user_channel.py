@@ -1,4 +1,5 @@
 """UserChannel on Telegram: replies split to fit a message, "typing…" kept alive while the model writes."""
+
 from __future__ import annotations
 
 import asyncio
@@ -23,33 +24,55 @@ _BOUNDARIES = ("\n\n", "\n", ". ", "! ", "? ", "… ", "; ", ", ", " ")
 class TelegramUserChannel:
     """Implements ports.UserChannel over a python-telegram-bot `Bot`."""
 
-    def __init__(self, bot: Bot, typing_interval_s: float = 4.0,
-                 max_message_length: int = MessageLimit.MAX_TEXT_LENGTH) -> None:
+    def __init__(
+        self,
+        bot: Bot,
+        typing_interval_s: float = 4.0,
+        max_message_length: int = MessageLimit.MAX_TEXT_LENGTH,
+    ) -> None:
         self._bot = bot
         self._typing_interval_s = typing_interval_s
         self._max_length = max_message_length
 
-    async def send_reply(self, conversation: Conversation, text: str, reply_to: int | None = None) -> None:
+    async def send_reply(
+        self, conversation: Conversation, text: str, reply_to: int | None = None
+    ) -> None:
         """Into the conversation's topic; the first piece quotes `reply_to`, even if that message is gone."""
-        quote = ReplyParameters(reply_to, allow_sending_without_reply=True) if reply_to is not None else None
+        quote = (
+            ReplyParameters(reply_to, allow_sending_without_reply=True)
+            if reply_to is not None
+            else None
+        )
         for piece in split_message(text, self._max_length):
             try:
-                await self._bot.send_message(chat_id=int(conversation.chat_id), text=piece,
-                                             message_thread_id=conversation.topic_id, reply_parameters=quote)
-            except Forbidden as error:  # the user blocked the bot or it left the group: nothing to deliver to
-                log.warning("chat %s cannot be written to (%s); reply dropped", conversation, error.message)
+                await self._bot.send_message(
+                    chat_id=int(conversation.chat_id),
+                    text=piece,
+                    message_thread_id=conversation.topic_id,
+                    reply_parameters=quote,
+                )
+            except (
+                Forbidden
+            ) as error:  # the user blocked the bot or it left the group: nothing to deliver to
+                log.warning(
+                    "chat %s cannot be written to (%s); reply dropped", conversation, error.message
+                )
                 return
             except RetryAfter as error:  # still flooded after the rate limiter's own retries
                 raise DeliveryFailed(str(error), _seconds(error.retry_after)) from error
             except BadRequest:
                 raise
-            except NetworkError as error:  # connection trouble or a timeout: worth another try later
+            except (
+                NetworkError
+            ) as error:  # connection trouble or a timeout: worth another try later
                 raise DeliveryFailed(str(error)) from error
             quote = None
 
     @asynccontextmanager
     async def typing(self, conversation: Conversation) -> AsyncIterator[None]:
-        keeper = asyncio.create_task(self._keep_typing(int(conversation.chat_id), conversation.topic_id))
+        keeper = asyncio.create_task(
+            self._keep_typing(int(conversation.chat_id), conversation.topic_id)
+        )
         try:
             yield
         finally:
@@ -60,17 +83,24 @@ class TelegramUserChannel:
         # Telegram shows the action for about 5 s, so it is re-sent until the reply goes out
         while True:
             try:
-                await self._bot.send_chat_action(chat_id=chat_id, action=ChatAction.TYPING,
-                                                 message_thread_id=topic_id)
+                await self._bot.send_chat_action(
+                    chat_id=chat_id, action=ChatAction.TYPING, message_thread_id=topic_id
+                )
             except Forbidden:
                 return
-            except TelegramError as error:  # the indicator is a courtesy; the reply itself still goes out
+            except (
+                TelegramError
+            ) as error:  # the indicator is a courtesy; the reply itself still goes out
                 log.debug("typing action for chat %s failed: %s", chat_id, error)
             await asyncio.sleep(self._typing_interval_s)
 
 
 def _seconds(retry_after: int | dtm.timedelta) -> float:
-    return retry_after.total_seconds() if isinstance(retry_after, dtm.timedelta) else float(retry_after)
+    return (
+        retry_after.total_seconds()
+        if isinstance(retry_after, dtm.timedelta)
+        else float(retry_after)
+    )
 
 
 def split_message(text: str, limit: int = MessageLimit.MAX_TEXT_LENGTH) -> list[str]:
@@ -79,7 +109,7 @@ def split_message(text: str, limit: int = MessageLimit.MAX_TEXT_LENGTH) -> list[
     pieces: list[str] = []
     rest = text.strip()
     while _utf16_length(rest) > limit:
-        head = rest[:max(_fitting_prefix_length(rest, limit), 1)]
+        head = rest[: max(_fitting_prefix_length(rest, limit), 1)]
         cut = _best_cut(head)
         pieces.append(rest[:cut].rstrip())
         rest = rest[cut:].lstrip()

@@ -1,4 +1,5 @@
 """The Litestar app of `tinktalker serve`: built by `make_app`, nothing happens at import time."""
+
 from __future__ import annotations
 
 import hmac
@@ -15,10 +16,15 @@ from litestar.openapi.spec import Components, SecurityScheme
 
 from tinktalker.entrypoints.api.docs_page import docs_assets_router, docs_render_plugins
 from tinktalker.entrypoints.api.metrics import ApiMetrics
-from tinktalker.entrypoints.api.request_body import JsonBodyRequest
-from tinktalker.entrypoints.api.routes import generation_routes
 from tinktalker.entrypoints.api.openapi_truth import TruthfulJsonRenderPlugin
-from tinktalker.entrypoints.api.request_types import UNSUPPORTED, ApiLimits, RequestTypes, request_types
+from tinktalker.entrypoints.api.request_body import JsonBodyRequest
+from tinktalker.entrypoints.api.request_types import (
+    UNSUPPORTED,
+    ApiLimits,
+    RequestTypes,
+    request_types,
+)
+from tinktalker.entrypoints.api.routes import generation_routes
 from tinktalker.entrypoints.api.schemas import Status
 from tinktalker.entrypoints.api.serving import ApiError, ClientGone, Serving
 from tinktalker.entrypoints.container import Container
@@ -33,8 +39,18 @@ def make_app(container: Container, settings: Settings, api_key: str | None = Non
     """The API over the container's batching generator; with `api_key`, generating endpoints want it as a bearer."""
     serving = _serving(settings)
     guards = [_bearer_guard(api_key)] if api_key else []
-    metrics = ApiMetrics({"/answer", "/v1/chat/completions", "/v1/completions", "/v1/models", "/health", "/ready",
-                          "/metrics"}, lambda: getattr(serving.generator, "stats", None))
+    metrics = ApiMetrics(
+        {
+            "/answer",
+            "/v1/chat/completions",
+            "/v1/completions",
+            "/v1/models",
+            "/health",
+            "/ready",
+            "/metrics",
+        },
+        lambda: getattr(serving.generator, "stats", None),
+    )
     serving.on_tokens.append(metrics.count_tokens)
 
     @get("/metrics", include_in_schema=False)
@@ -42,30 +58,57 @@ def make_app(container: Container, settings: Settings, api_key: str | None = Non
         return Response(metrics.exposition(), media_type="text/plain; version=0.0.4")
 
     types = request_types(serving.limits, serving.model_id)
-    routes = [*generation_routes(serving, types, guards), *_probe_routes(serving), scrape, docs_assets_router()]
+    routes = [
+        *generation_routes(serving, types, guards),
+        *_probe_routes(serving),
+        scrape,
+        docs_assets_router(),
+    ]
     return Litestar(
-        route_handlers=routes, lifespan=[_lifespan(container, serving)], middleware=[metrics.middleware],
+        route_handlers=routes,
+        lifespan=[_lifespan(container, serving)],
+        middleware=[metrics.middleware],
         request_class=JsonBodyRequest,
-        request_max_body_size=serving.limits.max_body_bytes, openapi_config=_openapi(serving.limits, types, bool(api_key)),
+        request_max_body_size=serving.limits.max_body_bytes,
+        openapi_config=_openapi(serving.limits, types, bool(api_key)),
         # Litestar's default logging writes through a queue thread whose last records are lost when uvicorn
         # re-raises SIGTERM at exit; the process's own root logging writes synchronously, in one format.
         logging_config=None,
-        exception_handlers={ApiError: _api_error, HTTPException: _http_error, ClientGone: _client_gone,
-                            Exception: _unexpected})
+        exception_handlers={
+            ApiError: _api_error,
+            HTTPException: _http_error,
+            ClientGone: _client_gone,
+            Exception: _unexpected,
+        },
+    )
 
 
 def _serving(settings: Settings) -> Serving:
     server = settings.server
-    limits = ApiLimits(server.max_messages, server.max_message_chars, server.max_prompt_tokens, server.max_tokens,
-                       server.max_n, server.max_body_bytes)
-    return Serving(limits, server.model_id, min(settings.generation.max_new_tokens, server.max_tokens),
-                   settings.dialogue.context_size, settings.dialogue.control_fragments, server.request_timeout_s)
+    limits = ApiLimits(
+        server.max_messages,
+        server.max_message_chars,
+        server.max_prompt_tokens,
+        server.max_tokens,
+        server.max_n,
+        server.max_body_bytes,
+    )
+    return Serving(
+        limits,
+        server.model_id,
+        min(settings.generation.max_new_tokens, server.max_tokens),
+        settings.dialogue.context_size,
+        settings.dialogue.control_fragments,
+        server.request_timeout_s,
+    )
 
 
 def _lifespan(container: Container, serving: Serving):
     @asynccontextmanager
     async def lifespan(_: Litestar) -> AsyncIterator[None]:
-        serving.generator = await container.batching_reply_generator()  # already loaded by `serve`: no wait
+        serving.generator = (
+            await container.batching_reply_generator()
+        )  # already loaded by `serve`: no wait
         serving.meter = container.prompt_meter()
         serving.ready = True
         try:
@@ -85,10 +128,18 @@ def _probe_routes(serving: Serving) -> list:
         """200 while the process serves HTTP (the model may still be loading)."""
         return Status("ok")
 
-    @get("/ready", tags=["probes"], summary="Ready for work", responses={503: _status_spec("not ready")})
+    @get(
+        "/ready",
+        tags=["probes"],
+        summary="Ready for work",
+        responses={503: _status_spec("not ready")},
+    )
     async def ready() -> Response[Status]:
         """200 once the model is loaded and takes requests; 503 before that and while shutting down."""
-        return Response(Status("ready" if serving.ready else "loading"), status_code=200 if serving.ready else 503)
+        return Response(
+            Status("ready" if serving.ready else "loading"),
+            status_code=200 if serving.ready else 503,
+        )
 
     return [health, ready]
 
@@ -106,28 +157,56 @@ def _bearer_guard(api_key: str):
         scheme, _, given = connection.headers.get("authorization", "").strip().partition(" ")
         # The scheme is case-insensitive (RFC 9110 11.1); the key is compared in constant time.
         if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode(), expected):
-            raise NotAuthorizedException("a valid API key is required: send 'Authorization: Bearer <key>'",
-                                         headers={"WWW-Authenticate": "Bearer"})
+            raise NotAuthorizedException(
+                "a valid API key is required: send 'Authorization: Bearer <key>'",
+                headers={"WWW-Authenticate": "Bearer"},
+            )
 
     return require_key
 
 
 def _openapi(limits: ApiLimits, types: RequestTypes, secured: bool) -> OpenAPIConfig:
-    description = (f"TinkTalker replies: the original /answer and an OpenAI-compatible subset. Limits: request body "
-                   f"{limits.max_body_bytes} bytes, {limits.max_messages} messages of {limits.max_message_chars} "
-                   f"characters, {limits.max_prompt_tokens} prompt tokens, max_tokens {limits.max_tokens}, "
-                   f"n {limits.max_n}. Errors are JSON: {{\"error\": {{\"message\", \"type\", \"code\"}}}}.")
-    security = {"components": Components(security_schemes={"bearer": SecurityScheme(type="http", scheme="bearer")}),
-                "security": [{"bearer": []}]} if secured else {}
-    bodies = {"/answer": types.answer, "/v1/chat/completions": types.chat, "/v1/completions": types.completion}
-    plugins = [TruthfulJsonRenderPlugin(bodies, {"/v1/chat/completions", "/v1/completions"}), *docs_render_plugins()]
-    return OpenAPIConfig(title="TinkTalker API", version="1", description=description, render_plugins=plugins,
-                         **security)
+    description = (
+        f"TinkTalker replies: the original /answer and an OpenAI-compatible subset. Limits: request body "
+        f"{limits.max_body_bytes} bytes, {limits.max_messages} messages of {limits.max_message_chars} "
+        f"characters, {limits.max_prompt_tokens} prompt tokens, max_tokens {limits.max_tokens}, "
+        f'n {limits.max_n}. Errors are JSON: {{"error": {{"message", "type", "code"}}}}.'
+    )
+    security = (
+        {
+            "components": Components(
+                security_schemes={"bearer": SecurityScheme(type="http", scheme="bearer")}
+            ),
+            "security": [{"bearer": []}],
+        }
+        if secured
+        else {}
+    )
+    bodies = {
+        "/answer": types.answer,
+        "/v1/chat/completions": types.chat,
+        "/v1/completions": types.completion,
+    }
+    plugins = [
+        TruthfulJsonRenderPlugin(bodies, {"/v1/chat/completions", "/v1/completions"}),
+        *docs_render_plugins(),
+    ]
+    return OpenAPIConfig(
+        title="TinkTalker API",
+        version="1",
+        description=description,
+        render_plugins=plugins,
+        **security,
+    )
 
 
 def _error(status: int, message: str, kind: str, headers: dict[str, str] | None = None) -> Response:
-    return Response({"error": {"message": message, "type": kind, "code": status}}, status_code=status,
-                    headers=headers or {}, media_type="application/json")
+    return Response(
+        {"error": {"message": message, "type": kind, "code": status}},
+        status_code=status,
+        headers=headers or {},
+        media_type="application/json",
+    )
 
 
 def _api_error(_: Request, error: ApiError) -> Response:

@@ -1,4 +1,5 @@
 """What `serve` says on start: where it listens, and, when it cannot, why (in use, permission, no such address)."""
+
 from __future__ import annotations
 
 import asyncio
@@ -43,9 +44,13 @@ def describe_bind_error(host: str, port: int, error: OSError) -> str:
     if error.errno == errno.EADDRINUSE:
         return f"{where}: the port is in use by another program; stop it or pick another port with --port (server.port)"
     if error.errno in (errno.EACCES, errno.EPERM):
-        return (f"{where}: permission denied (ports below 1024 need root); pick a port from 1024 up with "
-                "--port (server.port), e.g. --port 8000")
+        return (
+            f"{where}: permission denied (ports below 1024 need root); pick a port from 1024 up with "
+            "--port (server.port), e.g. --port 8000"
+        )
     if error.errno == errno.EADDRNOTAVAIL:
-        return (f"{where}: this machine has no address {host}; pass --host 127.0.0.1, 0.0.0.0 or one of its "
-                "own addresses (server.host)")
+        return (
+            f"{where}: this machine has no address {host}; pass --host 127.0.0.1, 0.0.0.0 or one of its "
+            "own addresses (server.host)"
+        )
     return f"{where}: {error.strerror or error}; pick another with --host/--port (server.host/server.port)"

@@ -1,5 +1,6 @@
 """Connection hygiene for `tinktalker serve`: idle and slow connections are closed, the count is capped, the
 open-files limit is raised, and running out of descriptors is one log line, not a traceback per accept."""
+
 from __future__ import annotations
 
 import asyncio
@@ -12,10 +13,14 @@ from uvicorn.protocols.http.h11_impl import H11Protocol
 log = logging.getLogger(__name__)
 
 _OUT_OF_DESCRIPTORS = "socket.accept() out of system resource"
-_EXCESS_GRACE_S = 1.0  # a connection beyond the cap gets this long to send its request (and its 503)
+_EXCESS_GRACE_S = (
+    1.0  # a connection beyond the cap gets this long to send its request (and its 503)
+)
 
 
-def guarded_h11(idle_timeout_s: float, header_timeout_s: float, max_connections: int) -> type[H11Protocol]:
+def guarded_h11(
+    idle_timeout_s: float, header_timeout_s: float, max_connections: int
+) -> type[H11Protocol]:
     """uvicorn's h11 protocol with a deadline for each request head: `idle_timeout_s` for its first byte
     (before the first request too, which uvicorn does not time), `header_timeout_s` from there to the
     complete head; a connection beyond `max_connections` gets a short grace instead."""
@@ -31,7 +36,9 @@ def guarded_h11(idle_timeout_s: float, header_timeout_s: float, max_connections:
         def data_received(self, data: bytes) -> None:
             if self._seen_cycle is self.cycle and self._head_started is False:
                 self._head_started = True  # the head's first bytes: now it must be complete in time
-                self._arm(min(header_timeout_s, _EXCESS_GRACE_S) if self._excess else header_timeout_s)
+                self._arm(
+                    min(header_timeout_s, _EXCESS_GRACE_S) if self._excess else header_timeout_s
+                )
             super().data_received(data)
             self._note_head()
 
@@ -101,6 +108,10 @@ class QuietAcceptErrors:
         now = time.monotonic()
         if now - self._last >= self._every_s:
             soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
-            log.error("out of file descriptors (limit %d): new connections wait (%d refused accepts); lower "
-                      "server.max_connections or raise `ulimit -n`", soft, self._missed)
+            log.error(
+                "out of file descriptors (limit %d): new connections wait (%d refused accepts); lower "
+                "server.max_connections or raise `ulimit -n`",
+                soft,
+                self._missed,
+            )
             self._last, self._missed = now, 0

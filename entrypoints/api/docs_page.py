@@ -1,5 +1,6 @@
 """The interactive docs at /schema without a network: Swagger UI's files come from the swagger-ui-bundle-v2
 package and are served by the app itself, instead of the CDN Litestar's plugins load them from by default."""
+
 from __future__ import annotations
 
 from litestar import Router
@@ -24,5 +25,6 @@ def docs_render_plugins() -> list[OpenAPIRenderPlugin]:
 def docs_assets_router() -> Router:
     from swagger_ui_bundle import swagger_ui_path
 
-    return create_static_files_router(path=ASSETS_PATH, directories=[swagger_ui_path], name="docs-assets",
-                                      include_in_schema=False)
+    return create_static_files_router(
+        path=ASSETS_PATH, directories=[swagger_ui_path], name="docs-assets", include_in_schema=False
+    )

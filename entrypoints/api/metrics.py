@@ -1,4 +1,5 @@
 """Prometheus metrics of the API: requests, latency, batch sizes, queue depth, tokens."""
+
 from __future__ import annotations
 
 import time
@@ -17,11 +18,22 @@ class ApiMetrics:
     def __init__(self, known_paths: set[str], batching_stats: Callable[[], object | None]) -> None:
         self.registry = CollectorRegistry()
         self._known = known_paths
-        self.requests = Counter("tinktalker_requests", "HTTP requests answered", ["path", "status"],
-                                registry=self.registry)
-        self.latency = Histogram("tinktalker_request_seconds", "time to answer a request", ["path"],
-                                 registry=self.registry, buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60))
-        self.tokens = Counter("tinktalker_tokens", "tokens processed", ["kind"], registry=self.registry)
+        self.requests = Counter(
+            "tinktalker_requests",
+            "HTTP requests answered",
+            ["path", "status"],
+            registry=self.registry,
+        )
+        self.latency = Histogram(
+            "tinktalker_request_seconds",
+            "time to answer a request",
+            ["path"],
+            registry=self.registry,
+            buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60),
+        )
+        self.tokens = Counter(
+            "tinktalker_tokens", "tokens processed", ["kind"], registry=self.registry
+        )
         self.registry.register(_BatchingCollector(batching_stats))
 
     def count_tokens(self, prompt_tokens: int, completion_tokens: int) -> None:
@@ -36,7 +48,9 @@ class ApiMetrics:
             if scope["type"] != "http":
                 await app(scope, receive, send)
                 return
-            path = scope["path"] if scope["path"] in self._known else "other"  # unknown paths stay one label
+            path = (
+                scope["path"] if scope["path"] in self._known else "other"
+            )  # unknown paths stay one label
             started, status = time.monotonic(), [500]
 
             async def send_noting_status(message: Message) -> None:
@@ -67,6 +81,8 @@ class _BatchingCollector:
         depth.add_metric([], stats.queue_depth)
         yield depth
         sizes = HistogramMetricFamily("tinktalker_batch_size", "requests answered per model call")
-        cumulative = [(str(b), sum(n for s, n in stats.batch_sizes.items() if s <= b)) for b in _BATCH_BUCKETS]
+        cumulative = [
+            (str(b), sum(n for s, n in stats.batch_sizes.items() if s <= b)) for b in _BATCH_BUCKETS
+        ]
         sizes.add_metric([], [*cumulative, ("+Inf", stats.batches)], sum_value=stats.replies)
         yield sizes

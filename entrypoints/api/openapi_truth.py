@@ -4,6 +4,7 @@ Litestar's schema generation drops bounds whose value is 0 and constraints insid
 `forbid_unknown_fields`; msgspec, which validates the bodies, also writes their JSON Schema, so that is the
 one published for each request body.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -13,10 +14,15 @@ from litestar import Request
 from litestar.openapi.plugins import JsonRenderPlugin
 
 _REF = "#/components/schemas/{name}"
-_EVENT_STREAM = {"schema": {  # before OpenAPI 3.2 the schema of an event stream describes each event
-    "type": "object", "required": ["data"], "description": "with `stream: true`: Server-Sent Events, one JSON "
-    "chunk (`chat.completion.chunk` or `text_completion`) per event, the last one `[DONE]`",
-    "properties": {"data": {"type": "string"}, "event": {"type": "string"}}}}
+_EVENT_STREAM = {
+    "schema": {  # before OpenAPI 3.2 the schema of an event stream describes each event
+        "type": "object",
+        "required": ["data"],
+        "description": "with `stream: true`: Server-Sent Events, one JSON "
+        "chunk (`chat.completion.chunk` or `text_completion`) per event, the last one `[DONE]`",
+        "properties": {"data": {"type": "string"}, "event": {"type": "string"}},
+    }
+}
 
 
 class TruthfulJsonRenderPlugin(JsonRenderPlugin):
@@ -30,11 +36,15 @@ class TruthfulJsonRenderPlugin(JsonRenderPlugin):
 
     def render(self, request: Request, openapi_schema: dict[str, Any]) -> bytes:
         if self._rendered is None:
-            self._rendered = super().render(request, truthful(openapi_schema, self._bodies, self._streaming))
+            self._rendered = super().render(
+                request, truthful(openapi_schema, self._bodies, self._streaming)
+            )
         return self._rendered
 
 
-def truthful(document: dict[str, Any], bodies: dict[str, type], streaming_paths: set[str]) -> dict[str, Any]:
+def truthful(
+    document: dict[str, Any], bodies: dict[str, type], streaming_paths: set[str]
+) -> dict[str, Any]:
     """A copy of `document` with msgspec's request-body schemas and the event-stream answers added."""
     document = msgspec.json.decode(msgspec.json.encode(document))  # a deep copy of plain data
     paths = list(bodies)

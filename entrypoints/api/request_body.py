@@ -1,4 +1,5 @@
 """The request class of the API: a body that is not JSON is the client's mistake (400), whatever its bytes."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -14,6 +15,10 @@ class JsonBodyRequest(Request):
         try:
             return await super().json()
         except UnicodeDecodeError:
-            raise ClientException("the body is not valid UTF-8; send JSON encoded as UTF-8") from None
+            raise ClientException(
+                "the body is not valid UTF-8; send JSON encoded as UTF-8"
+            ) from None
         except RecursionError:
-            raise ClientException("the body's JSON is nested too deeply; send a flat JSON object") from None
+            raise ClientException(
+                "the body's JSON is nested too deeply; send a flat JSON object"
+            ) from None

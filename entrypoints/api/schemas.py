@@ -1,4 +1,5 @@
 """Response bodies of the HTTP API (the request bodies are in request_types.py)."""
+
 from __future__ import annotations
 
 from typing import Annotated, Literal
@@ -21,7 +22,9 @@ def usage_of(replies: list[Reply]) -> Usage:
 
 
 class AssistantMessage(Struct):
-    content: Annotated[str, Meta(examples=["Думаю, что рынок сейчас на распутье, но я держу долгосрок."])]
+    content: Annotated[
+        str, Meta(examples=["Думаю, что рынок сейчас на распутье, но я держу долгосрок."])
+    ]
     role: str = "assistant"
 
 
@@ -42,7 +45,9 @@ class ChatCompletion(Struct):
 
 class CompletionChoice(Struct):
     index: int
-    text: Annotated[str, Meta(examples=["Думаю, что рынок сейчас на распутье, но я держу долгосрок."])]
+    text: Annotated[
+        str, Meta(examples=["Думаю, что рынок сейчас на распутье, но я держу долгосрок."])
+    ]
     finish_reason: Literal["stop", "length"]
     logprobs: None = None
 

@@ -1,4 +1,5 @@
 """`tinktalker serve`: the HTTP API under uvicorn, the model loaded once before the first request."""
+
 from __future__ import annotations
 
 import asyncio
@@ -10,7 +11,11 @@ import uvicorn
 from tinktalker.domain.errors import SetupError
 from tinktalker.entrypoints.api.app import API_KEY_ENV, make_app
 from tinktalker.entrypoints.api.binding import announce_when_listening, bind_problem
-from tinktalker.entrypoints.api.connections import QuietAcceptErrors, guarded_h11, raise_open_files_limit
+from tinktalker.entrypoints.api.connections import (
+    QuietAcceptErrors,
+    guarded_h11,
+    raise_open_files_limit,
+)
 from tinktalker.entrypoints.container import Container
 from tinktalker.entrypoints.settings import Settings
 
@@ -23,10 +28,15 @@ async def run_serve(container: Container, settings: Settings) -> int:
     # Loaded here rather than in the app's lifespan so a missing model ends in one clear line (SetupError).
     await container.batching_reply_generator()
     app = make_app(container, settings, api_key=os.environ.get(API_KEY_ENV) or None)
-    config = uvicorn.Config(app, host=settings.server.host, port=settings.server.port,
-                            log_config=None, log_level=settings.logging.level.lower(),
-                            timeout_graceful_shutdown=int(settings.server.request_timeout_s),
-                            **connection_options(settings))
+    config = uvicorn.Config(
+        app,
+        host=settings.server.host,
+        port=settings.server.port,
+        log_config=None,
+        log_level=settings.logging.level.lower(),
+        timeout_graceful_shutdown=int(settings.server.request_timeout_s),
+        **connection_options(settings),
+    )
     server = uvicorn.Server(config)
     announcer = asyncio.create_task(announce_when_listening(server, config.host))
     try:
@@ -45,9 +55,11 @@ def serve(container: Container, settings: Settings) -> int:
 def connection_options(settings: Settings) -> dict:
     """uvicorn.Config options for connection hygiene (see connections.py)."""
     server = settings.server
-    return {"http": guarded_h11(server.idle_timeout_s, server.header_timeout_s, server.max_connections),
-            "timeout_keep_alive": max(1, round(server.idle_timeout_s)),
-            "limit_concurrency": server.max_connections + 1}  # uvicorn counts the connection asking
+    return {
+        "http": guarded_h11(server.idle_timeout_s, server.header_timeout_s, server.max_connections),
+        "timeout_keep_alive": max(1, round(server.idle_timeout_s)),
+        "limit_concurrency": server.max_connections + 1,
+    }  # uvicorn counts the connection asking
 
 
 def prepare_process() -> None:

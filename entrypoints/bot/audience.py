@@ -1,4 +1,5 @@
 """Who may talk to the bot, and which group messages speak to it."""
+
 from __future__ import annotations
 
 from collections.abc import Collection
@@ -51,8 +52,17 @@ def without_mentions(message: Message, bot_id: int, bot_username: str | None) ->
 
 def _mentions(message: Message, bot_id: int, bot_username: str | None) -> list[str]:
     types = [MessageEntity.MENTION, MessageEntity.TEXT_MENTION]
-    entities = message.parse_entities(types) if message.text else message.parse_caption_entities(types)
+    entities = (
+        message.parse_entities(types) if message.text else message.parse_caption_entities(types)
+    )
     handle = f"@{bot_username}".lower() if bot_username else None
-    return [text for entity, text in entities.items()
-            if (entity.type == MessageEntity.MENTION and text.lower() == handle)
-            or (entity.type == MessageEntity.TEXT_MENTION and entity.user is not None and entity.user.id == bot_id)]
+    return [
+        text
+        for entity, text in entities.items()
+        if (entity.type == MessageEntity.MENTION and text.lower() == handle)
+        or (
+            entity.type == MessageEntity.TEXT_MENTION
+            and entity.user is not None
+            and entity.user.id == bot_id
+        )
+    ]

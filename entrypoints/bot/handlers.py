@@ -1,4 +1,5 @@
 """Telegram updates in, DialogueService calls out: greetings, /reset, /ask, text, non-text, access, flooding."""
+
 from __future__ import annotations
 
 import logging
@@ -11,8 +12,14 @@ from telegram.ext import Application, CommandHandler, ContextTypes, MessageHandl
 from tinktalker.domain.errors import DeliveryFailed
 from tinktalker.domain.flood_guard import FloodGuard, Verdict
 from tinktalker.domain.service import DialogueService
+from tinktalker.entrypoints.bot.audience import (
+    Allowlist,
+    conversation_of,
+    is_private,
+    speaks_to_bot,
+    without_mentions,
+)
 from tinktalker.entrypoints.settings import BotSettings
-from tinktalker.entrypoints.bot.audience import Allowlist, conversation_of, is_private, speaks_to_bot, without_mentions
 from tinktalker.ports.user_channel import UserChannel
 
 log = logging.getLogger(__name__)
@@ -23,14 +30,21 @@ _NEW_MESSAGES = filters.UpdateType.MESSAGE
 class BotHandlers:
     """Thin: decides whether to answer, then hands the text to the DialogueService."""
 
-    def __init__(self, service: DialogueService, channel: UserChannel, settings: BotSettings,
-                 unavailable_reply: str) -> None:
+    def __init__(
+        self,
+        service: DialogueService,
+        channel: UserChannel,
+        settings: BotSettings,
+        unavailable_reply: str,
+    ) -> None:
         self._service = service
         self._channel = channel
         self._settings = settings
         self._texts = settings.texts
         self._unavailable_reply = unavailable_reply
-        self._allowlist = Allowlist(frozenset(settings.allowed_user_ids), frozenset(settings.allowed_chat_ids))
+        self._allowlist = Allowlist(
+            frozenset(settings.allowed_user_ids), frozenset(settings.allowed_chat_ids)
+        )
         self._flood = FloodGuard(settings.user_messages_per_minute)
 
     def register(self, application: Application) -> None:
@@ -39,16 +53,26 @@ class BotHandlers:
         application.add_handler(CommandHandler("reset", self.on_reset, _NEW_MESSAGES))
         application.add_handler(CommandHandler("ask", self.on_ask, _NEW_MESSAGES))
         # an unknown command in a private chat gets the help; in a group it may be another bot's
-        application.add_handler(MessageHandler(_NEW_MESSAGES & filters.COMMAND & filters.ChatType.PRIVATE,
-                                               self.on_help))
-        application.add_handler(MessageHandler(_NEW_MESSAGES & filters.TEXT & ~filters.COMMAND, self.on_text))
-        application.add_handler(MessageHandler(
-            _NEW_MESSAGES & ~filters.TEXT & ~filters.StatusUpdate.ALL, self.on_non_text))
+        application.add_handler(
+            MessageHandler(_NEW_MESSAGES & filters.COMMAND & filters.ChatType.PRIVATE, self.on_help)
+        )
+        application.add_handler(
+            MessageHandler(_NEW_MESSAGES & filters.TEXT & ~filters.COMMAND, self.on_text)
+        )
+        application.add_handler(
+            MessageHandler(
+                _NEW_MESSAGES & ~filters.TEXT & ~filters.StatusUpdate.ALL, self.on_non_text
+            )
+        )
         application.add_error_handler(self.on_error)
 
     def commands(self) -> list[BotCommand]:
-        return [BotCommand("start", self._texts.start_command), BotCommand("help", self._texts.help_command),
-                BotCommand("reset", self._texts.reset_command), BotCommand("ask", self._texts.ask_command)]
+        return [
+            BotCommand("start", self._texts.start_command),
+            BotCommand("help", self._texts.help_command),
+            BotCommand("reset", self._texts.reset_command),
+            BotCommand("ask", self._texts.ask_command),
+        ]
 
     async def on_start(self, update: Update, context: Context) -> None:
         await self._say(update.effective_message, self._texts.start)
@@ -70,7 +94,9 @@ class BotHandlers:
     async def on_text(self, update: Update, context: Context) -> None:
         message = update.effective_message
         if self._addressed(message, context) and await self._admitted(message):
-            await self._talk(message, without_mentions(message, context.bot.id, context.bot.username))
+            await self._talk(
+                message, without_mentions(message, context.bot.id, context.bot.username)
+            )
 
     async def on_non_text(self, update: Update, context: Context) -> None:
         message = update.effective_message
@@ -79,7 +105,11 @@ class BotHandlers:
 
     async def on_error(self, update: object, context: Context) -> None:
         error = context.error
-        where = update.effective_chat.id if isinstance(update, Update) and update.effective_chat else "-"
+        where = (
+            update.effective_chat.id
+            if isinstance(update, Update) and update.effective_chat
+            else "-"
+        )
         if isinstance(error, Forbidden):
             log.warning("chat %s cannot be written to: %s", where, error.message)
         elif isinstance(error, (NetworkError, RetryAfter)):
@@ -114,8 +144,11 @@ class BotHandlers:
         sender = message.from_user.id if message.from_user else message.chat_id
         verdict = self._flood.check(sender, time.monotonic())
         if verdict is Verdict.WARN:
-            log.info("user %s sends more than %d messages a minute; the excess is dropped",
-                     sender, self._settings.user_messages_per_minute)
+            log.info(
+                "user %s sends more than %d messages a minute; the excess is dropped",
+                sender,
+                self._settings.user_messages_per_minute,
+            )
             await self._send(message, self._texts.slow_down)
         return verdict is Verdict.ANSWER
 
@@ -131,7 +164,8 @@ class BotHandlers:
             return True
         mode = self._settings.group_mode
         return mode == "every_message" or (
-            mode == "addressed" and speaks_to_bot(message, context.bot.id, context.bot.username))
+            mode == "addressed" and speaks_to_bot(message, context.bot.id, context.bot.username)
+        )
 
     async def _admitted(self, message: Message) -> bool:
         if not is_private(message) and self._settings.group_mode == "ignore":

@@ -1,4 +1,5 @@
 """Keeps secrets out of every log line: the Bot API puts the token in each request URL."""
+
 from __future__ import annotations
 
 import logging

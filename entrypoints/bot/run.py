@@ -1,4 +1,5 @@
 """`tinktalker bot`: the Telegram bot, by long polling or a webhook, until SIGTERM or SIGINT."""
+
 from __future__ import annotations
 
 import asyncio
@@ -15,12 +16,12 @@ from telegram.error import InvalidToken, TelegramError
 from telegram.ext import Application, TypeHandler
 
 from tinktalker.domain.errors import SetupError
-from tinktalker.entrypoints.container import Container
-from tinktalker.entrypoints.bot.log_redaction import redact, redact_in_logs
-from tinktalker.entrypoints.resolving import resolved
-from tinktalker.entrypoints.settings import Settings
 from tinktalker.entrypoints.bot.handlers import BotHandlers
 from tinktalker.entrypoints.bot.inbox import DurableInbox
+from tinktalker.entrypoints.bot.log_redaction import redact, redact_in_logs
+from tinktalker.entrypoints.container import Container
+from tinktalker.entrypoints.resolving import resolved
+from tinktalker.entrypoints.settings import Settings
 
 log = logging.getLogger(__name__)
 TOKEN_ENV = "TELEGRAM_TOKEN"
@@ -33,8 +34,13 @@ def serve_bot(container: Container, settings: Settings) -> int:
     return asyncio.run(run_bot(container, settings))
 
 
-async def run_bot(container: Container, settings: Settings, env: Mapping[str, str] | None = None,
-                  stop: asyncio.Event | None = None, stop_signals: Sequence[int] = STOP_SIGNALS) -> int:
+async def run_bot(
+    container: Container,
+    settings: Settings,
+    env: Mapping[str, str] | None = None,
+    stop: asyncio.Event | None = None,
+    stop_signals: Sequence[int] = STOP_SIGNALS,
+) -> int:
     """Answer chats until `stop` is set or a stop signal arrives; in-flight replies finish first."""
     env = os.environ if env is None else env
     container.telegram_token.override(read_token(env))
@@ -43,8 +49,11 @@ async def run_bot(container: Container, settings: Settings, env: Mapping[str, st
     try:
         # The store opens (and is checked) and the model loads before going online, so a broken setup
         # fails before any chat
-        inbox = DurableInbox(await resolved(container.update_inbox()), settings.bot.backlog_max_age_s,
-                             strict=settings.bot.mode == "webhook")
+        inbox = DurableInbox(
+            await resolved(container.update_inbox()),
+            settings.bot.backlog_max_age_s,
+            strict=settings.bot.mode == "webhook",
+        )
         container.telegram_admission.override(inbox.admit)
         channel = container.telegram_channel()
         # a missing torch for the local backend is the container's SetupError, like for every command
@@ -52,7 +61,9 @@ async def run_bot(container: Container, settings: Settings, env: Mapping[str, st
         handlers = BotHandlers(service, channel, settings.bot, settings.dialogue.unavailable_reply)
         application = container.telegram_application()
         handlers.register(application)
-        application.add_handler(TypeHandler(Update, inbox.settle), group=1)  # after the handlers, every update
+        application.add_handler(
+            TypeHandler(Update, inbox.settle), group=1
+        )  # after the handlers, every update
         async with _online(application, settings):
             await _set_commands(application, handlers)
             await _serve(application, settings, webhook_secret, stop, stop_signals, inbox)
@@ -64,7 +75,9 @@ async def run_bot(container: Container, settings: Settings, env: Mapping[str, st
 def read_token(env: Mapping[str, str]) -> str:
     token = env.get(TOKEN_ENV, "").strip()
     if not token:
-        raise SetupError(f"{TOKEN_ENV} is not set; create a bot with @BotFather and export {TOKEN_ENV}=<its token>")
+        raise SetupError(
+            f"{TOKEN_ENV} is not set; create a bot with @BotFather and export {TOKEN_ENV}=<its token>"
+        )
     redact_in_logs(token)  # before any client exists that could log a URL holding it
     return token
 
@@ -72,11 +85,15 @@ def read_token(env: Mapping[str, str]) -> str:
 def _check_webhook(settings: Settings, env: Mapping[str, str]) -> str:
     """The webhook's secret token (from the environment, else random per start), once the URL is known."""
     if not settings.bot.webhook.public_url:
-        raise SetupError("bot.webhook.public_url is empty; set it to the https URL Telegram should call, "
-                         "e.g. https://bot.example.com/telegram")
+        raise SetupError(
+            "bot.webhook.public_url is empty; set it to the https URL Telegram should call, "
+            "e.g. https://bot.example.com/telegram"
+        )
     secret = env.get(WEBHOOK_SECRET_ENV, "").strip() or secrets.token_urlsafe(32)
     if not _SECRET_TOKEN.fullmatch(secret):
-        raise SetupError(f"{WEBHOOK_SECRET_ENV} may hold only A-Z, a-z, 0-9, _ and - (1 to 256 characters)")
+        raise SetupError(
+            f"{WEBHOOK_SECRET_ENV} may hold only A-Z, a-z, 0-9, _ and - (1 to 256 characters)"
+        )
     redact_in_logs(secret)
     return secret
 
@@ -87,10 +104,14 @@ async def _online(application: Application, settings: Settings) -> AsyncIterator
     try:
         await application.initialize()
     except InvalidToken:
-        raise SetupError(f"Telegram rejected {TOKEN_ENV}; copy the token from @BotFather again") from None
+        raise SetupError(
+            f"Telegram rejected {TOKEN_ENV}; copy the token from @BotFather again"
+        ) from None
     except TelegramError as error:
-        raise SetupError(f"cannot reach the Bot API at {settings.bot.api_base_url} ({redact(str(error))}); "
-                         "check bot.api_base_url and the network") from None
+        raise SetupError(
+            f"cannot reach the Bot API at {settings.bot.api_base_url} ({redact(str(error))}); "
+            "check bot.api_base_url and the network"
+        ) from None
     try:
         yield
     finally:
@@ -104,8 +125,14 @@ async def _set_commands(application: Application, handlers: BotHandlers) -> None
         log.warning("could not register the command menu: %s", error)
 
 
-async def _serve(application: Application, settings: Settings, webhook_secret: str | None,
-                 stop: asyncio.Event, stop_signals: Sequence[int], inbox: DurableInbox) -> None:
+async def _serve(
+    application: Application,
+    settings: Settings,
+    webhook_secret: str | None,
+    stop: asyncio.Event,
+    stop_signals: Sequence[int],
+    inbox: DurableInbox,
+) -> None:
     await application.start()
     try:
         # what the last run left unanswered goes first, so each conversation keeps its order
@@ -120,14 +147,23 @@ async def _serve(application: Application, settings: Settings, webhook_secret: s
         await application.stop()  # waits for every update already taken in
 
 
-async def _start_updates(application: Application, settings: Settings, webhook_secret: str | None) -> None:
+async def _start_updates(
+    application: Application, settings: Settings, webhook_secret: str | None
+) -> None:
     bot = settings.bot
     if bot.mode == "polling":
-        await application.updater.start_polling(timeout=bot.polling_timeout_s, allowed_updates=["message"])
+        await application.updater.start_polling(
+            timeout=bot.polling_timeout_s, allowed_updates=["message"]
+        )
     else:
         await application.updater.start_webhook(
-            listen=bot.webhook.listen, port=bot.webhook.port, url_path=bot.webhook.path,
-            webhook_url=bot.webhook.public_url, secret_token=webhook_secret, allowed_updates=["message"])
+            listen=bot.webhook.listen,
+            port=bot.webhook.port,
+            url_path=bot.webhook.path,
+            webhook_url=bot.webhook.public_url,
+            secret_token=webhook_secret,
+            allowed_updates=["message"],
+        )
 
 
 async def _wait_for_stop(stop: asyncio.Event, stop_signals: Sequence[int]) -> None:

@@ -1,4 +1,5 @@
 """`tinktalker chat`: talk with the model in a terminal, in-process."""
+
 from __future__ import annotations
 
 import os
@@ -16,7 +17,9 @@ from tinktalker.entrypoints.container import Container
 from tinktalker.entrypoints.resolving import resolved
 
 CHAT_ID = Conversation("console")
-GREETING = "Type a message and press Enter. /help lists the commands; /quit, Ctrl-D or Ctrl-C leaves.\n"
+GREETING = (
+    "Type a message and press Enter. /help lists the commands; /quit, Ctrl-D or Ctrl-C leaves.\n"
+)
 HELP = """\
 /reset   forget this conversation (the model starts afresh)
 /help    this list
@@ -28,14 +31,18 @@ Arrow keys edit the line; Up and Down recall earlier lines of this session; Ctrl
 QUIT = ("/quit", "/exit")
 
 
-async def run_chat(container: Container, stdin: TextIO = sys.stdin, stdout: TextIO = sys.stdout) -> int:
+async def run_chat(
+    container: Container, stdin: TextIO = sys.stdin, stdout: TextIO = sys.stdout
+) -> int:
     """Read lines until /quit, end of input or Ctrl-C at the prompt; each line is one user message."""
     stdout.write("Loading the model…\n")
     stdout.flush()
     read_line = _terminal_reader() if _is_terminal(stdin, stdout) else _stream_reader(stdin, stdout)
     try:
         # resources start on first use, so only the selected backends are opened
-        service = await resolved(container.dialogue_service(channel=container.console_channel(out=stdout)))
+        service = await resolved(
+            container.dialogue_service(channel=container.console_channel(out=stdout))
+        )
         stdout.write(history_line(container) + GREETING)
         while (line := read_line("you> ")) is not None:
             exit_code = await _take(service, line.strip(), stdout)
@@ -80,6 +87,7 @@ def _is_terminal(stdin: TextIO, stdout: TextIO) -> bool:
 
 def _stream_reader(stdin: TextIO, stdout: TextIO):
     """Piped input: the prompt is written, lines are read as they come."""
+
     def read_line(prompt: str) -> str | None:
         stdout.write(prompt)
         stdout.flush()
@@ -96,7 +104,9 @@ def _terminal_reader():
     import readline  # noqa: F401  (importing it is what turns line editing on for input())
 
     def read_line(prompt: str) -> str | None:
-        previous = signal.signal(signal.SIGINT, signal.default_int_handler) if _main_thread() else None
+        previous = (
+            signal.signal(signal.SIGINT, signal.default_int_handler) if _main_thread() else None
+        )
         try:
             return input(prompt)
         except (EOFError, KeyboardInterrupt):

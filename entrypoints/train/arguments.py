@@ -1,4 +1,5 @@
 """`tinktalker train` flags; each one left out keeps the config's `training:` value (shown as the default)."""
+
 from __future__ import annotations
 
 import argparse
@@ -13,34 +14,101 @@ def _default(key: str) -> str:
 
 
 def add_train_arguments(parser: argparse.ArgumentParser) -> None:
-    needed = parser.add_argument_group("required", "each flag here, or its key under training: in the config")
-    needed.add_argument("--data", metavar="CSV", help="chat CSV: a header, then first speaker, second speaker per row "
-                                                      "(training.data)")
-    needed.add_argument("--output", metavar="DIR", help="folder for the trained model, checkpoints, log and plot "
-                                                        "(training.output)")
-    parser.add_argument("--base", metavar="FOLDER_OR_HUB_ID",
-                        help="model to start from (default: training.base, else model.name_or_path)")
-    parser.add_argument("--resume", action="store_true", help="continue from the latest checkpoint in --output")
-    parser.add_argument("--limit", type=int, metavar="N", help="train on the last N usable rows only "
-                                                               "(default: training.limit, all rows)")
-    parser.add_argument("--epochs", type=int, metavar="N", help=f"passes over the training rows {_default('epochs')}")
-    parser.add_argument("--batch-size", type=int, metavar="N", help=f"exchanges per optimizer step {_default('batch_size')}")
-    parser.add_argument("--learning-rate", "--lr", type=float, metavar="LR", dest="learning_rate",
-                        help=f"AdamW learning rate {_default('learning_rate')}")
-    parser.add_argument("--mode", choices=("head", "tied", "full"),
-                        help=f"head: untied lm_head only; tied: the original recipe; full: all weights {_default('mode')}")
-    parser.add_argument("--loss-on", choices=("reply", "all"),
-                        help=f"score the reply only, or the whole exchange {_default('loss_on')}")
-    parser.add_argument("--validation-fraction", type=float, metavar="F",
-                        help=f"the last F of the rows validate {_default('validation_fraction')}")
-    parser.add_argument("--checkpoint-every", type=int, metavar="STEPS",
-                        help=f"optimizer steps between checkpoints, 0 = only at epoch ends {_default('checkpoint_every')}")
-    parser.add_argument("--no-cache", dest="cache_hidden_states", action="store_const", const=False,
-                        help="head mode: run the body every step (with dropout) instead of caching its outputs "
-                             f"(default: training.cache_hidden_states, {_DEFAULTS.cache_hidden_states})")
+    needed = parser.add_argument_group(
+        "required", "each flag here, or its key under training: in the config"
+    )
+    needed.add_argument(
+        "--data",
+        metavar="CSV",
+        help="chat CSV: a header, then first speaker, second speaker per row (training.data)",
+    )
+    needed.add_argument(
+        "--output",
+        metavar="DIR",
+        help="folder for the trained model, checkpoints, log and plot (training.output)",
+    )
+    parser.add_argument(
+        "--base",
+        metavar="FOLDER_OR_HUB_ID",
+        help="model to start from (default: training.base, else model.name_or_path)",
+    )
+    parser.add_argument(
+        "--resume", action="store_true", help="continue from the latest checkpoint in --output"
+    )
+    parser.add_argument(
+        "--limit",
+        type=int,
+        metavar="N",
+        help="train on the last N usable rows only (default: training.limit, all rows)",
+    )
+    parser.add_argument(
+        "--epochs",
+        type=int,
+        metavar="N",
+        help=f"passes over the training rows {_default('epochs')}",
+    )
+    parser.add_argument(
+        "--batch-size",
+        type=int,
+        metavar="N",
+        help=f"exchanges per optimizer step {_default('batch_size')}",
+    )
+    parser.add_argument(
+        "--learning-rate",
+        "--lr",
+        type=float,
+        metavar="LR",
+        dest="learning_rate",
+        help=f"AdamW learning rate {_default('learning_rate')}",
+    )
+    parser.add_argument(
+        "--mode",
+        choices=("head", "tied", "full"),
+        help=f"head: untied lm_head only; tied: the original recipe; full: all weights {_default('mode')}",
+    )
+    parser.add_argument(
+        "--loss-on",
+        choices=("reply", "all"),
+        help=f"score the reply only, or the whole exchange {_default('loss_on')}",
+    )
+    parser.add_argument(
+        "--validation-fraction",
+        type=float,
+        metavar="F",
+        help=f"the last F of the rows validate {_default('validation_fraction')}",
+    )
+    parser.add_argument(
+        "--checkpoint-every",
+        type=int,
+        metavar="STEPS",
+        help=f"optimizer steps between checkpoints, 0 = only at epoch ends {_default('checkpoint_every')}",
+    )
+    parser.add_argument(
+        "--no-cache",
+        dest="cache_hidden_states",
+        action="store_const",
+        const=False,
+        help="head mode: run the body every step (with dropout) instead of caching its outputs "
+        f"(default: training.cache_hidden_states, {_DEFAULTS.cache_hidden_states})",
+    )
     parser.add_argument("--seed", type=int, help=f"batch order and dropout {_default('seed')}")
-    parser.add_argument("--no-progress", action="store_true", help="no progress bars (e.g. in CI logs)")
+    parser.add_argument(
+        "--no-progress", action="store_true", help="no progress bars (e.g. in CI logs)"
+    )
 
 
-OVERRIDABLE = ("data", "base", "output", "limit", "epochs", "batch_size", "learning_rate", "mode", "loss_on",
-               "validation_fraction", "checkpoint_every", "cache_hidden_states", "seed")
+OVERRIDABLE = (
+    "data",
+    "base",
+    "output",
+    "limit",
+    "epochs",
+    "batch_size",
+    "learning_rate",
+    "mode",
+    "loss_on",
+    "validation_fraction",
+    "checkpoint_every",
+    "cache_hidden_states",
+    "seed",
+)
