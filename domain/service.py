@@ -7,10 +7,10 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from tinktalker.domain.chat_locks import ChatLocks
 from tinktalker.domain.dialogue import Conversation, Message, Reply, Speaker
-from tinktalker.domain.errors import DeliveryFailed, ReplyUnavailable, StorageUnavailable
+from tinktalker.domain.errors import ReplyUnavailable, StorageUnavailable
 from tinktalker.domain.prompt_safety import clean_reply, context_window, user_message
+from tinktalker.domain.turns import ConversationTurns
 from tinktalker.ports.dialogue_store import DialogueStore
 from tinktalker.ports.reply_generator import ReplyGenerator
 from tinktalker.ports.user_channel import UserChannel
@@ -18,17 +18,15 @@ from tinktalker.ports.user_channel import UserChannel
 log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class DialoguePolicy:
-    context_size: int = 3
-    control_fragments: Sequence[str] = ("@@ПЕРВЫЙ@@", "@@ВТОРОЙ@@", "</s>")
-    fallback_reply: str = "..."
-    unavailable_reply: str = "Sorry, I cannot answer right now. Please try again a bit later."
-    reply_timeout_s: float | None = None
-    send_retries: int = 0  # a reply whose delivery failed is sent again this many times...
-    send_backoff_s: float = (
-        1.0  # ...waiting this long, doubled each time (or the channel's retry_after)
-    )
+    """How the service answers; every value comes from the settings (`dialogue.*`), no defaults."""
+
+    context_size: int
+    control_fragments: Sequence[str]
+    fallback_reply: str
+    unavailable_reply: str
+    reply_timeout_s: float | None
 
 
 class DialogueService:
@@ -37,20 +35,21 @@ class DialogueService:
         generator: ReplyGenerator,
         store: DialogueStore,
         channel: UserChannel,
-        policy: DialoguePolicy = DialoguePolicy(),
+        policy: DialoguePolicy,
+        turns: ConversationTurns,
     ) -> None:
         self._generator = generator
         self._store = store
         self._channel = channel
         self._policy = policy
-        self._locks = ChatLocks()
+        self._turns = turns  # shared with the channel's entrypoint: one lock per conversation
 
     async def handle(
         self, conversation: Conversation, text: str, reply_to: int | None = None
     ) -> str:
-        """Answer one user message; returns the text delivered. The exchange joins the history only once
-        its reply went out. Raises `DeliveryFailed` when the reply could not be delivered after retries."""
-        async with self._locks.hold(conversation):
+        """Answer one user message; returns the text delivered. The exchange joins the history only
+        once its reply went out. Raises `DeliveryFailed` when the channel could not deliver it."""
+        async with self._turns.turn(conversation):
             incoming = user_message(text, self._policy.control_fragments)
             history = await self._history(conversation)
             context = context_window([*history, incoming], self._policy.context_size)
@@ -70,7 +69,7 @@ class DialogueService:
 
     async def reset(self, conversation: Conversation) -> None:
         """Forget this conversation's history."""
-        async with self._locks.hold(conversation):
+        async with self._turns.turn(conversation):
             await self._store.clear(conversation)
 
     async def _history(self, conversation: Conversation) -> list[Message]:
@@ -95,22 +94,8 @@ class DialogueService:
             )
 
     async def _deliver(self, conversation: Conversation, text: str, reply_to: int | None) -> None:
-        for attempt in range(self._policy.send_retries + 1):
-            try:
-                await self._channel.send_reply(conversation, text, reply_to)
-                return
-            except DeliveryFailed as error:
-                if attempt == self._policy.send_retries:
-                    raise
-                wait = max(self._policy.send_backoff_s * 2**attempt, error.retry_after_s or 0)
-                log.warning(
-                    "reply to conversation %s not delivered (%s); retry %d in %.1f s",
-                    conversation,
-                    error,
-                    attempt + 1,
-                    wait,
-                )
-                await asyncio.sleep(wait)
+        # the channel retries per piece where it knows what failed; a retry here would repeat pieces
+        await self._channel.send_reply(conversation, text, reply_to)
 
     async def _ask(self, context: Sequence[Message]) -> Reply:
         try:

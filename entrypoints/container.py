@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import operator
 import os
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
@@ -20,8 +21,10 @@ from tinktalker.adapters.storage.memory_update_inbox import InMemoryUpdateInbox
 from tinktalker.adapters.storage.sqlite_database import open_sqlite_database
 from tinktalker.adapters.storage.sqlite_dialogue_store import SqliteDialogueStore
 from tinktalker.adapters.storage.sqlite_update_inbox import SqliteUpdateInbox
+from tinktalker.domain.durable_inbox import DurableInbox
 from tinktalker.domain.errors import SetupError
 from tinktalker.domain.service import DialoguePolicy, DialogueService
+from tinktalker.domain.turns import ConversationTurns
 from tinktalker.entrypoints.settings import Settings
 
 
@@ -75,6 +78,12 @@ def _telegram_channel(**settings):
     from tinktalker.adapters.telegram.user_channel import TelegramUserChannel
 
     return TelegramUserChannel(**settings)
+
+
+def _telegram_update_queue(**settings):
+    from tinktalker.adapters.telegram.application import AdmittingUpdateQueue
+
+    return AdmittingUpdateQueue(**settings)
 
 
 # The API key a model server wants from us (the http backend); a secret, so never in config files.
@@ -175,8 +184,10 @@ class Container(containers.DeclarativeContainer):
         fallback_reply=config.dialogue.fallback_reply,
         unavailable_reply=config.dialogue.unavailable_reply,
         reply_timeout_s=config.dialogue.reply_timeout_s,
-        send_retries=config.bot.send_retries,
-        send_backoff_s=config.bot.send_backoff_s,
+    )
+    # The one per-conversation lock (the bot takes it for a whole update, before one of its slots)
+    conversation_turns = providers.Singleton(
+        ConversationTurns, slots=config.bot.max_concurrent_updates
     )
 
     console_channel = providers.Factory(ConsoleUserChannel)  # chat passes its output stream
@@ -208,25 +219,35 @@ class Container(containers.DeclarativeContainer):
         generator=dialogue_generator,
         store=dialogue_store,
         policy=dialogue_policy,
+        turns=conversation_turns,
     )
 
     # The bot's token comes from the environment, never from config: `tinktalker bot` overrides this.
     telegram_token = providers.Dependency(instance_of=str)
-    # What each received update passes before Telegram is told it arrived: the bot overrides this with
-    # its durable inbox's admission.
-    telegram_admission = providers.Object(None)
+    # At-least-once delivery: each update recorded before Telegram is told it arrived (webhook:
+    # strict, an update that cannot be recorded is refused so Telegram sends it again)
+    durable_inbox = providers.Singleton(
+        DurableInbox,
+        inbox=update_inbox,
+        backlog_max_age_s=config.bot.backlog_max_age_s,
+        strict=providers.Callable(operator.eq, config.bot.mode, "webhook"),
+    )
+    telegram_update_queue = providers.Singleton(_telegram_update_queue, inbox=durable_inbox)
     telegram_application = providers.Singleton(
         _telegram_application,
         token=telegram_token,
         api_base_url=config.bot.api_base_url,
-        max_concurrent_updates=config.bot.max_concurrent_updates,
+        turns=conversation_turns,
+        update_queue=telegram_update_queue,
+        inbox=durable_inbox,
         rate_limit_retries=config.bot.rate_limit_retries,
-        admit=telegram_admission,
     )
     telegram_channel = providers.Singleton(
         _telegram_channel,
         bot=telegram_application.provided.bot,
         typing_interval_s=config.bot.typing_interval_s,
+        send_retries=config.bot.send_retries,
+        send_backoff_s=config.bot.send_backoff_s,
     )
 
 

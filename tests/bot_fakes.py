@@ -51,9 +51,12 @@ def echo(context: Sequence[Message]) -> str:
 
 
 class FakeTelegramBot:
-    """The two Bot methods TelegramUserChannel uses; records calls, raises `errors` queued per chat."""
+    """The two Bot methods TelegramUserChannel uses; records calls, raises `errors` queued per chat
+    (or, with `fail_piece`, on the attempts at the n-th message)."""
 
     def __init__(self) -> None:
+        self.attempts = 0
+        self._failing_piece: tuple[int, list[Exception]] | None = None
         self.messages: list[tuple[int, str]] = []
         self.actions: list[tuple[int, str, float]] = []
         self.errors: dict[int, list[Exception]] = {}
@@ -64,12 +67,20 @@ class FakeTelegramBot:
     async def send_message(
         self, chat_id: int, text: str, message_thread_id: int | None = None, reply_parameters=None
     ) -> None:
+        self.attempts += 1
+        if self._failing_piece and self._failing_piece[0] == len(self.messages) + 1:
+            if self._failing_piece[1]:
+                raise self._failing_piece[1].pop(0)
         if self.errors.get(chat_id):
             raise self.errors[chat_id].pop(0)
         self.messages.append((chat_id, text))
         self.sent_to.append(
             (message_thread_id, reply_parameters.message_id if reply_parameters else None)
         )
+
+    def fail_piece(self, number: int, errors: list[Exception]) -> None:
+        """The attempts at the `number`-th message (1 = the first) raise `errors`, in turn."""
+        self._failing_piece = (number, list(errors))
 
     async def send_chat_action(
         self, chat_id: int, action: str, message_thread_id: int | None = None

@@ -47,10 +47,12 @@ class FakeUserChannel:
         self.typing_now: set[Conversation] = set()
         self.typing_seen: list[Conversation] = []
         self.failures = 0
+        self.attempts = 0
 
     async def send_reply(
         self, conversation: Conversation, text: str, reply_to: int | None = None
     ) -> None:
+        self.attempts += 1
         if self.failures:
             self.failures -= 1
             raise DeliveryFailed("fake network is down")

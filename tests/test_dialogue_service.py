@@ -11,16 +11,29 @@ from tinktalker.domain.dialogue import Conversation as C
 from tinktalker.domain.dialogue import Message, Speaker
 from tinktalker.domain.errors import DeliveryFailed
 from tinktalker.domain.service import DialoguePolicy, DialogueService
+from tinktalker.domain.turns import ConversationTurns
 
 U, B = Speaker.USER, Speaker.BOT
 
 
-def make_service(
-    generator=None, policy=DialoguePolicy(fallback_reply="(silence)", unavailable_reply="sorry")
-):
+def make_policy(**changes) -> DialoguePolicy:
+    """The policy these tests assume; each test names what it changes."""
+    values = {
+        "context_size": 3,
+        "control_fragments": ("@@ПЕРВЫЙ@@", "@@ВТОРОЙ@@", "</s>"),
+        "fallback_reply": "(silence)",
+        "unavailable_reply": "sorry",
+        "reply_timeout_s": None,
+    }
+    return DialoguePolicy(**{**values, **changes})
+
+
+def make_service(generator=None, policy=None, turns=None):
+    policy = policy or make_policy()
     generator = generator or FakeReplyGenerator()
     store, channel = FakeDialogueStore(), FakeUserChannel()
-    return DialogueService(generator, store, channel, policy), generator, store, channel
+    turns = turns or ConversationTurns(slots=None)
+    return DialogueService(generator, store, channel, policy, turns), generator, store, channel
 
 
 async def test_a_reply_is_delivered_and_both_turns_stored():
@@ -43,7 +56,7 @@ async def test_context_is_the_last_three_messages_ending_with_the_user():
 
 
 async def test_context_size_is_configurable():
-    service, generator, _, _ = make_service(policy=DialoguePolicy(context_size=5))
+    service, generator, _, _ = make_service(policy=make_policy(context_size=5))
     for text in ["a", "b", "c"]:
         await service.handle(C("c"), text)
     assert [m.text for m in generator.contexts[-1]] == ["a", "reply to a", "b", "reply to b", "c"]
@@ -119,18 +132,18 @@ async def test_reset_forgets_only_that_chat():
 async def test_unavailable_or_slow_generator_gets_an_apology_and_nothing_is_stored(problem):
     generator = FakeReplyGenerator(delay=1.0 if problem == "slow" else 0.0)
     generator.down = problem == "down"
-    policy = DialoguePolicy(unavailable_reply="sorry", reply_timeout_s=0.1)
-    service, _, store, channel = make_service(generator, policy)
+    service, _, store, channel = make_service(generator, make_policy(reply_timeout_s=0.1))
     assert await service.handle(C("c"), "hello") == "sorry"
     assert channel.sent == [(C("c"), "sorry")] and store.chats == {}
     generator.down, generator.delay = False, 0.0
     assert await service.handle(C("c"), "hello") == "reply to hello"  # recovers by itself
 
 
-async def test_idle_chat_locks_are_forgotten():
-    service, _, _, _ = make_service()
+async def test_idle_conversation_turns_are_forgotten():
+    turns = ConversationTurns(slots=None)
+    service, _, _, _ = make_service(turns=turns)
     await asyncio.gather(*(service.handle(C(f"c{i}"), "x") for i in range(50)))
-    assert len(service._locks) == 0
+    assert len(turns) == 0
 
 
 async def test_each_forum_topic_is_its_own_conversation_and_reset_forgets_one_topic():
@@ -162,23 +175,15 @@ async def test_the_reply_quotes_the_message_it_answers():
     assert channel.quoted == [42, None]
 
 
-async def test_a_failed_send_is_retried_with_backoff_and_the_turn_counts_once_delivered():
-    policy = DialoguePolicy(send_retries=2, send_backoff_s=0.01)
-    service, generator, store, channel = make_service(policy=policy)
-    channel.failures = 2
-    assert await service.handle(C("c"), "hi") == "reply to hi"
-    assert channel.sent == [(C("c"), "reply to hi")] and len(generator.contexts) == 1
-    assert store.chats[C("c")] == [Message(U, "hi"), Message(B, "reply to hi")]
-
-
-async def test_a_reply_never_delivered_raises_and_is_not_remembered():
-    service, _, store, channel = make_service(
-        policy=DialoguePolicy(send_retries=1, send_backoff_s=0.01)
-    )
-    channel.failures = 5
+async def test_a_failed_delivery_is_not_repeated_here_raises_and_is_not_remembered():
+    # retrying is the channel's (it knows which piece of a reply failed): the service sends once
+    service, generator, store, channel = make_service()
+    channel.failures = 1
     with pytest.raises(DeliveryFailed):
         await service.handle(C("c"), "hi")
-    assert channel.sent == [] and store.chats == {}
+    assert channel.sent == [] and channel.attempts == 1 and store.chats == {}
+    assert await service.handle(C("c"), "hi") == "reply to hi" and len(generator.contexts) == 2
+    assert store.chats[C("c")] == [Message(U, "hi"), Message(B, "reply to hi")]
 
 
 async def test_a_broken_store_still_gets_the_reply_out(caplog):

@@ -5,12 +5,26 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
+import pytest
+from telegram.error import (
+    BadRequest,
+    ChatMigrated,
+    Conflict,
+    Forbidden,
+    NetworkError,
+    RetryAfter,
+    TimedOut,
+)
 
 from tests.bot_fakes import FakeTelegramBot
 from tinktalker.adapters.telegram.user_channel import TelegramUserChannel, split_message
 from tinktalker.domain.dialogue import Conversation as C
 from tinktalker.domain.errors import DeliveryFailed
+
+
+def channel_on(bot: FakeTelegramBot, **settings) -> TelegramUserChannel:
+    values = {"typing_interval_s": 4.0, "send_retries": 0, "send_backoff_s": 0.0, **settings}
+    return TelegramUserChannel(bot, **values)
 
 
 def test_a_short_text_is_one_piece():
@@ -50,7 +64,7 @@ def test_length_is_counted_in_utf16_units_as_telegram_does():
 
 def test_send_reply_sends_every_piece_in_order():
     bot = FakeTelegramBot()
-    channel = TelegramUserChannel(bot, max_message_length=20)
+    channel = channel_on(bot, max_message_length=20)
     asyncio.run(channel.send_reply(C("-100"), "first part here. second part here. third"))
     assert bot.messages == [
         (-100, "first part here."),
@@ -63,24 +77,44 @@ def test_a_user_who_blocked_the_bot_is_logged_not_raised(caplog):
     bot = FakeTelegramBot()
     bot.errors[5] = [Forbidden("Forbidden: bot was blocked by the user")]
     with caplog.at_level(logging.WARNING):
-        asyncio.run(TelegramUserChannel(bot).send_reply(C("5"), "hello"))
+        asyncio.run(channel_on(bot).send_reply(C("5"), "hello"))
     assert bot.messages == []
     assert "chat 5" in caplog.text and "blocked" in caplog.text
 
 
-def test_other_telegram_errors_reach_the_caller():
+@pytest.mark.parametrize(
+    "error",
+    [BadRequest("Bad Request: message thread not found"), ChatMigrated(-1001), Conflict("x")],
+)
+def test_every_other_telegram_error_is_a_delivery_failure_and_is_not_retried(error):
     bot = FakeTelegramBot()
-    bot.errors[5] = [BadRequest("Bad Request: message is too long")]
-    try:
-        asyncio.run(TelegramUserChannel(bot).send_reply(C("5"), "hello"))
-    except BadRequest:
-        return
-    raise AssertionError("BadRequest was swallowed")
+    bot.errors[5] = [error]
+    with pytest.raises(DeliveryFailed, match=type(error).__name__):
+        asyncio.run(channel_on(bot, send_retries=3).send_reply(C("5"), "hello"))
+    assert bot.messages == [] and bot.errors[5] == []  # one attempt: sending again cannot help
+
+
+def test_a_piece_that_fails_for_the_network_is_sent_again_and_the_reply_resumes_there():
+    bot = FakeTelegramBot()
+    channel = channel_on(bot, send_retries=2, max_message_length=20)
+    bot.fail_piece(2, [NetworkError("Bad Gateway"), TimedOut()])
+    asyncio.run(channel.send_reply(C("5"), "first part here. second part here. third"))
+    assert bot.messages == [(5, "first part here."), (5, "second part here."), (5, "third")]
+    assert bot.attempts == 5  # the second piece three times, the others once
+
+
+def test_a_piece_still_failing_after_the_retries_is_a_delivery_failure():
+    bot = FakeTelegramBot()
+    channel = channel_on(bot, send_retries=1, max_message_length=20)
+    bot.fail_piece(2, [NetworkError("Bad Gateway")] * 2)
+    with pytest.raises(DeliveryFailed, match="Bad Gateway"):
+        asyncio.run(channel.send_reply(C("5"), "first part here. second part here. third"))
+    assert bot.messages == [(5, "first part here.")] and bot.attempts == 3
 
 
 def test_typing_is_resent_every_interval_until_the_block_ends():
     bot = FakeTelegramBot()
-    channel = TelegramUserChannel(bot, typing_interval_s=0.05)
+    channel = channel_on(bot, typing_interval_s=0.05)
 
     async def scenario() -> int:
         async with channel.typing(C("7")):
@@ -100,7 +134,7 @@ def test_typing_is_resent_every_interval_until_the_block_ends():
 def test_a_failing_typing_action_never_breaks_the_reply():
     bot = FakeTelegramBot()
     bot.errors[7] = [NetworkError("connection reset")]
-    channel = TelegramUserChannel(bot, typing_interval_s=0.02)
+    channel = channel_on(bot, typing_interval_s=0.02)
 
     async def scenario() -> None:
         async with channel.typing(C("7")):
@@ -114,13 +148,13 @@ def test_a_failing_typing_action_never_breaks_the_reply():
 
 def test_a_reply_goes_to_its_topic_and_only_the_first_piece_quotes_the_question():
     bot = FakeTelegramBot()
-    channel = TelegramUserChannel(bot, max_message_length=20)
+    channel = channel_on(bot, max_message_length=20)
     asyncio.run(channel.send_reply(C("-100", 7), "first part here. second part here.", reply_to=55))
     asyncio.run(channel.send_reply(C("-100"), "general", reply_to=None))
     assert bot.sent_to == [(7, 55), (7, None), (None, None)]
 
 
-def test_network_trouble_and_lasting_429s_are_a_delivery_failure_worth_retrying():
+def test_network_trouble_and_lasting_429s_are_a_delivery_failure_worth_retrying_later():
     for error, wait in [
         (NetworkError("connection reset"), None),
         (TimedOut(), None),
@@ -129,7 +163,7 @@ def test_network_trouble_and_lasting_429s_are_a_delivery_failure_worth_retrying(
         bot = FakeTelegramBot()
         bot.errors[5] = [error]
         try:
-            asyncio.run(TelegramUserChannel(bot).send_reply(C("5"), "hello"))
+            asyncio.run(channel_on(bot).send_reply(C("5"), "hello"))
         except DeliveryFailed as failure:
             assert failure.retry_after_s == wait
             continue

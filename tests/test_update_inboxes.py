@@ -1,37 +1,38 @@
-"""Both UpdateInbox adapters, and the bot's DurableInbox on top: record once, pending in order, replay."""
+"""Both UpdateInbox adapters, and the domain's DurableInbox on top: record once, pending in order,
+replay."""
 
 from __future__ import annotations
 
 import json
 
 import pytest
-from telegram import Bot
 
 from tinktalker.adapters.storage.memory_update_inbox import InMemoryUpdateInbox
 from tinktalker.adapters.storage.sqlite_database import SqliteDatabase
 from tinktalker.adapters.storage.sqlite_update_inbox import SqliteUpdateInbox
 from tinktalker.domain.dialogue import Conversation
+from tinktalker.domain.durable_inbox import DurableInbox
+from tinktalker.domain.errors import StorageUnavailable
 from tinktalker.domain.inbox import InboxEntry
-from tinktalker.entrypoints.bot.inbox import DurableInbox
 
 NOW = 1_800_000_000.0
 
 
-def entry(update_id: int, sent_at: float = NOW, topic: int | None = None) -> InboxEntry:
+def entry(delivery_id: int, sent_at: float = NOW, topic: int | None = None) -> InboxEntry:
     payload = {
-        "update_id": update_id,
+        "update_id": delivery_id,
         "message": {
-            "message_id": update_id,
+            "message_id": delivery_id,
             "date": int(sent_at),
-            "text": f"m{update_id}",
+            "text": f"m{delivery_id}",
             "chat": {"id": 5, "type": "private"},
         },
     }
     return InboxEntry(
-        update_id,
+        delivery_id,
         Conversation("5", topic),
-        update_id,
-        f"m{update_id}",
+        delivery_id,
+        f"m{delivery_id}",
         sent_at,
         json.dumps(payload),
     )
@@ -64,17 +65,37 @@ async def test_finished_entries_are_forgotten_after_a_while(inbox):
     assert await inbox.record(entry(1)) and await inbox.pending() == [entry(1), entry(2)]
 
 
-async def test_replay_queues_unfinished_updates_in_order_and_settles_an_old_backlog():
+async def test_replay_hands_back_unsettled_entries_in_order_and_settles_an_old_backlog():
     inbox = InMemoryUpdateInbox()
     for item in (entry(4), entry(2, sent_at=NOW - 7200), entry(3)):
         await inbox.record(item)
-    durable = DurableInbox(inbox, backlog_max_age_s=3600, strict=False, clock=lambda: NOW + 10)
-    queued = []
-    assert await durable.replay(Bot("1:x"), queued.append) == 2
-    assert [u.update_id for u in queued] == [3, 4] and queued[0].message.text == "m3"
-    assert [e.update_id for e in await inbox.pending()] == [
-        3,
-        4,
-    ]  # pending until their handlers finish
-    await durable.settle(queued[0], None)
-    assert [e.update_id for e in await inbox.pending()] == [4]
+    durable = DurableInbox(
+        inbox=inbox, backlog_max_age_s=3600, strict=False, clock=lambda: NOW + 10
+    )
+    assert await durable.replay() == [entry(3), entry(4)]
+    assert [e.delivery_id for e in await inbox.pending()] == [3, 4]  # until they are handled
+    await durable.settle(3)
+    assert [e.delivery_id for e in await inbox.pending()] == [4]
+
+
+async def test_admit_records_once_and_turns_away_re_deliveries_and_an_old_backlog():
+    inbox = InMemoryUpdateInbox()
+    durable = DurableInbox(
+        inbox=inbox, backlog_max_age_s=3600, strict=False, clock=lambda: NOW + 10
+    )
+    assert await durable.admit(entry(1)) and not await durable.admit(entry(1))
+    assert not await durable.admit(entry(2, sent_at=NOW - 7200))
+    assert await inbox.pending() == [entry(1)]
+
+
+class _BrokenInbox(InMemoryUpdateInbox):
+    async def record(self, entry: InboxEntry) -> bool:
+        raise StorageUnavailable("the file is locked")
+
+
+async def test_an_unrecordable_message_is_handled_once_or_refused_when_strict():
+    lenient = DurableInbox(inbox=_BrokenInbox(), backlog_max_age_s=None, strict=False)
+    assert await lenient.admit(entry(1)) and not await lenient.admit(entry(1))
+    strict = DurableInbox(inbox=_BrokenInbox(), backlog_max_age_s=None, strict=True)
+    with pytest.raises(StorageUnavailable):  # the sender is not told it arrived: it sends again
+        await strict.admit(entry(1))

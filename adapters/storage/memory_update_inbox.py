@@ -15,19 +15,19 @@ class InMemoryUpdateInbox:
         self._finished_at: dict[int, float] = {}
 
     async def record(self, entry: InboxEntry) -> bool:
-        if entry.update_id in self._entries:
+        if entry.delivery_id in self._entries:
             return False
-        self._entries[entry.update_id] = entry
+        self._entries[entry.delivery_id] = entry
         return True
 
-    async def finish(self, update_id: int) -> None:
-        self._finished_at.setdefault(update_id, time.time())
+    async def finish(self, delivery_id: int) -> None:
+        self._finished_at.setdefault(delivery_id, time.time())
 
     async def pending(self) -> list[InboxEntry]:
         return [self._entries[u] for u in sorted(self._entries) if u not in self._finished_at]
 
     async def forget_finished(self, before: float) -> int:
         old = [u for u, at in self._finished_at.items() if at < before]
-        for update_id in old:
-            del self._entries[update_id], self._finished_at[update_id]
+        for delivery_id in old:
+            del self._entries[delivery_id], self._finished_at[delivery_id]
         return len(old)

@@ -37,7 +37,7 @@ class SqliteUpdateInbox:
 
     async def record(self, entry: InboxEntry) -> bool:
         row = (
-            entry.update_id,
+            entry.delivery_id,
             entry.conversation.chat_id,
             entry.conversation.topic_id,
             entry.message_id,
@@ -56,8 +56,8 @@ class SqliteUpdateInbox:
         )
         return inserted == 1
 
-    async def finish(self, update_id: int) -> None:
-        self._unfinished.add(update_id)
+    async def finish(self, delivery_id: int) -> None:
+        self._unfinished.add(delivery_id)
         rows = [(time.time(), finished) for finished in sorted(self._unfinished)]
         await self._db.write(
             lambda db: db.executemany(
@@ -85,7 +85,7 @@ class SqliteUpdateInbox:
 
 
 def _entry(row: sqlite3.Row | tuple) -> InboxEntry:
-    update_id, chat_id, topic_id, message_id, text, sent_at, payload = row
+    delivery_id, chat_id, topic_id, message_id, text, sent_at, payload = row
     return InboxEntry(
-        update_id, Conversation(chat_id, topic_id), message_id, text, sent_at, payload
+        delivery_id, Conversation(chat_id, topic_id), message_id, text, sent_at, payload
     )

@@ -1,34 +1,45 @@
-"""The python-telegram-bot Application: Bot API client, rate limiter, conversations handled side by side."""
+"""The python-telegram-bot Application: Bot API client, rate limiter, conversations in turns."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+import sys
+from collections.abc import Awaitable
+from typing import Any
 
-from telegram import Update
+from telegram import Bot, Update
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, BaseUpdateProcessor
 
-from tinktalker.domain.chat_locks import ChatLocks
+from tinktalker.adapters.telegram.updates import conversation_of, inbox_entry_of, update_of
+from tinktalker.domain.durable_inbox import DurableInbox
+from tinktalker.domain.turns import ConversationTurns
 
-Admission = Callable[[Update], Awaitable[bool]]
+# python-telegram-bot takes its own concurrency slot before `do_process_update`; a slot taken there
+# would be held while the update waits for its conversation, so that one is made too large to wait.
+_NO_LIMIT = sys.maxsize
 
 
 class ConversationOrderedUpdateProcessor(BaseUpdateProcessor):
-    """Up to `max_concurrent_updates` updates at once, but one conversation's updates (a chat, or a forum
-    topic in one) strictly in arrival order: a command never overtakes the reply to the message before it."""
+    """Each update takes its conversation's turn (a chat, or a forum topic in one), then a slot: one
+    conversation's updates strictly in arrival order (a command never overtakes the reply to the
+    message before it), and a conversation with a backlog waits without holding any slot. A handled
+    update is settled in the durable inbox (when there is one)."""
 
-    def __init__(self, max_concurrent_updates: int) -> None:
-        super().__init__(max_concurrent_updates)
-        self._conversations = ChatLocks()
+    def __init__(self, turns: ConversationTurns, inbox: DurableInbox | None) -> None:
+        super().__init__(_NO_LIMIT)
+        self._turns = turns
+        self._inbox = inbox
 
-    async def do_process_update(self, update: object, coroutine: Awaitable) -> None:
+    async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
         message = update.effective_message if isinstance(update, Update) else None
         if message is None:
-            await coroutine
-            return
-        topic = message.message_thread_id if message.is_topic_message else None
-        async with self._conversations.hold((message.chat_id, topic)):
-            await coroutine
+            async with self._turns.slot():
+                await coroutine
+        else:
+            async with self._turns.turn(conversation_of(message)):
+                await coroutine
+        if self._inbox is not None and isinstance(update, Update):
+            await self._inbox.settle(update.update_id)
 
     async def initialize(self) -> None:
         pass
@@ -37,20 +48,28 @@ class ConversationOrderedUpdateProcessor(BaseUpdateProcessor):
         pass
 
 
-class AdmittingUpdateQueue(asyncio.Queue):
-    """The queue the Updater fills: each update goes through `admit` (which records it durably, or says it
-    is a re-delivery to skip) before it is queued. The Updater confirms an update to Telegram (the next
-    getUpdates offset, or the webhook's 200) only after `put` returns, so only what was kept is confirmed.
-    `put_nowait` skips admission: for updates already recorded (replayed after a restart)."""
+class AdmittingUpdateQueue(asyncio.Queue[object]):
+    """The queue the Updater fills: each update is admitted by the durable inbox (recorded, or found
+    to be a re-delivery to skip) before it is queued. The Updater confirms an update to Telegram
+    (the next getUpdates offset, or the webhook's 200) only after `put` returns, so only what was
+    kept is confirmed. `replay` queues, without admission, what the last run left unhandled."""
 
-    def __init__(self, admit: Admission | None) -> None:
+    def __init__(self, inbox: DurableInbox | None) -> None:
         super().__init__()
-        self._admit = admit
+        self._inbox = inbox
 
     async def put(self, item: object) -> None:
-        if isinstance(item, Update) and self._admit is not None and not await self._admit(item):
+        entry = inbox_entry_of(item) if isinstance(item, Update) else None
+        if entry is not None and self._inbox is not None and not await self._inbox.admit(entry):
             return
         self.put_nowait(item)
+
+    async def replay(self, bot: Bot) -> int:
+        """Queues the updates left unsettled by the last run, oldest first; returns how many."""
+        pending = await self._inbox.replay() if self._inbox is not None else []
+        for entry in pending:
+            self.put_nowait(update_of(entry, bot))
+        return len(pending)
 
 
 class MessageRateLimiter(AIORateLimiter):
@@ -66,22 +85,25 @@ class MessageRateLimiter(AIORateLimiter):
 
 
 def build_telegram_application(
+    *,
     token: str,
     api_base_url: str,
-    max_concurrent_updates: int,
+    turns: ConversationTurns,
+    update_queue: AdmittingUpdateQueue,
+    inbox: DurableInbox | None,
     rate_limit_retries: int,
-    admit: Admission | None = None,
 ) -> Application:
     """An Application that talks to `api_base_url` (token appended, or put where "{token}" stands),
-    handles up to `max_concurrent_updates` at once, keeps to Telegram's flood limits and, on a 429,
-    waits the server's retry_after and retries up to `rate_limit_retries` times. Every received update
-    passes `admit` before Telegram is told it arrived. No I/O happens here."""
+    handles updates in `turns` (their slots bound how many at once), keeps to Telegram's flood
+    limits and, on a 429, waits the server's retry_after and retries up to `rate_limit_retries`
+    times. Every received update passes `update_queue`'s admission before Telegram is told it
+    arrived. No I/O happens here."""
     return (
         ApplicationBuilder()
         .token(token)
         .base_url(api_base_url)
-        .update_queue(AdmittingUpdateQueue(admit))
-        .concurrent_updates(ConversationOrderedUpdateProcessor(max_concurrent_updates))
+        .update_queue(update_queue)
+        .concurrent_updates(ConversationOrderedUpdateProcessor(turns, inbox))
         .rate_limiter(MessageRateLimiter(max_retries=rate_limit_retries))
         .build()
     )

@@ -1,4 +1,5 @@
-"""UserChannel on Telegram: replies split to fit a message, "typing…" kept alive while the model writes."""
+"""UserChannel on Telegram: replies split to fit a message and sent piece by piece, "typing…"
+kept alive while the model writes."""
 
 from __future__ import annotations
 
@@ -22,22 +23,33 @@ _BOUNDARIES = ("\n\n", "\n", ". ", "! ", "? ", "… ", "; ", ", ", " ")
 
 
 class TelegramUserChannel:
-    """Implements ports.UserChannel over a python-telegram-bot `Bot`."""
+    """Implements ports.UserChannel over a python-telegram-bot `Bot`.
+
+    Each piece of a reply is sent on its own: a piece that fails for the network (a timeout, a 5xx)
+    is sent again, up to `send_retries` times after `send_backoff_s`, doubled each time, so a
+    retried reply resumes at the failed piece. A 429 is the rate limiter's to retry
+    (bot.rate_limit_retries); one still refused, like any other Telegram error, is a
+    `DeliveryFailed`."""
 
     def __init__(
         self,
         bot: Bot,
-        typing_interval_s: float = 4.0,
+        *,
+        typing_interval_s: float,
+        send_retries: int,
+        send_backoff_s: float,
         max_message_length: int = MessageLimit.MAX_TEXT_LENGTH,
     ) -> None:
         self._bot = bot
         self._typing_interval_s = typing_interval_s
+        self._retries = send_retries
+        self._backoff_s = send_backoff_s
         self._max_length = max_message_length
 
     async def send_reply(
         self, conversation: Conversation, text: str, reply_to: int | None = None
     ) -> None:
-        """Into the conversation's topic; the first piece quotes `reply_to`, even if that message is gone."""
+        """Into the conversation's topic; the first piece quotes `reply_to`, even if it is gone."""
         quote = (
             ReplyParameters(reply_to, allow_sending_without_reply=True)
             if reply_to is not None
@@ -45,28 +57,46 @@ class TelegramUserChannel:
         )
         for piece in split_message(text, self._max_length):
             try:
-                await self._bot.send_message(
-                    chat_id=int(conversation.chat_id),
-                    text=piece,
-                    message_thread_id=conversation.topic_id,
-                    reply_parameters=quote,
-                )
-            except (
-                Forbidden
-            ) as error:  # the user blocked the bot or it left the group: nothing to deliver to
+                await self._send_piece(conversation, piece, quote)
+            except Forbidden as error:  # the user blocked the bot or it left the group
                 log.warning(
                     "chat %s cannot be written to (%s); reply dropped", conversation, error.message
                 )
                 return
             except RetryAfter as error:  # still flooded after the rate limiter's own retries
                 raise DeliveryFailed(str(error), _seconds(error.retry_after)) from error
-            except BadRequest:
-                raise
-            except (
-                NetworkError
-            ) as error:  # connection trouble or a timeout: worth another try later
-                raise DeliveryFailed(str(error)) from error
+            except TelegramError as error:  # BadRequest, ChatMigrated, or the network, retried
+                raise DeliveryFailed(f"{type(error).__name__}: {error.message}") from error
             quote = None
+
+    async def _send_piece(
+        self, conversation: Conversation, piece: str, quote: ReplyParameters | None
+    ) -> None:
+        for attempt in range(self._retries + 1):
+            try:
+                await self._bot.send_message(
+                    chat_id=int(conversation.chat_id),
+                    text=piece,
+                    message_thread_id=conversation.topic_id,
+                    reply_parameters=quote,
+                )
+                return
+            except (
+                BadRequest
+            ):  # a NetworkError to python-telegram-bot, but sending again won't help
+                raise
+            except NetworkError as error:  # connection trouble, a timeout or a 5xx: worth a retry
+                if attempt == self._retries:
+                    raise
+                wait = self._backoff_s * 2**attempt
+                log.warning(
+                    "reply to conversation %s not delivered (%s); retry %d of the piece in %.1f s",
+                    conversation,
+                    error,
+                    attempt + 1,
+                    wait,
+                )
+                await asyncio.sleep(wait)
 
     @asynccontextmanager
     async def typing(self, conversation: Conversation) -> AsyncIterator[None]:
@@ -104,8 +134,8 @@ def _seconds(retry_after: int | dtm.timedelta) -> float:
 
 
 def split_message(text: str, limit: int = MessageLimit.MAX_TEXT_LENGTH) -> list[str]:
-    """Pieces of at most `limit` UTF-16 units (Telegram's measure), cut at the best boundary that keeps
-    a piece at least half full; a word longer than that is cut where the limit falls."""
+    """Pieces of at most `limit` UTF-16 units (Telegram's measure), cut at the best boundary that
+    keeps a piece at least half full; a word longer than that is cut where the limit falls."""
     pieces: list[str] = []
     rest = text.strip()
     while _utf16_length(rest) > limit:

@@ -110,7 +110,9 @@ class BotHandlers:
             if isinstance(update, Update) and update.effective_chat
             else "-"
         )
-        if isinstance(error, Forbidden):
+        if isinstance(error, DeliveryFailed):  # the channel retried what was worth retrying
+            log.warning("a reply to chat %s was not delivered: %s", where, error)
+        elif isinstance(error, Forbidden):
             log.warning("chat %s cannot be written to: %s", where, error.message)
         elif isinstance(error, (NetworkError, RetryAfter)):
             log.warning("Telegram request for chat %s failed: %s", where, error)
@@ -133,7 +135,9 @@ class BotHandlers:
         conversation = conversation_of(message)
         try:
             await self._service.handle(conversation, text, self._quoted(message))
-        except DeliveryFailed as error:  # retried with back-off already: the message is given up
+        except (
+            DeliveryFailed
+        ) as error:  # the channel retried what it could: the message is given up
             log.error("reply in conversation %s never delivered, given up: %s", conversation, error)
         except Exception:  # a broken generator must cost one reply, never the bot
             log.exception("no reply for conversation %s", conversation)

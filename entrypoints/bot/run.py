@@ -10,14 +10,14 @@ import secrets
 import signal
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
+from typing import Protocol
 
-from telegram import Update
+from telegram import Bot
 from telegram.error import InvalidToken, TelegramError
-from telegram.ext import Application, TypeHandler
+from telegram.ext import Application
 
 from tinktalker.domain.errors import SetupError
 from tinktalker.entrypoints.bot.handlers import BotHandlers
-from tinktalker.entrypoints.bot.inbox import DurableInbox
 from tinktalker.entrypoints.bot.log_redaction import redact, redact_in_logs
 from tinktalker.entrypoints.container import Container
 from tinktalker.entrypoints.resolving import resolved
@@ -28,6 +28,10 @@ TOKEN_ENV = "TELEGRAM_TOKEN"
 WEBHOOK_SECRET_ENV = "TELEGRAM_WEBHOOK_SECRET"
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 _SECRET_TOKEN = re.compile(r"[A-Za-z0-9_-]{1,256}")
+
+
+class _ReplayingQueue(Protocol):
+    async def replay(self, bot: Bot) -> int: ...
 
 
 def serve_bot(container: Container, settings: Settings) -> int:
@@ -49,24 +53,16 @@ async def run_bot(
     try:
         # The store opens (and is checked) and the model loads before going online, so a broken setup
         # fails before any chat
-        inbox = DurableInbox(
-            await resolved(container.update_inbox()),
-            settings.bot.backlog_max_age_s,
-            strict=settings.bot.mode == "webhook",
-        )
-        container.telegram_admission.override(inbox.admit)
+        update_queue = container.telegram_update_queue()  # records updates in the durable inbox
         channel = container.telegram_channel()
         # a missing torch for the local backend is the container's SetupError, like for every command
         service = await resolved(container.dialogue_service(channel=channel))
         handlers = BotHandlers(service, channel, settings.bot, settings.dialogue.unavailable_reply)
         application = container.telegram_application()
         handlers.register(application)
-        application.add_handler(
-            TypeHandler(Update, inbox.settle), group=1
-        )  # after the handlers, every update
         async with _online(application, settings):
             await _set_commands(application, handlers)
-            await _serve(application, settings, webhook_secret, stop, stop_signals, inbox)
+            await _serve(application, settings, webhook_secret, stop, stop_signals, update_queue)
     finally:
         await resolved(container.shutdown_resources())
     return 0
@@ -131,12 +127,12 @@ async def _serve(
     webhook_secret: str | None,
     stop: asyncio.Event,
     stop_signals: Sequence[int],
-    inbox: DurableInbox,
+    update_queue: _ReplayingQueue,
 ) -> None:
     await application.start()
     try:
         # what the last run left unanswered goes first, so each conversation keeps its order
-        await inbox.replay(application.bot, application.update_queue.put_nowait)
+        await update_queue.replay(application.bot)
         await _start_updates(application, settings, webhook_secret)
         log.info("bot @%s is up (%s)", application.bot.username, settings.bot.mode)
         await _wait_for_stop(stop, stop_signals)
