@@ -62,9 +62,9 @@ class DurableInbox:
             log.warning("update %s handled but not yet marked finished: %s", delivery_id, error)
 
     async def replay(self) -> list[InboxEntry]:
-        """The messages left unsettled by the last run, oldest first, to be handled before new ones
-        (so each conversation keeps its order); a backlog older than the limit is settled unanswered.
-        """
+        """The messages left unsettled by the last run, oldest first, to be handled before new
+        ones (so each conversation keeps its order); a backlog older than the limit is settled
+        unanswered."""
         try:
             await self._inbox.forget_finished(self._clock() - _KEEP_FINISHED_S)
             pending = await self._inbox.pending()

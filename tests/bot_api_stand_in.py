@@ -54,6 +54,7 @@ class Failure:
     description: str
     times: int
     retry_after: int | None = None
+    after: int = 0  # calls that still succeed before the failures start
 
 
 class BotApiStandIn:
@@ -138,9 +139,11 @@ class BotApiStandIn:
         status: int = 429,
         retry_after: int | None = 1,
         description: str = "Too Many Requests: retry later",
+        after: int = 0,
     ) -> None:
+        """The next `times` calls of `method` fail (after `after` calls that still succeed)."""
         with self._changed:
-            self._failures[method] = Failure(status, description, times, retry_after)
+            self._failures[method] = Failure(status, description, times, retry_after, after)
 
     def failures_left(self, method: str) -> int:
         with self._changed:
@@ -195,7 +198,9 @@ class BotApiStandIn:
             self.calls.append(Call(method, params))
             self._changed.notify_all()
             failure = self._failures.get(method)
-            if failure and failure.times > 0:
+            if failure and failure.after > 0:
+                failure.after -= 1
+            elif failure and failure.times > 0:
                 failure.times -= 1
                 self.calls[-1].ok = False
                 body = {

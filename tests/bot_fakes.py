@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
+from tinktalker.adapters.storage.memory_update_inbox import InMemoryUpdateInbox
 from tinktalker.domain.dialogue import GenerationOptions, Message, Reply, Speaker
 from tinktalker.domain.errors import ReplyUnavailable
 
@@ -88,3 +89,18 @@ class FakeTelegramBot:
         self.actions.append((chat_id, str(action), asyncio.get_running_loop().time()))
         if self.errors.get(chat_id):
             raise self.errors[chat_id].pop(0)
+
+
+class WatchedUpdateInbox(InMemoryUpdateInbox):
+    """The in-memory inbox, telling `poke` (e.g. the stand-in's) whenever an update is finished: the
+    bot finishes an update once every handler is done with it, so a test can wait for that event."""
+
+    def __init__(self, poke: Callable[[], None]) -> None:
+        super().__init__()
+        self._poke = poke
+        self.finished: list[int] = []
+
+    async def finish(self, delivery_id: int) -> None:
+        await super().finish(delivery_id)
+        self.finished.append(delivery_id)
+        self._poke()

@@ -52,11 +52,14 @@ class BotRun:
         generator=None,
         env: dict[str, str] | None = None,
         container: Container | None = None,
+        inbox=None,
     ) -> None:
         self.api = api
         self.settings = settings
         self.container = container or make_container(settings)
         self.generator = generator
+        if inbox is not None:  # e.g. a WatchedUpdateInbox, to wait until an update was handled
+            self.container.update_inbox.override(inbox)
         self.env = {"TELEGRAM_TOKEN": TOKEN} if env is None else env
         self.error: BaseException | None = None
         self._started = threading.Event()

@@ -9,7 +9,7 @@ import json
 
 import pytest
 
-from tests.bot_fakes import EchoContextGenerator, bot, echo, user
+from tests.bot_fakes import EchoContextGenerator, WatchedUpdateInbox, bot, echo, user
 from tests.bot_run import ALICE, BOB, CAROL, DAVE, ERIN, GROUP, BotRun, bot_settings, private
 
 
@@ -122,11 +122,18 @@ def test_in_a_group_only_addressed_messages_and_own_commands_are_answered(api):
 
 
 def test_group_mode_ignore_keeps_the_bot_silent_in_groups(api):
-    with BotRun(api, bot_settings(api, None, group_mode="ignore"), EchoContextGenerator()):
+    inbox = WatchedUpdateInbox(api.poke)
+    settings = bot_settings(api, None, group_mode="ignore")
+    with BotRun(api, settings, EchoContextGenerator(), inbox=inbox):
         api.say(GROUP, DAVE, "@tink_test_bot hello?")
+        api.say(GROUP, DAVE, "/ask hello?")
         api.say(private(DAVE), DAVE, "hello in private")
-        api.wait_for_texts(DAVE["id"], 1)
-    assert api.texts_to(GROUP["id"]) == []
+        api.wait_for_texts(DAVE["id"], 1)  # the private chat is answered...
+        api.wait_for(
+            lambda: {1, 2} <= set(inbox.finished),
+            what="the group messages (updates 1 and 2) handled",
+        )
+    assert api.texts_to(GROUP["id"]) == [] and not api.sent("sendChatAction", GROUP["id"])
 
 
 @pytest.mark.parametrize("when_denied", ["reply", "silence"])

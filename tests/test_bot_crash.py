@@ -58,7 +58,8 @@ def slow_model_server(seconds: float) -> Iterator[str]:
         server.server_close()
 
 
-def start_bot(api: BotApiStandIn, model_url: str, db: Path) -> subprocess.Popen:
+def start_bot(api: BotApiStandIn, model_url: str, db: Path, **settings: str) -> subprocess.Popen:
+    """`tinktalker bot` on the shipped config.yml, with `settings` as extra environment variables."""
     env = {
         **os.environ,
         "TELEGRAM_TOKEN": TOKEN,
@@ -70,6 +71,7 @@ def start_bot(api: BotApiStandIn, model_url: str, db: Path) -> subprocess.Popen:
         "TINKTALKER__GENERATOR__HTTP__BASE_URL": model_url,
         "TINKTALKER__GENERATOR__HTTP__PROTOCOL": "answer",
         "TINKTALKER__LOGGING__LEVEL": "INFO",
+        **settings,
     }
     return subprocess.Popen(
         [sys.executable, "-m", "tinktalker.entrypoints.cli", "bot"],

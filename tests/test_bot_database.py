@@ -55,23 +55,22 @@ def test_a_damaged_file_stops_the_bot_with_one_line_naming_it_and_the_fix(tmp_pa
 
 @pytest.fixture
 def read_only(tmp_path):
-    """A history file this process cannot write: chmod for a user, the immutable flag for root."""
+    """A history file no process may write to, root included (file permissions would not stop root):
+    its header's write version (byte 18) is one SQLite does not know, so it opens it read-only."""
     db = tmp_path / "bot.sqlite3"
     with sqlite3.connect(db) as connection:
         connection.execute("CREATE TABLE t (x)")
-    if os.geteuid() != 0:
-        db.chmod(0o444)
-        yield db
-        return
-    if subprocess.run(["chattr", "+i", str(db)], capture_output=True).returncode != 0:
-        pytest.skip(
-            "running as root where chattr +i is not allowed: no way to make a file read-only"
-        )
-    yield db
-    subprocess.run(["chattr", "-i", str(db)], check=True)
+    with db.open("r+b") as file:
+        file.seek(18)
+        file.write(bytes([3]))
+    return db
 
 
 def test_a_read_only_file_stops_the_bot_with_one_line_naming_it_and_the_fix(read_only):
+    with sqlite3.connect(read_only) as connection:  # the file is intact, only unwritable
+        assert connection.execute("PRAGMA quick_check").fetchone() == ("ok",)
+        with pytest.raises(sqlite3.OperationalError, match="readonly"):
+            connection.execute("CREATE TABLE u (x)")
     result = _bot_exits(read_only)
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert result.stderr.count("\n") == 1 and str(read_only) in result.stderr

@@ -22,12 +22,15 @@ def test_updates_telegram_sends_again_are_not_answered_twice(api, tmp_path):
         api.wait_for_texts(BOB["id"], 1)
     api.redeliver()  # a new poller (offset 0) gets every update again
     with BotRun(api, bot_settings(api, db), EchoContextGenerator()):
+        # each chat's next message is answered after anything queued before it in that chat, so
+        # once these replies are in, a second answer to "one" or "two" would have been sent
         api.say(private(ALICE), ALICE, "three")
+        api.say(private(BOB), BOB, "four")
         api.wait_for_texts(ALICE["id"], 2)
-        time.sleep(0.5)  # room for a wrong second answer to "one" or "two"
-    first = echo([user("one")])
+        api.wait_for_texts(BOB["id"], 2)
+    first, second = echo([user("one")]), echo([user("two")])
     assert api.texts_to(ALICE["id"]) == [first, echo([user("one"), bot(first), user("three")])]
-    assert api.texts_to(BOB["id"]) == [echo([user("two")])]
+    assert api.texts_to(BOB["id"]) == [second, echo([user("two"), bot(second), user("four")])]
 
 
 def test_a_backlog_older_than_backlog_max_age_is_acknowledged_without_replies(api, tmp_path):
@@ -75,10 +78,17 @@ def test_webhook_answers_200_only_after_recording_and_500_while_the_file_is_lock
             )  # not recorded: Telegram sends it again
         assert _post(url, _update(2, "second"), "s3cret") == 200
         assert _post(url, _update(2, "second"), "s3cret") == 200  # a re-send of a recorded update
-        api.wait_for_texts(ALICE["id"], 2)
-        time.sleep(0.5)
+        assert (
+            _post(url, _update(3, "third"), "s3cret") == 200
+        )  # answered after any second "second"
+        api.wait_for_texts(ALICE["id"], 3)
     first = echo([user("first")])
-    assert api.texts_to(ALICE["id"]) == [first, echo([user("first"), bot(first), user("second")])]
+    second = echo([user("first"), bot(first), user("second")])
+    assert api.texts_to(ALICE["id"]) == [
+        first,
+        second,
+        echo([user("second"), bot(second), user("third")]),
+    ]
 
 
 def _update(update_id: int, text: str) -> dict:
