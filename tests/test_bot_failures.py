@@ -161,3 +161,16 @@ def test_a_reply_that_never_gets_through_is_given_up_logged_and_not_remembered(
         assert connection.execute(
             "SELECT count(*) FROM inbox WHERE finished_at IS NULL"
         ).fetchone() == (0,)
+
+
+def test_a_reply_telegram_refuses_is_logged_once_not_retried_and_the_chat_goes_on(api, caplog):
+    settings = bot_settings(api, None, send_retries=3, send_backoff_s=0.1)
+    with BotRun(api, settings, EchoContextGenerator()), caplog.at_level(logging.WARNING):
+        api.fail("sendMessage", status=400, retry_after=None, description="Bad Request: no topic")
+        api.say(private(ALICE), ALICE, "/start")
+        api.wait_for(lambda: api.sent(chat_id=ALICE["id"]), what="the refused greeting")
+        api.say(private(ALICE), ALICE, "and now?")
+        assert api.wait_for_texts(ALICE["id"], 1) == [echo([user("and now?")])]
+    assert len(api.sent(chat_id=ALICE["id"])) == 2  # one attempt at the greeting: no retry
+    assert "not delivered" in caplog.text and "BadRequest" in caplog.text
+    assert "Traceback" not in caplog.text and not [r for r in caplog.records if r.exc_info]
