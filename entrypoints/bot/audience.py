@@ -51,7 +51,7 @@ def without_mentions(message: Message, bot_id: int, bot_username: str | None) ->
 
 
 def _mentions(message: Message, bot_id: int, bot_username: str | None) -> list[str]:
-    types = [MessageEntity.MENTION, MessageEntity.TEXT_MENTION]
+    types: list[str | None] = [MessageEntity.MENTION, MessageEntity.TEXT_MENTION]
     entities = (
         message.parse_entities(types) if message.text else message.parse_caption_entities(types)
     )

@@ -75,31 +75,31 @@ class BotHandlers:
         ]
 
     async def on_start(self, update: Update, context: Context) -> None:
-        await self._say(update.effective_message, self._texts.start)
+        await self._say(_message_of(update), self._texts.start)
 
     async def on_help(self, update: Update, context: Context) -> None:
-        await self._say(update.effective_message, self._texts.help)
+        await self._say(_message_of(update), self._texts.help)
 
     async def on_reset(self, update: Update, context: Context) -> None:
-        message = update.effective_message
+        message = _message_of(update)
         if await self._admitted(message):
             await self._service.reset(conversation_of(message))
             await self._send(message, self._texts.reset)
 
     async def on_ask(self, update: Update, context: Context) -> None:
-        message = update.effective_message
+        message = _message_of(update)
         if await self._admitted(message):
             await self._talk(message, " ".join(context.args or ()))
 
     async def on_text(self, update: Update, context: Context) -> None:
-        message = update.effective_message
+        message = _message_of(update)
         if self._addressed(message, context) and await self._admitted(message):
             await self._talk(
                 message, without_mentions(message, context.bot.id, context.bot.username)
             )
 
     async def on_non_text(self, update: Update, context: Context) -> None:
-        message = update.effective_message
+        message = _message_of(update)
         if self._addressed(message, context):
             await self._say(message, self._texts.non_text)
 
@@ -181,3 +181,11 @@ class BotHandlers:
         if self._settings.when_denied == "reply":
             await self._send(message, self._texts.denied)
         return False
+
+
+def _message_of(update: Update) -> Message:
+    # every handler is registered for new messages only (filters.UpdateType.MESSAGE)
+    message = update.effective_message
+    if message is None:
+        raise TypeError(f"update {update.update_id} carries no message")
+    return message

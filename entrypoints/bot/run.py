@@ -14,7 +14,7 @@ from typing import Protocol
 
 from telegram import Bot
 from telegram.error import InvalidToken, TelegramError
-from telegram.ext import Application
+from telegram.ext import Application, Updater
 
 from tinktalker.domain.errors import SetupError
 from tinktalker.entrypoints.bot.handlers import BotHandlers
@@ -138,8 +138,8 @@ async def _serve(
         await _wait_for_stop(stop, stop_signals)
         log.info("stopping: finishing the replies in flight")
     finally:
-        if application.updater.running:
-            await application.updater.stop()
+        if _updater(application).running:
+            await _updater(application).stop()
         await application.stop()  # waits for every update already taken in
 
 
@@ -148,11 +148,11 @@ async def _start_updates(
 ) -> None:
     bot = settings.bot
     if bot.mode == "polling":
-        await application.updater.start_polling(
+        await _updater(application).start_polling(
             timeout=bot.polling_timeout_s, allowed_updates=["message"]
         )
     else:
-        await application.updater.start_webhook(
+        await _updater(application).start_webhook(
             listen=bot.webhook.listen,
             port=bot.webhook.port,
             url_path=bot.webhook.path,
@@ -160,6 +160,12 @@ async def _start_updates(
             secret_token=webhook_secret,
             allowed_updates=["message"],
         )
+
+
+def _updater(application: Application) -> Updater:
+    if application.updater is None:  # the container builds it with one, as ApplicationBuilder does
+        raise TypeError("the Telegram application has no Updater")
+    return application.updater
 
 
 async def _wait_for_stop(stop: asyncio.Event, stop_signals: Sequence[int]) -> None:
