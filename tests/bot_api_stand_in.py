@@ -165,6 +165,11 @@ class BotApiStandIn:
             c.params["text"] for c in self.sent("sendMessage", chat_id) if c.topic == topic and c.ok
         ]
 
+    def unconfirmed(self) -> list[dict]:
+        """The updates the bot has not confirmed yet (by a later getUpdates offset)."""
+        with self._changed:
+            return list(self._updates)
+
     def poke(self) -> None:
         """Wake `wait_for` callers so they re-check their condition (something outside changed)."""
         with self._changed:

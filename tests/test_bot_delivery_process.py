@@ -27,7 +27,9 @@ def test_300_queued_group_messages_leave_a_private_message_answered_within_4_s(t
         try:
             # every group message is recorded and confirmed, the group is being answered...
             api.wait_for(
-                lambda: (not api._updates and api.texts_to(GROUP["id"])) or bot.poll() is not None,
+                lambda: (
+                    (not api.unconfirmed() and api.texts_to(GROUP["id"])) or bot.poll() is not None
+                ),
                 120,
                 "the group's backlog to be taken in and its first reply",
             )

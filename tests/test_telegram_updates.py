@@ -1,5 +1,5 @@
-"""Telegram's Update <-> the domain (adapters/telegram/updates.py): the conversation a message belongs
-to, and the inbox entry an update is kept as and handled again from."""
+"""Telegram's Update <-> the domain (adapters/telegram/updates.py): the conversation a message
+belongs to, and the inbox entry an update is kept as and handled again from."""
 
 from __future__ import annotations
 
