@@ -21,6 +21,7 @@ from tinktalker.adapters.storage.sqlite_database import open_sqlite_database
 from tinktalker.adapters.storage.sqlite_dialogue_store import SqliteDialogueStore
 from tinktalker.adapters.storage.sqlite_update_inbox import SqliteUpdateInbox
 from tinktalker.domain.errors import SetupError
+from tinktalker.domain.replies import ReplyRules, ReplyService
 from tinktalker.domain.service import DialoguePolicy, DialogueService
 from tinktalker.entrypoints.settings import Settings
 
@@ -170,11 +171,7 @@ class Container(containers.DeclarativeContainer):
 
     dialogue_policy = providers.Singleton(
         DialoguePolicy,
-        context_size=config.dialogue.context_size,
-        control_fragments=config.dialogue.control_fragments,
-        fallback_reply=config.dialogue.fallback_reply,
         unavailable_reply=config.dialogue.unavailable_reply,
-        reply_timeout_s=config.dialogue.reply_timeout_s,
         send_retries=config.bot.send_retries,
         send_backoff_s=config.bot.send_backoff_s,
     )
@@ -202,10 +199,39 @@ class Container(containers.DeclarativeContainer):
         config.generator.backend, local=batching_reply_generator, http=reply_generator
     )
 
+    # The one set of reply rules; conversations and the API differ only in the limits they set.
+    dialogue_reply_rules = providers.Singleton(
+        ReplyRules,
+        context_size=config.dialogue.context_size,
+        control_fragments=config.dialogue.control_fragments,
+        fallback_reply=config.dialogue.fallback_reply,
+        timeout_s=config.dialogue.reply_timeout_s,
+        max_new_tokens=config.generation.max_new_tokens,
+        max_prompt_tokens=None,
+    )
+    dialogue_replies = providers.Factory(
+        ReplyService, generator=dialogue_generator, meter=prompt_meter, rules=dialogue_reply_rules
+    )
+    # The API keeps its own deadline (server.request_timeout_s, a 504), so no generation timeout here.
+    api_reply_rules = providers.Singleton(
+        ReplyRules,
+        context_size=config.dialogue.context_size,
+        control_fragments=config.dialogue.control_fragments,
+        fallback_reply=config.dialogue.fallback_reply,
+        timeout_s=None,
+        max_new_tokens=providers.Callable(
+            min, config.generation.max_new_tokens, config.server.max_tokens
+        ),
+        max_prompt_tokens=config.server.max_prompt_tokens,
+    )
+    api_replies = providers.Factory(
+        ReplyService, generator=batching_reply_generator, meter=prompt_meter, rules=api_reply_rules
+    )
+
     # Each entrypoint passes its own channel: container.dialogue_service(channel=...)
     dialogue_service = providers.Factory(
         DialogueService,
-        generator=dialogue_generator,
+        replies=dialogue_replies,
         store=dialogue_store,
         policy=dialogue_policy,
     )

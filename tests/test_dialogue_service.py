@@ -6,21 +6,21 @@ import asyncio
 
 import pytest
 
-from tests.fakes import FakeDialogueStore, FakeReplyGenerator, FakeUserChannel
+from tests.fakes import FakeDialogueStore, FakeReplyGenerator, FakeUserChannel, reply_rules
 from tinktalker.domain.dialogue import Conversation as C
 from tinktalker.domain.dialogue import Message, Speaker
 from tinktalker.domain.errors import DeliveryFailed
+from tinktalker.domain.replies import ReplyService
 from tinktalker.domain.service import DialoguePolicy, DialogueService
 
 U, B = Speaker.USER, Speaker.BOT
 
 
-def make_service(
-    generator=None, policy=DialoguePolicy(fallback_reply="(silence)", unavailable_reply="sorry")
-):
+def make_service(generator=None, policy=DialoguePolicy(unavailable_reply="sorry"), **rules):
     generator = generator or FakeReplyGenerator()
     store, channel = FakeDialogueStore(), FakeUserChannel()
-    return DialogueService(generator, store, channel, policy), generator, store, channel
+    replies = ReplyService(generator, None, reply_rules(**rules))
+    return DialogueService(replies, store, channel, policy), generator, store, channel
 
 
 async def test_a_reply_is_delivered_and_both_turns_stored():
@@ -43,7 +43,7 @@ async def test_context_is_the_last_three_messages_ending_with_the_user():
 
 
 async def test_context_size_is_configurable():
-    service, generator, _, _ = make_service(policy=DialoguePolicy(context_size=5))
+    service, generator, _, _ = make_service(context_size=5)
     for text in ["a", "b", "c"]:
         await service.handle(C("c"), text)
     assert [m.text for m in generator.contexts[-1]] == ["a", "reply to a", "b", "reply to b", "c"]
@@ -119,8 +119,7 @@ async def test_reset_forgets_only_that_chat():
 async def test_unavailable_or_slow_generator_gets_an_apology_and_nothing_is_stored(problem):
     generator = FakeReplyGenerator(delay=1.0 if problem == "slow" else 0.0)
     generator.down = problem == "down"
-    policy = DialoguePolicy(unavailable_reply="sorry", reply_timeout_s=0.1)
-    service, _, store, channel = make_service(generator, policy)
+    service, _, store, channel = make_service(generator, timeout_s=0.1)
     assert await service.handle(C("c"), "hello") == "sorry"
     assert channel.sent == [(C("c"), "sorry")] and store.chats == {}
     generator.down, generator.delay = False, 0.0

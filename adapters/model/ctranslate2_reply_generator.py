@@ -17,7 +17,10 @@ from tinktalker.adapters.model.ctranslate2_conversion import (
     default_cache_dir,
 )
 from tinktalker.adapters.model.decoding import Decoding
-from tinktalker.adapters.model.in_process_reply_generator import InProcessReplyGenerator
+from tinktalker.adapters.model.in_process_reply_generator import (
+    HandOver,
+    InProcessReplyGenerator,
+)
 from tinktalker.adapters.model.loading import local_source
 from tinktalker.adapters.model.rudialogpt_prompt import PromptMarkers, RuDialoGptPrompt
 from tinktalker.domain.dialogue import GenerationOptions, Message, Reply
@@ -52,14 +55,17 @@ class Ctranslate2ReplyGenerator(InProcessReplyGenerator):
         self._vocabulary = vocabulary  # CTranslate2 takes token names; index = token id
 
     def generate_now(
-        self, contexts: Sequence[Sequence[Message]], options: GenerationOptions | None = None
+        self,
+        contexts: Sequence[Sequence[Message]],
+        options: GenerationOptions | None = None,
+        hand_over: HandOver | None = None,
     ) -> list[Reply]:
         """Blocking batch generation; CTranslate2 batches prompts of different lengths without padding."""
         decoding = self._decoding.merged(options)
         prompts = self._prompts(contexts, decoding)
         stops = options.stop if options is not None else ()
         kwargs = generate_batch_kwargs(decoding, self._prompt.stop_ids)
-        streamer = self._row_streamer(contexts, decoding, stops)
+        streamer = self._row_streamer(len(contexts), decoding, stops, hand_over)
         if streamer is not None:  # one beam: CTranslate2 calls back with each token as it is chosen
             kwargs["callback"] = lambda step: streamer.push(step.batch_id, step.token_id) or False
         # split between the workers, which run their parts side by side (CTranslate2 groups them by length)

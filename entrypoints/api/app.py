@@ -28,6 +28,7 @@ from tinktalker.entrypoints.api.routes import generation_routes
 from tinktalker.entrypoints.api.schemas import Status
 from tinktalker.entrypoints.api.serving import ApiError, ClientGone, Serving
 from tinktalker.entrypoints.container import Container
+from tinktalker.entrypoints.resolving import resolved
 from tinktalker.entrypoints.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -37,7 +38,12 @@ API_KEY_ENV = "TINKTALKER_API_KEY"
 
 def make_app(container: Container, settings: Settings, api_key: str | None = None) -> Litestar:
     """The API over the container's batching generator; with `api_key`, generating endpoints want it as a bearer."""
-    serving = _serving(settings)
+    serving = Serving(
+        settings.server.model_id,
+        min(settings.generation.max_new_tokens, settings.server.max_tokens),
+        settings.server.request_timeout_s,
+    )
+    limits = _limits(settings)
     guards = [_bearer_guard(api_key)] if api_key else []
     metrics = ApiMetrics(
         {
@@ -49,7 +55,7 @@ def make_app(container: Container, settings: Settings, api_key: str | None = Non
             "/ready",
             "/metrics",
         },
-        lambda: getattr(serving.generator, "stats", None),
+        lambda: serving.stats(),
     )
     serving.on_tokens.append(metrics.count_tokens)
 
@@ -57,7 +63,7 @@ def make_app(container: Container, settings: Settings, api_key: str | None = Non
     async def scrape() -> Response[bytes]:
         return Response(metrics.exposition(), media_type="text/plain; version=0.0.4")
 
-    types = request_types(serving.limits, serving.model_id)
+    types = request_types(limits, serving.model_id)
     routes = [
         *generation_routes(serving, types, guards),
         *_probe_routes(serving),
@@ -69,8 +75,8 @@ def make_app(container: Container, settings: Settings, api_key: str | None = Non
         lifespan=[_lifespan(container, serving)],
         middleware=[metrics.middleware],
         request_class=JsonBodyRequest,
-        request_max_body_size=serving.limits.max_body_bytes,
-        openapi_config=_openapi(serving.limits, types, bool(api_key)),
+        request_max_body_size=limits.max_body_bytes,
+        openapi_config=_openapi(limits, types, bool(api_key)),
         # Litestar's default logging writes through a queue thread whose last records are lost when uvicorn
         # re-raises SIGTERM at exit; the process's own root logging writes synchronously, in one format.
         logging_config=None,
@@ -83,33 +89,24 @@ def make_app(container: Container, settings: Settings, api_key: str | None = Non
     )
 
 
-def _serving(settings: Settings) -> Serving:
+def _limits(settings: Settings) -> ApiLimits:
     server = settings.server
-    limits = ApiLimits(
-        server.max_messages,
-        server.max_message_chars,
-        server.max_prompt_tokens,
-        server.max_tokens,
-        server.max_n,
-        server.max_body_bytes,
-    )
-    return Serving(
-        limits,
-        server.model_id,
-        min(settings.generation.max_new_tokens, server.max_tokens),
-        settings.dialogue.context_size,
-        settings.dialogue.control_fragments,
-        server.request_timeout_s,
+    return ApiLimits(
+        max_messages=server.max_messages,
+        max_message_chars=server.max_message_chars,
+        max_prompt_tokens=server.max_prompt_tokens,
+        max_tokens=server.max_tokens,
+        max_n=server.max_n,
+        max_body_bytes=server.max_body_bytes,
     )
 
 
 def _lifespan(container: Container, serving: Serving):
     @asynccontextmanager
     async def lifespan(_: Litestar) -> AsyncIterator[None]:
-        serving.generator = (
-            await container.batching_reply_generator()
-        )  # already loaded by `serve`: no wait
-        serving.meter = container.prompt_meter()
+        generator = await container.batching_reply_generator()  # loaded by `serve`: no wait
+        serving.replies = await resolved(container.api_replies())
+        serving.stats = lambda: getattr(generator, "stats", None)
         serving.ready = True
         try:
             yield

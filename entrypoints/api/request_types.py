@@ -36,14 +36,16 @@ UNSUPPORTED = {
 }
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class ApiLimits:
-    max_messages: int = 16
-    max_message_chars: int = 2000
-    max_prompt_tokens: int = 1024
-    max_tokens: int = 256
-    max_n: int = 4
-    max_body_bytes: int = 65536
+    """The server's limits, as the settings give them (their defaults live there alone)."""
+
+    max_messages: int
+    max_message_chars: int
+    max_prompt_tokens: int
+    max_tokens: int
+    max_n: int
+    max_body_bytes: int
 
 
 @dataclass(frozen=True)

@@ -53,8 +53,7 @@ def generation_routes(serving: Serving, types: RequestTypes, guards: list[Guard]
             Message(Speaker.USER if (count - i) % 2 else Speaker.BOT, text)
             for i, text in enumerate(data.context)
         ]
-        context = await serving.fit_prompt(serving.window(messages), serving.default_max_tokens)
-        reply = (await serving.replies(request, [context], GenerationOptions()))[0]
+        reply = (await serving.answer(request, messages, 1, GenerationOptions(), True))[0]
         body = json.dumps(reply.text, ensure_ascii=False)  # what the original server sent
         return Response(body.encode("utf-8"), media_type="application/json")
 
@@ -79,20 +78,20 @@ def generation_routes(serving: Serving, types: RequestTypes, guards: list[Guard]
             for m in data.messages
             if m.role in _SPEAKERS
         ]
-        context, options = await _prepare(
-            serving, serving.window(messages), data, data.max_completion_tokens or data.max_tokens
+        options = _options(
+            data, data.max_completion_tokens or data.max_tokens, serving.default_max_tokens
         )
         if data.stream:
             return await streamed_replies(
                 serving,
                 request,
-                context,
+                messages,
                 options,
                 data.n,
                 ChatChunks(serving.model_id),
                 _include_usage(data),
             )
-        replies = await serving.replies(request, [context] * data.n, options)
+        replies = await serving.answer(request, messages, data.n, options, False)
         choices = [
             ChatChoice(i, AssistantMessage(r.text), r.finish_reason) for i, r in enumerate(replies)
         ]
@@ -118,20 +117,19 @@ def generation_routes(serving: Serving, types: RequestTypes, guards: list[Guard]
         """OpenAI-compatible completion: the prompt is taken as one user message and the reply is the bot's
         answer to it. Same parameters, streaming and refusals as chat completions."""
         _check_model(serving, data.model)
-        context, options = await _prepare(
-            serving, serving.window([Message(Speaker.USER, data.prompt)]), data, data.max_tokens
-        )
+        messages = [Message(Speaker.USER, data.prompt)]
+        options = _options(data, data.max_tokens, serving.default_max_tokens)
         if data.stream:
             return await streamed_replies(
                 serving,
                 request,
-                context,
+                messages,
                 options,
                 data.n,
                 TextChunks(serving.model_id),
                 _include_usage(data),
             )
-        replies = await serving.replies(request, [context] * data.n, options)
+        replies = await serving.answer(request, messages, data.n, options, False)
         choices = [CompletionChoice(i, r.text, r.finish_reason) for i, r in enumerate(replies)]
         return Response(
             Completion(
@@ -157,19 +155,15 @@ def generation_routes(serving: Serving, types: RequestTypes, guards: list[Guard]
     return [answer, chat_completions, completions, models]
 
 
-async def _prepare(
-    serving: Serving, context: list[Message], data, max_tokens: int | None
-) -> tuple[list[Message], GenerationOptions]:
-    max_tokens = max_tokens or serving.default_max_tokens
-    context = await serving.fit_prompt(context, max_tokens)
+def _options(data, max_tokens: int | None, default_max_tokens: int) -> GenerationOptions:
     stop = (data.stop,) if isinstance(data.stop, str) else tuple(data.stop or ())
     temperature = data.temperature
     if temperature is not None and temperature < GREEDY_BELOW:
         temperature = (
             0.0  # the limit such temperatures approach; dividing logits by them overflows to NaN
         )
-    return context, GenerationOptions(
-        max_new_tokens=max_tokens,
+    return GenerationOptions(
+        max_new_tokens=max_tokens or default_max_tokens,
         temperature=temperature or None,
         top_p=data.top_p,
         seed=data.seed,
