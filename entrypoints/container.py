@@ -11,6 +11,7 @@ from dependency_injector import containers, providers
 
 from tinktalker.adapters.batching_reply_generator import open_batching_reply_generator
 from tinktalker.adapters.console_user_channel import ConsoleUserChannel
+from tinktalker.adapters.model.in_process_reply_generator import InProcessReplyGenerator
 from tinktalker.adapters.model.loading import load_model_and_tokenizer
 from tinktalker.adapters.model.rudialogpt_prompt import PromptMarkers, RuDialoGptPrompt
 from tinktalker.adapters.model.serving_folder import write_serving_files
@@ -90,6 +91,13 @@ async def _open_http_generator(**settings) -> AsyncIterator:
         yield generator
 
 
+def _prompt_meter_of(generator: object) -> TokenizerPromptMeter | None:
+    # The in-process model's own prompt; a generator standing in for it (a test's) measures nothing.
+    if not isinstance(generator, InProcessReplyGenerator):
+        return None
+    return TokenizerPromptMeter(generator.prompt, generator.max_positions)
+
+
 class Container(containers.DeclarativeContainer):
     config = providers.Configuration(strict=True)
     prompt_markers = providers.Factory(
@@ -144,11 +152,7 @@ class Container(containers.DeclarativeContainer):
     # Measures prompts with the local model's tokenizer; a remote model measures its own (None here).
     prompt_meter = providers.Selector(
         config.generator.backend,
-        local=providers.Factory(
-            TokenizerPromptMeter,
-            prompt=local_generator.provided.prompt,
-            context_length=local_generator.provided.max_positions,
-        ),
+        local=providers.Factory(_prompt_meter_of, reply_generator),
         http=providers.Object(None),
     )
 
