@@ -35,7 +35,6 @@ class EchoReplyGenerator:
             for c in contexts
         ]
 
-
     async def stream_batch(
         self, contexts: Sequence[Sequence[Message]], options: GenerationOptions | None = None
     ) -> AsyncIterator[StreamEvent]:

@@ -38,7 +38,9 @@ def chat_replies(generator: FakeReplyGenerator, lines: str) -> list[str]:
 def streamed_content(url: str, body: dict) -> str:
     with httpx.stream("POST", url + "/v1/chat/completions", json={**body, "stream": True}) as r:
         assert r.status_code == 200, r.read()
-        events = [line.removeprefix("data: ") for line in r.iter_lines() if line.startswith("data:")]
+        events = [
+            line.removeprefix("data: ") for line in r.iter_lines() if line.startswith("data:")
+        ]
     chunks = [json.loads(e) for e in events if e != "[DONE]"]
     return "".join(c["choices"][0]["delta"].get("content") or "" for c in chunks if c["choices"])
 

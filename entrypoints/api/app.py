@@ -16,15 +16,16 @@ from litestar.openapi.spec import Components, SecurityScheme
 
 from tinktalker.entrypoints.api.docs_page import docs_assets_router, docs_render_plugins
 from tinktalker.entrypoints.api.metrics import ApiMetrics
-from tinktalker.entrypoints.api.openapi_truth import TruthfulJsonRenderPlugin
+from tinktalker.entrypoints.api.openapi_truth import SchemaTruth, TruthfulJsonRenderPlugin
 from tinktalker.entrypoints.api.request_body import JsonBodyRequest
+from tinktalker.entrypoints.api.limits import ApiLimits
 from tinktalker.entrypoints.api.request_types import (
     UNSUPPORTED,
-    ApiLimits,
-    RequestTypes,
-    request_types,
+    AnswerRequest,
+    ChatCompletionRequest,
+    CompletionRequest,
 )
-from tinktalker.entrypoints.api.routes import generation_routes
+from tinktalker.entrypoints.api.routes import generation_router
 from tinktalker.entrypoints.api.schemas import Status
 from tinktalker.entrypoints.api.serving import ApiError, ClientGone, Serving
 from tinktalker.entrypoints.container import Container
@@ -39,11 +40,11 @@ API_KEY_ENV = "TINKTALKER_API_KEY"
 def make_app(container: Container, settings: Settings, api_key: str | None = None) -> Litestar:
     """The API over the container's batching generator; with `api_key`, generating endpoints want it as a bearer."""
     serving = Serving(
+        _limits(settings),
         settings.server.model_id,
         min(settings.generation.max_new_tokens, settings.server.max_tokens),
         settings.server.request_timeout_s,
     )
-    limits = _limits(settings)
     guards = [_bearer_guard(api_key)] if api_key else []
     metrics = ApiMetrics(
         {
@@ -63,9 +64,8 @@ def make_app(container: Container, settings: Settings, api_key: str | None = Non
     async def scrape() -> Response[bytes]:
         return Response(metrics.exposition(), media_type="text/plain; version=0.0.4")
 
-    types = request_types(limits, serving.model_id)
     routes = [
-        *generation_routes(serving, types, guards),
+        generation_router(serving, guards),
         *_probe_routes(serving),
         scrape,
         docs_assets_router(),
@@ -75,8 +75,8 @@ def make_app(container: Container, settings: Settings, api_key: str | None = Non
         lifespan=[_lifespan(container, serving)],
         middleware=[metrics.middleware],
         request_class=JsonBodyRequest,
-        request_max_body_size=limits.max_body_bytes,
-        openapi_config=_openapi(limits, types, bool(api_key)),
+        request_max_body_size=serving.limits.max_body_bytes,
+        openapi_config=_openapi(serving, bool(api_key)),
         # Litestar's default logging writes through a queue thread whose last records are lost when uvicorn
         # re-raises SIGTERM at exit; the process's own root logging writes synchronously, in one format.
         logging_config=None,
@@ -162,7 +162,8 @@ def _bearer_guard(api_key: str):
     return require_key
 
 
-def _openapi(limits: ApiLimits, types: RequestTypes, secured: bool) -> OpenAPIConfig:
+def _openapi(serving: Serving, secured: bool) -> OpenAPIConfig:
+    limits = serving.limits
     description = (
         f"TinkTalker replies: the original /answer and an OpenAI-compatible subset. Limits: request body "
         f"{limits.max_body_bytes} bytes, {limits.max_messages} messages of {limits.max_message_chars} "
@@ -179,15 +180,18 @@ def _openapi(limits: ApiLimits, types: RequestTypes, secured: bool) -> OpenAPICo
         if secured
         else {}
     )
-    bodies = {
-        "/answer": types.answer,
-        "/v1/chat/completions": types.chat,
-        "/v1/completions": types.completion,
-    }
-    plugins = [
-        TruthfulJsonRenderPlugin(bodies, {"/v1/chat/completions", "/v1/completions"}),
-        *docs_render_plugins(),
-    ]
+    truth = SchemaTruth(
+        bodies={
+            "/answer": AnswerRequest,
+            "/v1/chat/completions": ChatCompletionRequest,
+            "/v1/completions": CompletionRequest,
+        },
+        streaming_paths={"/v1/chat/completions", "/v1/completions"},
+        limits=limits,
+        model_id=serving.model_id,
+        secured=secured,
+    )
+    plugins = [TruthfulJsonRenderPlugin(truth), *docs_render_plugins()]
     return OpenAPIConfig(
         title="TinkTalker API",
         version="1",

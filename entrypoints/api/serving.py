@@ -16,6 +16,7 @@ from litestar import Request
 from tinktalker.domain.dialogue import GenerationOptions, Message, Reply, StreamEvent
 from tinktalker.domain.errors import GeneratorBusy, PromptTooLong, ReplyUnavailable
 from tinktalker.domain.replies import ReplyService
+from tinktalker.entrypoints.api.limits import ApiLimits
 
 T = TypeVar("T")
 
@@ -43,6 +44,7 @@ class ClientGone(Exception):
 
 @dataclass
 class Serving:
+    limits: ApiLimits
     model_id: str
     default_max_tokens: int  # a /v1 request's max_tokens when it names none
     request_timeout_s: float
