@@ -7,7 +7,7 @@ import logging
 import math
 import time
 from collections import Counter, deque
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Sequence
 from contextlib import aclosing
 from dataclasses import dataclass, field
 
@@ -103,7 +103,7 @@ class BatchingReplyGenerator:
 
     async def stream_batch(
         self, contexts: Sequence[Sequence[Message]], options: GenerationOptions | None = None
-    ) -> AsyncIterator[StreamEvent]:
+    ) -> AsyncGenerator[StreamEvent, None]:
         """Streamed requests share batches with the rest; their pieces come as the batch writes."""
         if not contexts:
             yield []

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Sequence
 from email.utils import parsedate_to_datetime
 from typing import Literal
 
@@ -86,7 +86,7 @@ class HttpReplyGenerator:
 
     async def stream_batch(
         self, contexts: Sequence[Sequence[Message]], options: GenerationOptions | None = None
-    ) -> AsyncIterator[StreamEvent]:
+    ) -> AsyncGenerator[StreamEvent, None]:
         """The replies once written, as the stream's one event: the whole text follows as one piece."""
         yield await self.generate_batch(contexts, options)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from tinktalker.domain.dialogue import Message, ReplyPiece, Speaker
+from tinktalker.domain.dialogue import Message, ReplyPiece
 
 
 def strip_fragments(text: str, fragments: Iterable[str]) -> str:

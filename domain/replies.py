@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Sequence
+from collections.abc import AsyncGenerator, Awaitable, Sequence
 from contextlib import aclosing
 from dataclasses import dataclass, replace
 from typing import TypeVar
@@ -90,7 +90,7 @@ class ReplyService:
         options: GenerationOptions | None = None,
         *,
         fallback: bool = True,
-    ) -> AsyncIterator[StreamEvent]:
+    ) -> AsyncGenerator[StreamEvent, None]:
         """`n` replies as they are written: cleaned `ReplyPiece`s, each choice's adding up to its
         final text exactly, then the cleaned replies. Closing the iterator gives the work up."""
         context = await self.context(messages, options)
@@ -154,7 +154,7 @@ class _Deadline:
         self._timeout_s = timeout_s
         self._at = None if timeout_s is None else asyncio.get_running_loop().time() + timeout_s
 
-    async def next(self, events: AsyncIterator[StreamEvent]) -> StreamEvent:
+    async def next(self, events: AsyncGenerator[StreamEvent, None]) -> StreamEvent:
         try:
             async with asyncio.timeout_at(self._at):
                 return await anext(events)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, Sequence
 from typing import Protocol
 
 from tinktalker.domain.dialogue import GenerationOptions, Message, Reply, StreamEvent
@@ -29,4 +29,4 @@ class ReplyGenerator(Protocol):
 
     def stream_batch(
         self, contexts: Sequence[Sequence[Message]], options: GenerationOptions | None = None
-    ) -> AsyncIterator[StreamEvent]: ...
+    ) -> AsyncGenerator[StreamEvent, None]: ...

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, Sequence
 
 from tinktalker.domain.dialogue import GenerationOptions, Message, Reply, StreamEvent
 from tinktalker.domain.errors import ReplyUnavailable
@@ -37,7 +37,7 @@ class EchoReplyGenerator:
 
     async def stream_batch(
         self, contexts: Sequence[Sequence[Message]], options: GenerationOptions | None = None
-    ) -> AsyncIterator[StreamEvent]:
+    ) -> AsyncGenerator[StreamEvent, None]:
         """Like a remote model: no pieces, the replies once written."""
         yield await self.generate_batch(contexts, options)
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 
 from tinktalker.domain.dialogue import (
@@ -71,7 +71,7 @@ class FakeReplyGenerator:
 
     async def stream_batch(
         self, contexts: Sequence[Sequence[Message]], options: GenerationOptions | None = None
-    ) -> AsyncIterator[StreamEvent]:
+    ) -> AsyncGenerator[StreamEvent, None]:
         try:
             texts = [self.answer(c) for c in contexts]
             for row, text in enumerate(texts):

@@ -6,6 +6,7 @@ import json
 import logging
 import os
 from collections.abc import Iterator, Sequence
+from functools import partial
 from pathlib import Path
 
 import ctranslate2
@@ -22,6 +23,7 @@ from tinktalker.adapters.model.in_process_reply_generator import (
     InProcessReplyGenerator,
 )
 from tinktalker.adapters.model.loading import local_source
+from tinktalker.adapters.model.reply_streamer import RowStreamer
 from tinktalker.adapters.model.rudialogpt_prompt import PromptMarkers, RuDialoGptPrompt
 from tinktalker.domain.dialogue import GenerationOptions, Message, Reply
 from tinktalker.domain.errors import SetupError
@@ -67,7 +69,7 @@ class Ctranslate2ReplyGenerator(InProcessReplyGenerator):
         kwargs = generate_batch_kwargs(decoding, self._prompt.stop_ids)
         streamer = self._row_streamer(len(contexts), decoding, stops, hand_over)
         if streamer is not None:  # one beam: CTranslate2 calls back with each token as it is chosen
-            kwargs["callback"] = lambda step: streamer.push(step.batch_id, step.token_id) or False
+            kwargs["callback"] = partial(_push, streamer)
         # split between the workers, which run their parts side by side (CTranslate2 groups them by length)
         kwargs["max_batch_size"] = -(-len(prompts) // self._parallel_batches)
         results = self._generator.generate_batch(
@@ -77,6 +79,11 @@ class Ctranslate2ReplyGenerator(InProcessReplyGenerator):
             self._prompt.read_reply(r.sequences_ids[0], len(p), stops)
             for r, p in zip(results, prompts)
         ]
+
+
+def _push(streamer: RowStreamer, step: ctranslate2.GenerationStepResult) -> bool:
+    streamer.push(step.batch_id, step.token_id)
+    return False  # go on generating
 
 
 def generate_batch_kwargs(decoding: Decoding, stop_ids: Sequence[int]) -> dict:

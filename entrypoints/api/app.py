@@ -15,10 +15,10 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
 
 from tinktalker.entrypoints.api.docs_page import docs_assets_router, docs_render_plugins
+from tinktalker.entrypoints.api.limits import ApiLimits
 from tinktalker.entrypoints.api.metrics import ApiMetrics
 from tinktalker.entrypoints.api.openapi_truth import SchemaTruth, TruthfulJsonRenderPlugin
 from tinktalker.entrypoints.api.request_body import JsonBodyRequest
-from tinktalker.entrypoints.api.limits import ApiLimits
 from tinktalker.entrypoints.api.request_types import (
     UNSUPPORTED,
     AnswerRequest,
@@ -104,7 +104,7 @@ def _limits(settings: Settings) -> ApiLimits:
 def _lifespan(container: Container, serving: Serving):
     @asynccontextmanager
     async def lifespan(_: Litestar) -> AsyncIterator[None]:
-        generator = await container.batching_reply_generator()  # loaded by `serve`: no wait
+        generator = await resolved(container.batching_reply_generator())  # loaded by `serve`
         serving.replies = await resolved(container.api_replies())
         serving.stats = lambda: getattr(generator, "stats", None)
         serving.ready = True
@@ -150,7 +150,7 @@ def _status_spec(description: str):
 def _bearer_guard(api_key: str):
     expected = api_key.encode()
 
-    def require_key(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+    def require_key(connection: ASGIConnection, handler: BaseRouteHandler) -> None:
         scheme, _, given = connection.headers.get("authorization", "").strip().partition(" ")
         # The scheme is case-insensitive (RFC 9110 11.1); the key is compared in constant time.
         if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode(), expected):
@@ -170,16 +170,6 @@ def _openapi(serving: Serving, secured: bool) -> OpenAPIConfig:
         f"characters, {limits.max_prompt_tokens} prompt tokens, max_tokens {limits.max_tokens}, "
         f'n {limits.max_n}. Errors are JSON: {{"error": {{"message", "type", "code"}}}}.'
     )
-    security = (
-        {
-            "components": Components(
-                security_schemes={"bearer": SecurityScheme(type="http", scheme="bearer")}
-            ),
-            "security": [{"bearer": []}],
-        }
-        if secured
-        else {}
-    )
     truth = SchemaTruth(
         bodies={
             "/answer": AnswerRequest,
@@ -192,13 +182,15 @@ def _openapi(serving: Serving, secured: bool) -> OpenAPIConfig:
         secured=secured,
     )
     plugins = [TruthfulJsonRenderPlugin(truth), *docs_render_plugins()]
-    return OpenAPIConfig(
-        title="TinkTalker API",
-        version="1",
-        description=description,
-        render_plugins=plugins,
-        **security,
+    config = OpenAPIConfig(
+        title="TinkTalker API", version="1", description=description, render_plugins=plugins
     )
+    if secured:
+        config.components = Components(
+            security_schemes={"bearer": SecurityScheme(type="http", scheme="bearer")}
+        )
+        config.security = [{"bearer": []}]
+    return config
 
 
 def _error(status: int, message: str, kind: str, headers: dict[str, str] | None = None) -> Response:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import math
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncGenerator, Awaitable, Callable, Sequence
 from contextlib import aclosing
 from dataclasses import dataclass, field
 from typing import TypeVar
@@ -17,6 +17,7 @@ from tinktalker.domain.dialogue import GenerationOptions, Message, Reply, Stream
 from tinktalker.domain.errors import GeneratorBusy, PromptTooLong, ReplyUnavailable
 from tinktalker.domain.replies import ReplyService
 from tinktalker.entrypoints.api.limits import ApiLimits
+from tinktalker.entrypoints.api.metrics import BatchingFigures
 
 T = TypeVar("T")
 
@@ -49,7 +50,7 @@ class Serving:
     default_max_tokens: int  # a /v1 request's max_tokens when it names none
     request_timeout_s: float
     replies: ReplyService | None = None
-    stats: Callable[[], object] = lambda: None  # the batching figures, for metrics
+    stats: Callable[[], BatchingFigures | None] = lambda: None  # for metrics
     ready: bool = False
     # callbacks (prompt_tokens, completion_tokens), for metrics
     on_tokens: list[Callable[[int, int], None]] = field(default_factory=list)
@@ -79,7 +80,7 @@ class Serving:
         n: int,
         options: GenerationOptions,
         fallback: bool,
-    ) -> AsyncIterator[StreamEvent]:
+    ) -> AsyncGenerator[StreamEvent, None]:
         """The stream's events, the first one already written: an error before it is an ordinary
         answer. Later errors are raised from the iteration (`ApiError`, `ClientGone`)."""
         service = self._service()
@@ -94,10 +95,10 @@ class Serving:
         return self._rest(first, events, watch)
 
     async def _rest(
-        self, first: StreamEvent, events: AsyncIterator[StreamEvent], watch: _Watch
-    ) -> AsyncIterator[StreamEvent]:
+        self, first: StreamEvent, events: AsyncGenerator[StreamEvent, None], watch: _Watch
+    ) -> AsyncGenerator[StreamEvent, None]:
         try:
-            async with aclosing(events):  # type: ignore[type-var]
+            async with aclosing(events):
                 event = first
                 while not isinstance(event, list):
                     yield event

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Sequence
 from contextlib import aclosing
 from typing import Any
 
@@ -55,12 +55,12 @@ async def streamed_replies(
 
 
 async def _events(
-    events: AsyncIterator[StreamEvent],
+    events: AsyncGenerator[StreamEvent, None],
     n: int,
     chunks: ChatChunks | TextChunks,
     include_usage: bool,
 ) -> AsyncIterator[list[Any]]:
-    async with aclosing(events):  # type: ignore[type-var]  # the client left: the work is given up
+    async with aclosing(events):  # the client left: the work is given up
         yield chunks.opening(n)
         try:
             async for event in events:
