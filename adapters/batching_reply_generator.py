@@ -77,6 +77,11 @@ class BatchingReplyGenerator:
         self._running: list[_Job] = []
 
     @property
+    def inner(self) -> ReplyGenerator:
+        """The generator it batches for."""
+        return self._inner
+
+    @property
     def stats(self) -> BatchingStats:
         return BatchingStats(
             sum(self._sizes.values()),

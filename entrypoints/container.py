@@ -9,7 +9,10 @@ from contextlib import asynccontextmanager
 
 from dependency_injector import containers, providers
 
-from tinktalker.adapters.batching_reply_generator import open_batching_reply_generator
+from tinktalker.adapters.batching_reply_generator import (
+    BatchingReplyGenerator,
+    open_batching_reply_generator,
+)
 from tinktalker.adapters.console_user_channel import ConsoleUserChannel
 from tinktalker.adapters.model.in_process_reply_generator import InProcessReplyGenerator
 from tinktalker.adapters.model.loading import load_model_and_tokenizer
@@ -93,6 +96,8 @@ async def _open_http_generator(**settings) -> AsyncIterator:
 
 def _prompt_meter_of(generator: object) -> TokenizerPromptMeter | None:
     # The in-process model's own prompt; a generator standing in for it (a test's) measures nothing.
+    while isinstance(generator, BatchingReplyGenerator):
+        generator = generator.inner
     if not isinstance(generator, InProcessReplyGenerator):
         return None
     return TokenizerPromptMeter(generator.prompt, generator.max_positions)
@@ -149,13 +154,6 @@ class Container(containers.DeclarativeContainer):
         refill_wait_s=config.batching.refill_wait_s,
     )
 
-    # Measures prompts with the local model's tokenizer; a remote model measures its own (None here).
-    prompt_meter = providers.Selector(
-        config.generator.backend,
-        local=providers.Factory(_prompt_meter_of, reply_generator),
-        http=providers.Object(None),
-    )
-
     # One SQLite file holds the history and the bot's inbox; it is checked (intact, writable) when opened.
     sqlite_database = providers.Resource(
         open_sqlite_database,
@@ -201,6 +199,13 @@ class Container(containers.DeclarativeContainer):
     # Conversations (chat, bot) batch concurrent chats on an in-process model; a model server batches itself.
     dialogue_generator = providers.Selector(
         config.generator.backend, local=batching_reply_generator, http=reply_generator
+    )
+
+    # Measures prompts with the local model's tokenizer; a remote model measures its own (None here).
+    prompt_meter = providers.Selector(
+        config.generator.backend,
+        local=providers.Factory(_prompt_meter_of, dialogue_generator),
+        http=providers.Object(None),
     )
 
     # The one set of reply rules; conversations and the API differ only in the limits they set.
