@@ -7,8 +7,9 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from litestar import Litestar, Request, Response, get
+from litestar import Litestar, Request, Response
 from litestar.connection import ASGIConnection
+from litestar.di import Provide
 from litestar.exceptions import HTTPException, NotAuthorizedException, ValidationException
 from litestar.handlers import BaseRouteHandler
 from litestar.openapi import OpenAPIConfig
@@ -18,6 +19,7 @@ from tinktalker.entrypoints.api.docs_page import docs_assets_router, docs_render
 from tinktalker.entrypoints.api.limits import ApiLimits
 from tinktalker.entrypoints.api.metrics import ApiMetrics
 from tinktalker.entrypoints.api.openapi_truth import SchemaTruth, TruthfulJsonRenderPlugin
+from tinktalker.entrypoints.api.probes import health, ready, scrape
 from tinktalker.entrypoints.api.request_body import JsonBodyRequest
 from tinktalker.entrypoints.api.request_types import (
     UNSUPPORTED,
@@ -26,7 +28,6 @@ from tinktalker.entrypoints.api.request_types import (
     CompletionRequest,
 )
 from tinktalker.entrypoints.api.routes import generation_router
-from tinktalker.entrypoints.api.schemas import Status
 from tinktalker.entrypoints.api.serving import ApiError, ClientGone, Serving
 from tinktalker.entrypoints.container import Container
 from tinktalker.entrypoints.resolving import resolved
@@ -38,7 +39,8 @@ API_KEY_ENV = "TINKTALKER_API_KEY"
 
 
 def make_app(container: Container, settings: Settings, api_key: str | None = None) -> Litestar:
-    """The API over the container's batching generator; with `api_key`, generating endpoints want it as a bearer."""
+    """The API over the container's batching generator; with `api_key`, generating endpoints want
+    it as a bearer."""
     serving = Serving(
         _limits(settings),
         settings.server.model_id,
@@ -60,18 +62,13 @@ def make_app(container: Container, settings: Settings, api_key: str | None = Non
     )
     serving.on_tokens.append(metrics.count_tokens)
 
-    @get("/metrics", include_in_schema=False)
-    async def scrape() -> Response[bytes]:
-        return Response(metrics.exposition(), media_type="text/plain; version=0.0.4")
-
-    routes = [
-        generation_router(serving, guards),
-        *_probe_routes(serving),
-        scrape,
-        docs_assets_router(),
-    ]
+    routes = [generation_router(guards), health, ready, scrape, docs_assets_router()]
     return Litestar(
         route_handlers=routes,
+        dependencies={
+            "serving": Provide(lambda: serving, use_cache=True, sync_to_thread=False),
+            "metrics": Provide(lambda: metrics, use_cache=True, sync_to_thread=False),
+        },
         lifespan=[_lifespan(container, serving)],
         middleware=[metrics.middleware],
         request_class=JsonBodyRequest,
@@ -117,34 +114,6 @@ def _lifespan(container: Container, serving: Serving):
                 await closing
 
     return lifespan
-
-
-def _probe_routes(serving: Serving) -> list:
-    @get("/health", tags=["probes"], summary="Alive")
-    async def health() -> Status:
-        """200 while the process serves HTTP (the model may still be loading)."""
-        return Status("ok")
-
-    @get(
-        "/ready",
-        tags=["probes"],
-        summary="Ready for work",
-        responses={503: _status_spec("not ready")},
-    )
-    async def ready() -> Response[Status]:
-        """200 once the model is loaded and takes requests; 503 before that and while shutting down."""
-        return Response(
-            Status("ready" if serving.ready else "loading"),
-            status_code=200 if serving.ready else 503,
-        )
-
-    return [health, ready]
-
-
-def _status_spec(description: str):
-    from litestar.openapi.datastructures import ResponseSpec
-
-    return ResponseSpec(data_container=Status, description=description)
 
 
 def _bearer_guard(api_key: str):

@@ -25,7 +25,9 @@ class BatchingFigures(Protocol):
 class ApiMetrics:
     """One registry per app, so several apps (tests) never share counters."""
 
-    def __init__(self, known_paths: set[str], batching_stats: Callable[[], BatchingFigures | None]) -> None:
+    def __init__(
+        self, known_paths: set[str], batching_stats: Callable[[], BatchingFigures | None]
+    ) -> None:
         self.registry = CollectorRegistry()
         self._known = known_paths
         self.requests = Counter(

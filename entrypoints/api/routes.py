@@ -6,7 +6,6 @@ import time
 import uuid
 
 from litestar import Request, Response, Router, get, post
-from litestar.di import Provide
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.types import Guard
 
@@ -170,13 +169,10 @@ async def models(serving: Serving) -> ModelList:
     return ModelList([ModelCard(serving.model_id, 0)])
 
 
-def generation_router(serving: Serving, guards: list[Guard]) -> Router:
-    """The generating endpoints and /v1/models, behind `guards`, with `serving` for their handlers."""
+def generation_router(guards: list[Guard]) -> Router:
+    """The generating endpoints and /v1/models, behind `guards` (the app provides `serving`)."""
     return Router(
-        "/",
-        route_handlers=[answer, chat_completions, completions, models],
-        guards=guards,
-        dependencies={"serving": Provide(lambda: serving, use_cache=True, sync_to_thread=False)},
+        "/", route_handlers=[answer, chat_completions, completions, models], guards=guards
     )
 
 
