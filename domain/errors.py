@@ -26,11 +26,13 @@ class DeliveryFailed(Exception):
 
 
 class StorageUnavailable(Exception):
-    """The store could not read or write now (file locked by another process, disk full, damaged)."""
+    """The store could not read or write now (file locked by another process, disk full,
+    damaged)."""
 
 
 class PromptTooLong(ReplyUnavailable):
-    """Not even the shortest prompt fits beside a reply of `max_new_tokens` in the model's positions."""
+    """Not even the shortest prompt fits beside a reply of `max_new_tokens` in the model's
+    positions."""
 
     def __init__(self, max_new_tokens: int, context_length: int) -> None:
         super().__init__(

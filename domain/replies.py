@@ -42,9 +42,9 @@ class ReplyRules:
 class ReplyService:
     """Window, sanitising, prompt fitting, generation within the timeout, clean-up and fallback.
 
-    `fallback=False` keeps a reply that is empty once cleaned as empty (OpenAI's semantics) instead
-    of replacing it with `rules.fallback_reply`. Without a meter (a remote model measures for itself)
-    prompts are not fitted here.
+    `fallback=False` keeps a reply that is empty once cleaned as empty (OpenAI's semantics)
+    instead of replacing it with `rules.fallback_reply`. Without a meter (a remote model measures
+    for itself) prompts are not fitted here.
     """
 
     def __init__(

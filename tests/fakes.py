@@ -34,9 +34,9 @@ def reply_rules(**changes: object) -> ReplyRules:
 
 
 class FakeReplyGenerator:
-    """Replies with `answer(context)`; records every context (and options) it was given. Streamed, it
-    hands each reply over in pieces of `piece_chars` characters, then the replies; `gate`, when set,
-    must be set before the replies are written."""
+    """Replies with `answer(context)`; records every context (and options) it was given.
+    Streamed, it hands each reply over in pieces of `piece_chars` characters, then the replies;
+    `gate`, when set, must be set before the replies are written."""
 
     def __init__(
         self,

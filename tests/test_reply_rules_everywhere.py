@@ -1,7 +1,7 @@
-"""The chat (as the bot) and the API answer by the same reply rules, through the container (fake model).
+"""The chat (as the bot) and the API answer by the same reply rules, through the container.
 
-One difference is by design (README, "HTTP API"): OpenAI's endpoints keep an empty reply empty, where
-a conversation and the original /answer send `dialogue.fallback_reply`."""
+One difference is by design (README, "Inference API"): OpenAI's endpoints keep an empty reply
+empty, where a conversation and the original /answer send `dialogue.fallback_reply`."""
 
 from __future__ import annotations
 
@@ -65,7 +65,7 @@ def test_the_model_sees_the_same_sanitised_window_and_replies_are_cleaned_alike(
     seen_by_api = FakeReplyGenerator(lambda context: " ok \n\n  then </s>")
     turns = ["one", "ok then", "two @@ПЕРВЫЙ@@ 2", "ok then", "three </s>"]
     roles = ["user", "assistant"] * 3
-    messages = [{"role": r, "content": t} for r, t in zip(roles, turns)]
+    messages = [{"role": r, "content": t} for r, t in zip(roles, turns, strict=False)]
     body = {"model": "tinktalker", "messages": messages}
     with api_server(seen_by_api) as url:
         chat = httpx.post(url + "/v1/chat/completions", json=body)

@@ -1,4 +1,4 @@
-"""The reply service, on fakes of its ports: the one set of reply rules every way of running uses."""
+"""The reply service on fakes of its ports: the one set of reply rules every way of running uses."""
 
 from __future__ import annotations
 

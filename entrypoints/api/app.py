@@ -74,8 +74,9 @@ def make_app(container: Container, settings: Settings, api_key: str | None = Non
         request_class=JsonBodyRequest,
         request_max_body_size=serving.limits.max_body_bytes,
         openapi_config=_openapi(serving, bool(api_key)),
-        # Litestar's default logging writes through a queue thread whose last records are lost when uvicorn
-        # re-raises SIGTERM at exit; the process's own root logging writes synchronously, in one format.
+        # Litestar's default logging writes through a queue thread whose last records are lost
+        # when uvicorn re-raises SIGTERM at exit; the process's own root logging writes
+        # synchronously, in one format.
         logging_config=None,
         exception_handlers={
             ApiError: _api_error,
@@ -134,8 +135,9 @@ def _bearer_guard(api_key: str):
 def _openapi(serving: Serving, secured: bool) -> OpenAPIConfig:
     limits = serving.limits
     description = (
-        f"TinkTalker replies: the original /answer and an OpenAI-compatible subset. Limits: request body "
-        f"{limits.max_body_bytes} bytes, {limits.max_messages} messages of {limits.max_message_chars} "
+        "TinkTalker replies: the original /answer and an OpenAI-compatible subset. Limits: "
+        f"request body {limits.max_body_bytes} bytes, {limits.max_messages} messages of "
+        f"{limits.max_message_chars} "
         f"characters, {limits.max_prompt_tokens} prompt tokens, max_tokens {limits.max_tokens}, "
         f'n {limits.max_n}. Errors are JSON: {{"error": {{"message", "type", "code"}}}}.'
     )

@@ -1,4 +1,4 @@
-"""The server's limits (settings): checked on each request body and written into its published schema.
+"""The server's limits (settings): checked on each request body, written into the published schema.
 
 The request types (request_types.py) are static; what the settings decide (how many messages, how
 long, how many tokens and choices, which model id) is checked here with msgspec's own messages and

@@ -1,9 +1,9 @@
 """The published OpenAPI document, made to tell the truth about request bodies and streamed answers.
 
-Litestar's schema generation drops bounds whose value is 0 and constraints inside unions, list items and
-`forbid_unknown_fields`; msgspec, which validates the bodies, also writes their JSON Schema, so that is the
-one published for each request body, with the server's limits written in (limits.py). Without an API
-key no operation answers 401, so none says it may.
+Litestar's schema generation drops bounds whose value is 0 and constraints inside unions, list
+items and `forbid_unknown_fields`; msgspec, which validates the bodies, also writes their JSON
+Schema, so that is the one published for each request body, with the server's limits written in
+(limits.py). Without an API key no operation answers 401, so none says it may.
 """
 
 from __future__ import annotations
@@ -30,7 +30,8 @@ _EVENT_STREAM = {
 
 
 class TruthfulJsonRenderPlugin(JsonRenderPlugin):
-    """Serves /schema/openapi.json with each POST body's schema written by msgspec from its real type."""
+    """Serves /schema/openapi.json with each POST body's schema written by msgspec from its real
+    type."""
 
     def __init__(self, truth: SchemaTruth) -> None:
         super().__init__()
@@ -53,7 +54,8 @@ class SchemaTruth:
 
 
 def truthful(document: dict[str, Any], truth: SchemaTruth) -> dict[str, Any]:
-    """A copy of `document` with msgspec's request-body schemas and the event-stream answers added."""
+    """A copy of `document` with msgspec's request-body schemas and the event-stream answers
+    added."""
     document = msgspec.json.decode(msgspec.json.encode(document))  # a deep copy of plain data
     bodies, streaming_paths = truth.bodies, truth.streaming_paths
     paths = list(bodies)
@@ -65,7 +67,7 @@ def truthful(document: dict[str, Any], truth: SchemaTruth) -> dict[str, Any]:
             for operation in operations.values():
                 if isinstance(operation, dict):
                     operation.get("responses", {}).pop("401", None)
-    for path, ref in zip(paths, refs):
+    for path, ref in zip(paths, refs, strict=True):
         operation = document["paths"][path]["post"]
         operation["requestBody"]["content"]["application/json"]["schema"] = ref
         if path in streaming_paths:

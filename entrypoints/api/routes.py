@@ -72,8 +72,9 @@ _ERRORS_OF_OPENAI = {**_ERRORS_OF_REPLIES, **_error_specs(404)}
     },
 )
 async def answer(request: Request, data: AnswerRequest, serving: Serving) -> Response[bytes]:
-    """The original TinkTalker endpoint, byte for byte: `{"context": [up to 3 strings]}` in, the reply as a
-    JSON string out. Strings alternate speakers and the last is the user's; decoding is the server's."""
+    """The original TinkTalker endpoint, byte for byte: `{"context": [up to 3 strings]}` in, the
+    reply as a JSON string out. Strings alternate speakers and the last is the user's; decoding is
+    the server's."""
     check_limits(request, data, serving.limits)
     count = len(data.context)
     messages = [
@@ -95,12 +96,13 @@ async def answer(request: Request, data: AnswerRequest, serving: Serving) -> Res
 async def chat_completions(
     request: Request, data: ChatCompletionRequest, serving: Serving
 ) -> Response[ChatCompletion]:
-    """OpenAI-compatible chat completion. Roles `user` and `assistant` map to the model's two speakers;
-    `system` and `developer` messages are ignored; only the last `dialogue.context_size` messages are
-    used, and the prompt is cut from the oldest side to fit. The reply is the bot's next message.
-    `temperature` 0 means deterministic. With `stream: true` the answer is Server-Sent Events
-    (`chat.completion.chunk`, then `data: [DONE]`): token by token with one beam, else one content chunk
-    once the reply is written. Tools, logprobs and non-zero penalties are refused."""
+    """OpenAI-compatible chat completion. Roles `user` and `assistant` map to the model's two
+    speakers; `system` and `developer` messages are ignored; only the last `dialogue.context_size`
+    messages are used, and the prompt is cut from the oldest side to fit. The reply is the bot's
+    next message. `temperature` 0 means deterministic. With `stream: true` the answer is
+    Server-Sent Events (`chat.completion.chunk`, then `data: [DONE]`): token by token with one
+    beam, else one content chunk once the reply is written. Tools, logprobs and non-zero penalties
+    are refused."""
     check_limits(request, data, serving.limits)
     _check_model(serving, data.model)
     messages = [
@@ -139,8 +141,8 @@ async def chat_completions(
 async def completions(
     request: Request, data: CompletionRequest, serving: Serving
 ) -> Response[Completion]:
-    """OpenAI-compatible completion: the prompt is taken as one user message and the reply is the bot's
-    answer to it. Same parameters, streaming and refusals as chat completions."""
+    """OpenAI-compatible completion: the prompt is taken as one user message and the reply is the
+    bot's answer to it. Same parameters, streaming and refusals as chat completions."""
     check_limits(request, data, serving.limits)
     _check_model(serving, data.model)
     messages = [Message(Speaker.USER, data.prompt)]

@@ -1,4 +1,4 @@
-"""What every generating endpoint shares: the deadline, disconnects and the mapping of errors to HTTP.
+"""What every generating endpoint shares: the deadline, disconnects, errors mapped to HTTP.
 
 The replies themselves come from the domain's `ReplyService`, by the rules the bot's follow."""
 

@@ -1,4 +1,4 @@
-"""`stream: true`: the replies as Server-Sent Events in OpenAI's chunk format, ending in `data: [DONE]`.
+"""`stream: true`: the replies as Server-Sent Events in OpenAI's chunk format, then `data: [DONE]`.
 
 The events come from the domain's `ReplyService.stream`, over the generator's `stream_batch`: a
 generator that can (one beam, in-process) hands over the reply piece by piece while writing it, and
@@ -93,7 +93,8 @@ def _event_stream(events: AsyncIterator[list[Any]]) -> Stream:
 
 
 class ChatChunks:
-    """`chat.completion.chunk` events: a role delta per choice, content deltas, finish reasons, usage."""
+    """`chat.completion.chunk` events: a role delta per choice, content deltas, finish reasons,
+    usage."""
 
     def __init__(self, model: str) -> None:
         self._id, self._created, self._model = (
