@@ -92,7 +92,8 @@ class ReplyService:
         fallback: bool = True,
     ) -> AsyncGenerator[StreamEvent, None]:
         """`n` replies as they are written: cleaned `ReplyPiece`s, each choice's adding up to its
-        final text exactly, then the cleaned replies. Closing the iterator gives the work up."""
+        final text (to a prefix only if clean-up changed text already sent), then the cleaned
+        replies. Closing the iterator gives the work up."""
         context = await self.context(messages, options)
         deadline = _Deadline(self.rules.timeout_s)
         pieces = StreamedReplies(n, self.rules.control_fragments)
