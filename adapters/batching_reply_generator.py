@@ -7,10 +7,11 @@ import logging
 import math
 import time
 from collections import Counter, deque
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Sequence
+from contextlib import aclosing
 from dataclasses import dataclass, field
 
-from tinktalker.domain.dialogue import GenerationOptions, Message, Reply
+from tinktalker.domain.dialogue import GenerationOptions, Message, Reply, ReplyPiece, StreamEvent
 from tinktalker.domain.errors import GeneratorBusy, ReplyUnavailable
 from tinktalker.ports.reply_generator import ReplyGenerator
 
@@ -23,6 +24,8 @@ class _Job:
     options: GenerationOptions
     key: object
     future: asyncio.Future
+    row: int = 0  # its place in its caller's request
+    pieces: asyncio.Queue[ReplyPiece] | None = None  # where its pieces go when it is streamed
     queued_at: float = field(default_factory=time.monotonic)
 
 
@@ -46,7 +49,8 @@ class BatchingReplyGenerator:
     while fewer requests are back than were in play (just answered + already waiting), so closed-loop
     clients settle into full batches instead of a lone early request running by itself while the rest
     queue behind it. A lone client waits no longer than `max_wait_s`, as without the window.
-    Seeded requests run alone, so a seed gives the same reply under any load. At most `max_queue`
+    Streamed requests (`stream_batch`) join the same batches; the inner generator streams a batch
+    that holds one. Seeded requests run alone, so a seed gives the same reply under any load. At most `max_queue`
     requests wait; more raise `GeneratorBusy`. A cancelled request leaves the queue at once.
     """
 
@@ -73,6 +77,11 @@ class BatchingReplyGenerator:
         self._running: list[_Job] = []
 
     @property
+    def inner(self) -> ReplyGenerator:
+        """The generator it batches for."""
+        return self._inner
+
+    @property
     def stats(self) -> BatchingStats:
         return BatchingStats(
             sum(self._sizes.values()),
@@ -91,6 +100,37 @@ class BatchingReplyGenerator:
     ) -> list[Reply]:
         if not contexts:
             return []
+        jobs = self._enqueue(contexts, options, None)
+        try:
+            return list(await asyncio.gather(*(job.future for job in jobs)))
+        finally:
+            self._give_up(jobs)
+
+    async def stream_batch(
+        self, contexts: Sequence[Sequence[Message]], options: GenerationOptions | None = None
+    ) -> AsyncGenerator[StreamEvent, None]:
+        """Streamed requests share batches with the rest; their pieces come as the batch writes."""
+        if not contexts:
+            yield []
+            return
+        pieces: asyncio.Queue[ReplyPiece | None] = asyncio.Queue()
+        jobs = self._enqueue(contexts, options, pieces)
+        replies = asyncio.ensure_future(asyncio.gather(*(job.future for job in jobs)))
+        replies.add_done_callback(lambda _: pieces.put_nowait(None))
+        try:
+            while (piece := await pieces.get()) is not None:
+                yield piece
+            yield list(replies.result())
+        finally:
+            replies.cancel()
+            self._give_up(jobs)
+
+    def _enqueue(
+        self,
+        contexts: Sequence[Sequence[Message]],
+        options: GenerationOptions | None,
+        pieces: asyncio.Queue | None,
+    ) -> list[_Job]:
         if len(self._queue) + len(contexts) > self._max_queue:
             raise GeneratorBusy(
                 f"{len(self._queue)} replies are already waiting", self._retry_after()
@@ -98,18 +138,22 @@ class BatchingReplyGenerator:
         options = options or GenerationOptions()
         key = object() if options.seed is not None else options
         loop = asyncio.get_running_loop()
-        jobs = [_Job(c, options, key, loop.create_future()) for c in contexts]
+        jobs = [
+            _Job(c, options, key, loop.create_future(), row, pieces)
+            for row, c in enumerate(contexts)
+        ]
         self._queue.extend(jobs)
         self._arrived.set()
         self._ensure_worker()
-        try:
-            return list(await asyncio.gather(*(job.future for job in jobs)))
-        finally:  # cancelled or failed: whatever has not started yet gives its place back
-            for job in jobs:
-                if not job.future.done():
-                    job.future.cancel()
-                if job in self._queue:
-                    self._queue.remove(job)
+        return jobs
+
+    def _give_up(self, jobs: list[_Job]) -> None:
+        """Cancelled or failed: whatever has not started yet gives its place back."""
+        for job in jobs:
+            if not job.future.done():
+                job.future.cancel()
+            if job in self._queue:
+                self._queue.remove(job)
 
     def _ensure_worker(self) -> None:
         if self._worker is None or self._worker.done():
@@ -162,9 +206,7 @@ class BatchingReplyGenerator:
         started = time.monotonic()
         self._running = batch
         try:
-            replies = await self._inner.generate_batch(
-                [job.context for job in batch], batch[0].options
-            )
+            replies = await self._replies(batch)
         except Exception as error:  # the callers decide what a failure means; the worker goes on
             if not isinstance(error, ReplyUnavailable):
                 log.exception("batch of %d failed", len(batch))
@@ -180,6 +222,19 @@ class BatchingReplyGenerator:
         for job, reply in zip(batch, replies):
             if not job.future.done():
                 job.future.set_result(reply)
+
+    async def _replies(self, batch: list[_Job]) -> list[Reply]:
+        contexts, options = [job.context for job in batch], batch[0].options
+        if all(job.pieces is None for job in batch):
+            return await self._inner.generate_batch(contexts, options)
+        async with aclosing(self._inner.stream_batch(contexts, options)) as events:
+            async for event in events:
+                if isinstance(event, list):
+                    return event
+                job = batch[event.index]
+                if job.pieces is not None and not job.future.done():
+                    job.pieces.put_nowait(ReplyPiece(job.row, event.text))
+        raise ReplyUnavailable("the generator's stream ended without its replies")
 
     def _retry_after(self) -> float:
         batches_ahead = math.ceil(len(self._queue) / self._max_batch)

@@ -6,14 +6,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Sequence
 from email.utils import parsedate_to_datetime
 from typing import Literal
 
 import httpx
 
 from tinktalker.adapters.model.rudialogpt_prompt import PromptMarkers, prompt_text
-from tinktalker.domain.dialogue import GenerationOptions, Message, Reply, Speaker
+from tinktalker.domain.dialogue import GenerationOptions, Message, Reply, Speaker, StreamEvent
 from tinktalker.domain.errors import ReplyUnavailable
 
 log = logging.getLogger(__name__)
@@ -83,6 +83,12 @@ class HttpReplyGenerator:
     ) -> list[Reply]:
         # Sent side by side: the server batches them (and any other client's) itself.
         return list(await asyncio.gather(*(self.generate(c, options) for c in contexts)))
+
+    async def stream_batch(
+        self, contexts: Sequence[Sequence[Message]], options: GenerationOptions | None = None
+    ) -> AsyncGenerator[StreamEvent, None]:
+        """The replies once written, as the stream's one event: the whole text follows as one piece."""
+        yield await self.generate_batch(contexts, options)
 
     def _request(self, context: Sequence[Message], options: GenerationOptions) -> tuple[str, dict]:
         if self._protocol == "answer":  # the original format has no options

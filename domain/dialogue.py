@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Literal
@@ -56,19 +55,14 @@ class GenerationOptions:
     stop: tuple[str, ...] = field(default=())
 
 
-class ListenedContext(tuple):
-    """A context (messages, oldest first) whose reply is wanted piece by piece as it is written.
+@dataclass(frozen=True)
+class ReplyPiece:
+    """A piece of choice `index`'s reply as it is written; a choice's pieces add up to a prefix of
+    its final text."""
 
-    A generator that can (one beam, in-process) calls `listener(piece)` with each new piece of the reply,
-    from any thread, the pieces adding up to a prefix of the final `Reply.text`; others just return the
-    reply. Decorators pass contexts through unchanged, so a listened request still shares batches.
-    """
+    index: int
+    text: str
 
-    listener: Callable[[str], None]
 
-    def __new__(
-        cls, messages: Iterable[Message], listener: Callable[[str], None]
-    ) -> ListenedContext:
-        context = super().__new__(cls, messages)
-        context.listener = listener
-        return context
+# What a streamed reply yields: pieces as they are written, then the replies (one per choice) last.
+StreamEvent = ReplyPiece | list[Reply]

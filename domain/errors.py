@@ -26,4 +26,18 @@ class DeliveryFailed(Exception):
 
 
 class StorageUnavailable(Exception):
-    """The store could not read or write now (file locked by another process, disk full, damaged)."""
+    """The store could not read or write now (file locked by another process, disk full,
+    damaged)."""
+
+
+class PromptTooLong(ReplyUnavailable):
+    """Not even the shortest prompt fits beside a reply of `max_new_tokens` in the model's
+    positions."""
+
+    def __init__(self, max_new_tokens: int, context_length: int) -> None:
+        super().__init__(
+            f"a reply of {max_new_tokens} tokens leaves no room for a prompt in the model's "
+            f"{context_length} positions"
+        )
+        self.max_new_tokens = max_new_tokens
+        self.context_length = context_length

@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from collections.abc import Sequence
 from dataclasses import dataclass
 
-from tinktalker.domain.dialogue import Conversation, Message, Reply, Speaker
+from tinktalker.domain.dialogue import Conversation, Message, Speaker
 from tinktalker.domain.errors import ReplyUnavailable, StorageUnavailable
-from tinktalker.domain.prompt_safety import clean_reply, context_window, user_message
+from tinktalker.domain.replies import ReplyService
 from tinktalker.domain.turns import ConversationTurns
 from tinktalker.ports.dialogue_store import DialogueStore
-from tinktalker.ports.reply_generator import ReplyGenerator
 from tinktalker.ports.user_channel import UserChannel
 
 log = logging.getLogger(__name__)
@@ -20,25 +17,22 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True, kw_only=True)
 class DialoguePolicy:
-    """How the service answers; every value comes from the settings (`dialogue.*`), no defaults."""
+    """How a conversation is kept up (every value from the settings, `dialogue.*`; no defaults);
+    the rules of the reply itself are the `ReplyService`'s."""
 
-    context_size: int
-    control_fragments: Sequence[str]
-    fallback_reply: str
     unavailable_reply: str
-    reply_timeout_s: float | None
 
 
 class DialogueService:
     def __init__(
         self,
-        generator: ReplyGenerator,
+        replies: ReplyService,
         store: DialogueStore,
         channel: UserChannel,
         policy: DialoguePolicy,
         turns: ConversationTurns,
     ) -> None:
-        self._generator = generator
+        self._replies = replies
         self._store = store
         self._channel = channel
         self._policy = policy
@@ -50,19 +44,16 @@ class DialogueService:
         """Answer one user message; returns the text delivered. The exchange joins the history only
         once its reply went out. Raises `DeliveryFailed` when the channel could not deliver it."""
         async with self._turns.turn(conversation):
-            incoming = user_message(text, self._policy.control_fragments)
+            incoming = self._replies.user_message(text)
             history = await self._history(conversation)
-            context = context_window([*history, incoming], self._policy.context_size)
             try:
                 async with self._channel.typing(conversation):
-                    reply = await self._ask(context)
+                    reply = await self._replies.reply([*history, incoming])
             except ReplyUnavailable as error:
                 log.warning("no reply for conversation %s: %s", conversation, error)
                 await self._deliver(conversation, self._policy.unavailable_reply, reply_to)
                 return self._policy.unavailable_reply
-            answer = clean_reply(
-                reply.text, self._policy.control_fragments, self._policy.fallback_reply
-            )
+            answer = reply.text
             await self._deliver(conversation, answer, reply_to)
             await self._remember(conversation, [incoming, Message(Speaker.BOT, answer)])
             return answer
@@ -75,7 +66,7 @@ class DialogueService:
     async def _history(self, conversation: Conversation) -> list[Message]:
         try:
             return await self._store.load_recent(
-                conversation, max(self._policy.context_size - 1, 0)
+                conversation, max(self._replies.rules.context_size - 1, 0)
             )
         except StorageUnavailable as error:  # answering without context beats not answering
             log.error(
@@ -96,11 +87,3 @@ class DialogueService:
     async def _deliver(self, conversation: Conversation, text: str, reply_to: int | None) -> None:
         # the channel retries per piece where it knows what failed; a retry here would repeat pieces
         await self._channel.send_reply(conversation, text, reply_to)
-
-    async def _ask(self, context: Sequence[Message]) -> Reply:
-        try:
-            return await asyncio.wait_for(
-                self._generator.generate(context), self._policy.reply_timeout_s
-            )
-        except TimeoutError as error:
-            raise ReplyUnavailable(f"no reply within {self._policy.reply_timeout_s} s") from error

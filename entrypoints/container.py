@@ -10,8 +10,12 @@ from contextlib import asynccontextmanager
 
 from dependency_injector import containers, providers
 
-from tinktalker.adapters.batching_reply_generator import open_batching_reply_generator
+from tinktalker.adapters.batching_reply_generator import (
+    BatchingReplyGenerator,
+    open_batching_reply_generator,
+)
 from tinktalker.adapters.console_user_channel import ConsoleUserChannel
+from tinktalker.adapters.model.in_process_reply_generator import InProcessReplyGenerator
 from tinktalker.adapters.model.loading import load_model_and_tokenizer
 from tinktalker.adapters.model.rudialogpt_prompt import PromptMarkers, RuDialoGptPrompt
 from tinktalker.adapters.model.serving_folder import write_serving_files
@@ -23,6 +27,7 @@ from tinktalker.adapters.storage.sqlite_dialogue_store import SqliteDialogueStor
 from tinktalker.adapters.storage.sqlite_update_inbox import SqliteUpdateInbox
 from tinktalker.domain.durable_inbox import DurableInbox
 from tinktalker.domain.errors import SetupError
+from tinktalker.domain.replies import ReplyRules, ReplyService
 from tinktalker.domain.service import DialoguePolicy, DialogueService
 from tinktalker.domain.turns import ConversationTurns
 from tinktalker.entrypoints.settings import Settings
@@ -98,6 +103,15 @@ async def _open_http_generator(**settings) -> AsyncIterator:
         yield generator
 
 
+def _prompt_meter_of(generator: object) -> TokenizerPromptMeter | None:
+    # The in-process model's own prompt; a generator standing in for it (a test's) measures nothing.
+    while isinstance(generator, BatchingReplyGenerator):
+        generator = generator.inner
+    if not isinstance(generator, InProcessReplyGenerator):
+        return None
+    return TokenizerPromptMeter(generator.prompt, generator.max_positions)
+
+
 class Container(containers.DeclarativeContainer):
     config = providers.Configuration(strict=True)
     prompt_markers = providers.Factory(
@@ -149,17 +163,6 @@ class Container(containers.DeclarativeContainer):
         refill_wait_s=config.batching.refill_wait_s,
     )
 
-    # Measures prompts with the local model's tokenizer; a remote model measures its own (None here).
-    prompt_meter = providers.Selector(
-        config.generator.backend,
-        local=providers.Factory(
-            TokenizerPromptMeter,
-            prompt=local_generator.provided.prompt,
-            context_length=local_generator.provided.max_positions,
-        ),
-        http=providers.Object(None),
-    )
-
     # One SQLite file holds the history and the bot's inbox; it is checked (intact, writable) when opened.
     sqlite_database = providers.Resource(
         open_sqlite_database,
@@ -179,11 +182,7 @@ class Container(containers.DeclarativeContainer):
 
     dialogue_policy = providers.Singleton(
         DialoguePolicy,
-        context_size=config.dialogue.context_size,
-        control_fragments=config.dialogue.control_fragments,
-        fallback_reply=config.dialogue.fallback_reply,
         unavailable_reply=config.dialogue.unavailable_reply,
-        reply_timeout_s=config.dialogue.reply_timeout_s,
     )
     # The one per-conversation lock (the bot takes it for a whole update, before one of its slots)
     conversation_turns = providers.Singleton(
@@ -213,10 +212,46 @@ class Container(containers.DeclarativeContainer):
         config.generator.backend, local=batching_reply_generator, http=reply_generator
     )
 
+    # Measures prompts with the local model's tokenizer; a remote model measures its own (None here).
+    prompt_meter = providers.Selector(
+        config.generator.backend,
+        local=providers.Factory(_prompt_meter_of, dialogue_generator),
+        http=providers.Object(None),
+    )
+
+    # The one set of reply rules; conversations and the API differ only in the limits they set.
+    dialogue_reply_rules = providers.Singleton(
+        ReplyRules,
+        context_size=config.dialogue.context_size,
+        control_fragments=config.dialogue.control_fragments,
+        fallback_reply=config.dialogue.fallback_reply,
+        timeout_s=config.dialogue.reply_timeout_s,
+        max_new_tokens=config.generation.max_new_tokens,
+        max_prompt_tokens=None,
+    )
+    dialogue_replies = providers.Factory(
+        ReplyService, generator=dialogue_generator, meter=prompt_meter, rules=dialogue_reply_rules
+    )
+    # The API keeps its own deadline (server.request_timeout_s, a 504), so no generation timeout here.
+    api_reply_rules = providers.Singleton(
+        ReplyRules,
+        context_size=config.dialogue.context_size,
+        control_fragments=config.dialogue.control_fragments,
+        fallback_reply=config.dialogue.fallback_reply,
+        timeout_s=None,
+        max_new_tokens=providers.Callable(
+            min, config.generation.max_new_tokens, config.server.max_tokens
+        ),
+        max_prompt_tokens=config.server.max_prompt_tokens,
+    )
+    api_replies = providers.Factory(
+        ReplyService, generator=batching_reply_generator, meter=prompt_meter, rules=api_reply_rules
+    )
+
     # Each entrypoint passes its own channel: container.dialogue_service(channel=...)
     dialogue_service = providers.Factory(
         DialogueService,
-        generator=dialogue_generator,
+        replies=dialogue_replies,
         store=dialogue_store,
         policy=dialogue_policy,
         turns=conversation_turns,

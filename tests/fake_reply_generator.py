@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import AsyncGenerator, Sequence
 
-from tinktalker.domain.dialogue import GenerationOptions, Message, Reply
+from tinktalker.domain.dialogue import GenerationOptions, Message, Reply, StreamEvent
 from tinktalker.domain.errors import ReplyUnavailable
 
 
@@ -34,6 +34,12 @@ class EchoReplyGenerator:
             Reply(f"echo: {c[-1].text if c else ''}", prompt_tokens=len(c), completion_tokens=2)
             for c in contexts
         ]
+
+    async def stream_batch(
+        self, contexts: Sequence[Sequence[Message]], options: GenerationOptions | None = None
+    ) -> AsyncGenerator[StreamEvent, None]:
+        """Like a remote model: no pieces, the replies once written."""
+        yield await self.generate_batch(contexts, options)
 
 
 def unavailable() -> ReplyUnavailable:

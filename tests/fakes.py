@@ -3,28 +3,61 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 
-from tinktalker.domain.dialogue import Conversation, GenerationOptions, Message, Reply
+from tinktalker.domain.dialogue import (
+    Conversation,
+    GenerationOptions,
+    Message,
+    Reply,
+    ReplyPiece,
+    StreamEvent,
+)
 from tinktalker.domain.errors import DeliveryFailed, ReplyUnavailable, StorageUnavailable
+from tinktalker.domain.replies import ReplyRules
+
+CONTROL_FRAGMENTS = ("@@ПЕРВЫЙ@@", "@@ВТОРОЙ@@", "</s>")
+
+
+def reply_rules(**changes: object) -> ReplyRules:
+    """Reply rules for domain tests: the bot's context of three, its markers, no timeout."""
+    rules: dict[str, object] = dict(
+        context_size=3,
+        control_fragments=CONTROL_FRAGMENTS,
+        fallback_reply="(silence)",
+        timeout_s=None,
+        max_new_tokens=10,
+        max_prompt_tokens=None,
+    )
+    return ReplyRules(**{**rules, **changes})  # type: ignore[arg-type]
 
 
 class FakeReplyGenerator:
-    """Replies with `answer(context)`; records every context it was given."""
+    """Replies with `answer(context)`; records every context (and options) it was given.
+    Streamed, it hands each reply over in pieces of `piece_chars` characters, then the replies;
+    `gate`, when set, must be set before the replies are written."""
 
     def __init__(
-        self, answer: Callable[[Sequence[Message]], str] | None = None, delay: float = 0.0
+        self,
+        answer: Callable[[Sequence[Message]], str] | None = None,
+        delay: float = 0.0,
+        piece_chars: int = 3,
     ) -> None:
         self.answer = answer or (lambda context: f"reply to {context[-1].text}")
         self.delay = delay
+        self.piece_chars = piece_chars
         self.contexts: list[tuple[Message, ...]] = []
+        self.options: list[GenerationOptions | None] = []
         self.down = False
+        self.gate: asyncio.Event | None = None
+        self.closed_streams = 0
 
     async def generate(
         self, context: Sequence[Message], options: GenerationOptions | None = None
     ) -> Reply:
         self.contexts.append(tuple(context))
+        self.options.append(options)
         if self.delay:
             await asyncio.sleep(self.delay)
         if self.down:
@@ -35,6 +68,20 @@ class FakeReplyGenerator:
         self, contexts: Sequence[Sequence[Message]], options: GenerationOptions | None = None
     ) -> list[Reply]:
         return [await self.generate(c, options) for c in contexts]
+
+    async def stream_batch(
+        self, contexts: Sequence[Sequence[Message]], options: GenerationOptions | None = None
+    ) -> AsyncGenerator[StreamEvent, None]:
+        try:
+            texts = [self.answer(c) for c in contexts]
+            for row, text in enumerate(texts):
+                for start in range(0, len(text), self.piece_chars):
+                    yield ReplyPiece(row, text[start : start + self.piece_chars])
+            if self.gate is not None:
+                await self.gate.wait()
+            yield await self.generate_batch(contexts, options)
+        finally:
+            self.closed_streams += 1
 
 
 class FakeUserChannel:

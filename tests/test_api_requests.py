@@ -146,8 +146,23 @@ def test_good_requests_are_answered_and_counted(url):
 
 def test_openapi_schema_carries_the_limits(url):
     schema = httpx.get(url + "/schema/openapi.json").json()
-    text = str(schema)
-    assert "'maxItems': 4" in text and "'maxLength': 50" in text and "'maximum': 20" in text
+    components = schema["components"]["schemas"]
+    chat, text = components["ChatCompletionRequest"], components["CompletionRequest"]
+    fields = chat["properties"]
+    assert fields["messages"]["maxItems"] == 4  # max_messages, not the stop list's 4
+    content = components["ChatMessage"]["properties"]["content"]["anyOf"]
+    assert content[0]["maxLength"] == 50 and content[0]["description"] == "at most 50 characters"
+    assert components["TextPart"]["properties"]["text"]["maxLength"] == 50
+    assert text["properties"]["prompt"]["maxLength"] == 50
+    assert components["AnswerRequest"]["properties"]["context"]["items"]["maxLength"] == 50
+    for name in ("max_tokens", "max_completion_tokens"):
+        assert fields[name]["anyOf"][0]["maximum"] == 20
+    assert text["properties"]["max_tokens"]["anyOf"][0]["maximum"] == 20
+    assert fields["n"]["maximum"] == 2 == text["properties"]["n"]["maximum"]
+    assert fields["model"]["enum"] == ["tinktalker"] == text["properties"]["model"]["enum"]
+    body = schema["paths"][CHAT]["post"]["requestBody"]["content"]["application/json"]
+    assert body["schema"] == {"$ref": "#/components/schemas/ChatCompletionRequest"}
+    assert "401" not in schema["paths"][CHAT]["post"]["responses"]  # no key asked: none refused
     assert {
         "/answer",
         "/v1/chat/completions",
@@ -231,4 +246,7 @@ def test_with_an_api_key_replies_want_it_and_probes_do_not():
             )
         assert httpx.get(base + "/health").status_code == 200
         assert httpx.get(base + "/metrics").status_code == 200
-        assert httpx.get(base + "/schema/openapi.json").json()["security"] == [{"bearer": []}]
+        schema = httpx.get(base + "/schema/openapi.json").json()
+        assert schema["security"] == [{"bearer": []}]
+        assert "401" in schema["paths"][CHAT]["post"]["responses"]
+        assert "401" in schema["paths"]["/v1/models"]["get"]["responses"]

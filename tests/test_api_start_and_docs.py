@@ -6,6 +6,8 @@ import errno
 import os
 import re
 import socket
+import subprocess
+import sys
 
 import httpx
 import pytest
@@ -13,7 +15,7 @@ import pytest
 from tests.api_app_under_test import api_server
 from tests.fakes import FakeReplyGenerator
 from tests.loopback_server import serve_process
-from tests.test_cli_chat import run_cli
+from tests.test_cli_chat import ROOT, run_cli
 from tinktalker.entrypoints.api.binding import describe_bind_error
 
 
@@ -49,17 +51,40 @@ def test_a_busy_port_says_it_is_in_use(tiny_model_dir):
     )
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root may bind any port")
+# Runs the CLI without the capability to bind ports below 1024 (prctl PR_CAPBSET_DROP of
+# CAP_NET_BIND_SERVICE before exec), so even root, as in CI, gets the kernel's own EACCES.
+_WITHOUT_LOW_PORTS = """
+import ctypes, os, sys
+if ctypes.CDLL(None, use_errno=True).prctl(24, 10, 0, 0, 0) != 0 and os.geteuid() == 0:
+    raise SystemExit("could not drop CAP_NET_BIND_SERVICE")
+os.execv(sys.executable, [sys.executable, "-m", "tinktalker.entrypoints.cli", *sys.argv[1:]])
+"""
+
+
+def _lowest_unprivileged_port() -> int:
+    try:
+        return int(open("/proc/sys/net/ipv4/ip_unprivileged_port_start").read())
+    except OSError:
+        return 1024
+
+
+@pytest.mark.skipif(
+    _lowest_unprivileged_port() <= 1, reason="this kernel lets anyone bind port 1"
+)
 def test_a_privileged_port_says_permission_denied(tiny_model_dir):
-    result = run_cli(
-        "serve",
-        "--model",
-        str(tiny_model_dir),
-        "--port",
-        "1",
-        env={"TINKTALKER__STORE__BACKEND": "memory"},
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TINKTALKER__STORE__BACKEND": "memory"}
+    result = subprocess.run(
+        [sys.executable, "-c", _WITHOUT_LOW_PORTS, "serve", "--model", str(tiny_model_dir)]
+        + ["--port", "1"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+        cwd=ROOT,
     )
-    assert result.returncode == 2 and "permission denied" in result.stderr.strip().splitlines()[-1]
+    last = result.stderr.strip().splitlines()[-1]
+    assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr
+    assert "permission denied (ports below 1024 need root)" in last
 
 
 @pytest.mark.parametrize(

@@ -246,3 +246,65 @@ def test_the_refill_window_is_only_right_after_a_batch():
         return [len(texts) for texts, _ in inner.batches]
 
     assert asyncio.run(scenario()) == [3, 1]
+
+
+async def _streamed(stream) -> tuple[list[tuple[int, str]], list]:
+    pieces = []
+    async for event in stream:
+        if isinstance(event, list):
+            return pieces, event
+        pieces.append((event.index, event.text))
+    raise AssertionError("the stream ended without its replies")
+
+
+def test_streamed_requests_share_batches_and_each_gets_its_own_pieces():
+    from tests.fakes import FakeReplyGenerator
+
+    async def scenario():
+        inner = FakeReplyGenerator(lambda c: f"to {c[-1].text}", piece_chars=2)
+        batching = BatchingReplyGenerator(inner, max_batch_size=8, max_wait_s=0.05)
+        two = batching.stream_batch([said("a"), said("b")])
+        one = batching.stream_batch([said("c")])
+        plain = batching.generate(said("d"))
+        got = await asyncio.gather(_streamed(two), _streamed(one), plain)
+        await batching.aclose()
+        return inner, got, batching.stats
+
+    inner, (two, one, plain), stats = asyncio.run(scenario())
+    assert stats.batch_sizes == {4: 1}  # streamed and plain requests in one model call
+    assert [m[-1].text for m in inner.contexts] == ["a", "b", "c", "d"]
+    pieces, replies = two
+    assert [r.text for r in replies] == ["to a", "to b"]
+    for row in (0, 1):  # each row's pieces, renumbered within its own request
+        assert "".join(text for i, text in pieces if i == row) == replies[row].text
+    assert "".join(text for _, text in one[0]) == "to c" and {i for i, _ in one[0]} == {0}
+    assert plain.text == "to d"
+
+
+async def _until(condition) -> None:
+    for _ in range(10_000):  # event-loop turns, not time
+        if condition():
+            return
+        await asyncio.sleep(0)
+    raise AssertionError("the condition never came true")
+
+
+def test_a_stream_closed_early_gives_its_place_back():
+    async def scenario():
+        inner = EchoReplyGenerator(delay_s=0.05)
+        batching = BatchingReplyGenerator(inner, max_batch_size=1, max_wait_s=0)
+        first = asyncio.ensure_future(batching.generate(said("first")))
+        await _until(lambda: bool(inner.batches))  # the model is busy with the first
+        stream = batching.stream_batch([said("leaver")])
+        waiting = asyncio.ensure_future(anext(stream))
+        await _until(lambda: batching.stats.queue_depth == 1)  # the leaver waits its turn
+        waiting.cancel()
+        await asyncio.gather(waiting, return_exceptions=True)
+        await stream.aclose()
+        depth = batching.stats.queue_depth
+        await first
+        await batching.aclose()
+        return inner, depth
+
+    inner, depth = asyncio.run(scenario())
+    assert depth == 0 and [texts for texts, _ in inner.batches] == [["first"]]

@@ -182,15 +182,22 @@ def test_a_top_p_that_rounds_to_zero_keeps_the_likeliest_token(engine, trained_d
 
 
 @pytest.mark.parametrize("parallel_batches", [1, 2])
-def test_streamed_rows_of_a_batch_split_between_workers_reach_their_own_listeners(
+def test_streamed_rows_of_a_batch_split_between_workers_reach_their_own_rows(
     trained_dir, tmp_path, parallel_batches
 ):
-    from tinktalker.domain.dialogue import ListenedContext
+    from tinktalker.domain.dialogue import ReplyPiece
 
     pieces: dict[int, list[str]] = {row: [] for row in range(4)}
-    contexts = [
-        ListenedContext(QUESTIONS[row % len(QUESTIONS)], pieces[row].append) for row in range(4)
-    ]
+    contexts = [QUESTIONS[row % len(QUESTIONS)] for row in range(4)]
+
+    async def streamed(generator) -> list:
+        async for event in generator.stream_batch(contexts, GREEDY):
+            if isinstance(event, ReplyPiece):
+                pieces[event.index].append(event.text)
+            else:
+                return event
+        raise AssertionError("the stream ended without its replies")
+
     resource = open_ctranslate2_reply_generator(
         str(trained_dir),
         device="cpu",
@@ -203,10 +210,10 @@ def test_streamed_rows_of_a_batch_split_between_workers_reach_their_own_listener
     )
     generator = next(resource)
     try:
-        got = asyncio.run(generator.generate_batch(contexts, GREEDY))
+        got = asyncio.run(streamed(generator))
     finally:
         resource.close()
-    assert any(reply.text for reply in got)
+    assert any(reply.text for reply in got) and any(pieces.values())
     for row, reply in enumerate(got):
         assert reply.text.startswith("".join(pieces[row])), (row, pieces[row], reply.text)
         assert "".join(pieces[row]) == reply.text  # a greedy reply that ended is sent whole

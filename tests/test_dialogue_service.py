@@ -6,34 +6,24 @@ import asyncio
 
 import pytest
 
-from tests.fakes import FakeDialogueStore, FakeReplyGenerator, FakeUserChannel
+from tests.fakes import FakeDialogueStore, FakeReplyGenerator, FakeUserChannel, reply_rules
 from tinktalker.domain.dialogue import Conversation as C
 from tinktalker.domain.dialogue import Message, Speaker
 from tinktalker.domain.errors import DeliveryFailed
+from tinktalker.domain.replies import ReplyService
 from tinktalker.domain.service import DialoguePolicy, DialogueService
 from tinktalker.domain.turns import ConversationTurns
 
 U, B = Speaker.USER, Speaker.BOT
 
 
-def make_policy(**changes) -> DialoguePolicy:
-    """The policy these tests assume; each test names what it changes."""
-    values = {
-        "context_size": 3,
-        "control_fragments": ("@@ПЕРВЫЙ@@", "@@ВТОРОЙ@@", "</s>"),
-        "fallback_reply": "(silence)",
-        "unavailable_reply": "sorry",
-        "reply_timeout_s": None,
-    }
-    return DialoguePolicy(**{**values, **changes})
-
-
-def make_service(generator=None, policy=None, turns=None):
-    policy = policy or make_policy()
+def make_service(generator=None, policy=None, turns=None, **rules):
+    policy = policy or DialoguePolicy(unavailable_reply="sorry")
     generator = generator or FakeReplyGenerator()
     store, channel = FakeDialogueStore(), FakeUserChannel()
+    replies = ReplyService(generator, None, reply_rules(**rules))
     turns = turns or ConversationTurns(slots=None)
-    return DialogueService(generator, store, channel, policy, turns), generator, store, channel
+    return DialogueService(replies, store, channel, policy, turns), generator, store, channel
 
 
 async def test_a_reply_is_delivered_and_both_turns_stored():
@@ -56,7 +46,7 @@ async def test_context_is_the_last_three_messages_ending_with_the_user():
 
 
 async def test_context_size_is_configurable():
-    service, generator, _, _ = make_service(policy=make_policy(context_size=5))
+    service, generator, _, _ = make_service(context_size=5)
     for text in ["a", "b", "c"]:
         await service.handle(C("c"), text)
     assert [m.text for m in generator.contexts[-1]] == ["a", "reply to a", "b", "reply to b", "c"]
@@ -132,7 +122,7 @@ async def test_reset_forgets_only_that_chat():
 async def test_unavailable_or_slow_generator_gets_an_apology_and_nothing_is_stored(problem):
     generator = FakeReplyGenerator(delay=1.0 if problem == "slow" else 0.0)
     generator.down = problem == "down"
-    service, _, store, channel = make_service(generator, make_policy(reply_timeout_s=0.1))
+    service, _, store, channel = make_service(generator, timeout_s=0.1)
     assert await service.handle(C("c"), "hello") == "sorry"
     assert channel.sent == [(C("c"), "sorry")] and store.chats == {}
     generator.down, generator.delay = False, 0.0

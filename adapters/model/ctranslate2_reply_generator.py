@@ -6,6 +6,7 @@ import json
 import logging
 import os
 from collections.abc import Iterator, Sequence
+from functools import partial
 from pathlib import Path
 
 import ctranslate2
@@ -17,8 +18,12 @@ from tinktalker.adapters.model.ctranslate2_conversion import (
     default_cache_dir,
 )
 from tinktalker.adapters.model.decoding import Decoding
-from tinktalker.adapters.model.in_process_reply_generator import InProcessReplyGenerator
+from tinktalker.adapters.model.in_process_reply_generator import (
+    HandOver,
+    InProcessReplyGenerator,
+)
 from tinktalker.adapters.model.loading import local_source
+from tinktalker.adapters.model.reply_streamer import RowStreamer
 from tinktalker.adapters.model.rudialogpt_prompt import PromptMarkers, RuDialoGptPrompt
 from tinktalker.domain.dialogue import GenerationOptions, Message, Reply
 from tinktalker.domain.errors import SetupError
@@ -52,16 +57,19 @@ class Ctranslate2ReplyGenerator(InProcessReplyGenerator):
         self._vocabulary = vocabulary  # CTranslate2 takes token names; index = token id
 
     def generate_now(
-        self, contexts: Sequence[Sequence[Message]], options: GenerationOptions | None = None
+        self,
+        contexts: Sequence[Sequence[Message]],
+        options: GenerationOptions | None = None,
+        hand_over: HandOver | None = None,
     ) -> list[Reply]:
         """Blocking batch generation; CTranslate2 batches prompts of different lengths without padding."""
         decoding = self._decoding.merged(options)
         prompts = self._prompts(contexts, decoding)
         stops = options.stop if options is not None else ()
         kwargs = generate_batch_kwargs(decoding, self._prompt.stop_ids)
-        streamer = self._row_streamer(contexts, decoding, stops)
+        streamer = self._row_streamer(len(contexts), decoding, stops, hand_over)
         if streamer is not None:  # one beam: CTranslate2 calls back with each token as it is chosen
-            kwargs["callback"] = lambda step: streamer.push(step.batch_id, step.token_id) or False
+            kwargs["callback"] = partial(_push, streamer)
         # split between the workers, which run their parts side by side (CTranslate2 groups them by length)
         kwargs["max_batch_size"] = -(-len(prompts) // self._parallel_batches)
         results = self._generator.generate_batch(
@@ -71,6 +79,11 @@ class Ctranslate2ReplyGenerator(InProcessReplyGenerator):
             self._prompt.read_reply(r.sequences_ids[0], len(p), stops)
             for r, p in zip(results, prompts)
         ]
+
+
+def _push(streamer: RowStreamer, step: ctranslate2.GenerationStepResult) -> bool:
+    streamer.push(step.batch_id, step.token_id)
+    return False  # go on generating
 
 
 def generate_batch_kwargs(decoding: Decoding, stop_ids: Sequence[int]) -> dict:

@@ -1,18 +1,28 @@
-"""What both in-process engines share: one blocking model call at a time, off the event loop."""
+"""What both in-process engines share: one blocking model call at a time, off the event loop.
+
+Streaming is the one thread hop: the model's thread hands each piece to the event loop
+(`call_soon_threadsafe`), where `stream_batch` yields it."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import AsyncGenerator, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
+from typing import TYPE_CHECKING
 
 from tinktalker.adapters.model.decoding import Decoding
 from tinktalker.adapters.model.rudialogpt_prompt import RuDialoGptPrompt
-from tinktalker.domain.dialogue import GenerationOptions, Message, Reply
+from tinktalker.domain.dialogue import GenerationOptions, Message, Reply, ReplyPiece, StreamEvent
 from tinktalker.domain.errors import ReplyUnavailable
 
+if TYPE_CHECKING:
+    from tinktalker.adapters.model.reply_streamer import RowStreamer
+
 log = logging.getLogger(__name__)
+
+HandOver = Callable[[int, str], None]  # (row, piece), called from the model's thread
 
 
 class InProcessReplyGenerator:
@@ -38,16 +48,51 @@ class InProcessReplyGenerator:
     ) -> list[Reply]:
         if not contexts:
             return []
+        return await self._in_thread(contexts, options, None)
+
+    async def stream_batch(
+        self, contexts: Sequence[Sequence[Message]], options: GenerationOptions | None = None
+    ) -> AsyncGenerator[StreamEvent, None]:
+        if not contexts:
+            yield []
+            return
         loop = asyncio.get_running_loop()
+        pieces: asyncio.Queue[ReplyPiece | None] = asyncio.Queue()
+
+        def hand_over(row: int, text: str) -> None:
+            loop.call_soon_threadsafe(pieces.put_nowait, ReplyPiece(row, text))
+
+        work = asyncio.ensure_future(self._in_thread(contexts, options, hand_over))
+        # after every piece: the thread hands its pieces over before its result
+        work.add_done_callback(lambda _: pieces.put_nowait(None))
         try:
-            return await loop.run_in_executor(self._executor, self.generate_now, contexts, options)
+            while (piece := await pieces.get()) is not None:
+                yield piece
+            yield work.result()
+        finally:
+            work.cancel()  # a closed stream gives up its wait (the model's call runs to its end)
+
+    async def _in_thread(
+        self,
+        contexts: Sequence[Sequence[Message]],
+        options: GenerationOptions | None,
+        hand_over: HandOver | None,
+    ) -> list[Reply]:
+        loop = asyncio.get_running_loop()
+        call = partial(self.generate_now, contexts, options, hand_over)
+        try:
+            return await loop.run_in_executor(self._executor, call)
         except RuntimeError as error:  # out of memory and friends: the caller may retry
             log.exception("generation failed for a batch of %d", len(contexts))
             raise ReplyUnavailable(f"the model failed: {error}") from error
 
     def generate_now(
-        self, contexts: Sequence[Sequence[Message]], options: GenerationOptions | None = None
+        self,
+        contexts: Sequence[Sequence[Message]],
+        options: GenerationOptions | None = None,
+        hand_over: HandOver | None = None,
     ) -> list[Reply]:
+        """Blocking batch generation; with `hand_over`, each row's pieces go to it as written."""
         raise NotImplementedError
 
     def _prompts(
@@ -58,19 +103,18 @@ class InProcessReplyGenerator:
         return [self._prompt.encode(c, budget) for c in contexts]
 
     def _row_streamer(
-        self, contexts: Sequence[Sequence[Message]], decoding: Decoding, stops: Sequence[str]
-    ):
-        """A RowStreamer for the contexts that carry a listener (a streamed request), else None."""
-        listeners = [getattr(context, "listener", None) for context in contexts]
-        if decoding.num_beams > 1 or not any(
-            listeners
-        ):  # beams change earlier tokens until the end
+        self, rows: int, decoding: Decoding, stops: Sequence[str], hand_over: HandOver | None
+    ) -> RowStreamer | None:
+        """A RowStreamer handing each row's pieces over, for a streamed batch of one beam."""
+        if hand_over is None or decoding.num_beams > 1:  # beams change earlier tokens until the end
             return None
         from tinktalker.adapters.model.reply_streamer import RowStreamer
 
         markers = (self._prompt.markers.first, self._prompt.markers.second)
         return RowStreamer(
-            listeners, lambda ids: self._prompt.visible(ids, stops)[1:], (*markers, *stops)
+            [partial(hand_over, row) for row in range(rows)],
+            lambda ids: self._prompt.visible(ids, stops)[1:],
+            (*markers, *stops),
         )
 
     def close(self) -> None:

@@ -8,7 +8,10 @@ import torch
 from transformers import LogitsProcessorList
 
 from tinktalker.adapters.model.decoding import Decoding
-from tinktalker.adapters.model.in_process_reply_generator import InProcessReplyGenerator
+from tinktalker.adapters.model.in_process_reply_generator import (
+    HandOver,
+    InProcessReplyGenerator,
+)
 from tinktalker.adapters.model.loading import load_model_and_tokenizer
 from tinktalker.adapters.model.rudialogpt_prompt import PromptMarkers, RuDialoGptPrompt
 from tinktalker.adapters.model.top_k_top_p_warper import TopKTopPWarper
@@ -38,7 +41,10 @@ class TorchReplyGenerator(InProcessReplyGenerator):
         self._tokenizer = tokenizer
 
     def generate_now(
-        self, contexts: Sequence[Sequence[Message]], options: GenerationOptions | None = None
+        self,
+        contexts: Sequence[Sequence[Message]],
+        options: GenerationOptions | None = None,
+        hand_over: HandOver | None = None,
     ) -> list[Reply]:
         """Blocking batch generation: one `generate` over left-padded prompts."""
         decoding = self._decoding.merged(options)
@@ -53,7 +59,7 @@ class TorchReplyGenerator(InProcessReplyGenerator):
                 attention_mask=attention.to(self._model.device),
                 eos_token_id=list(self._prompt.stop_ids),
                 pad_token_id=self._pad_id(),
-                streamer=self._row_streamer(contexts, decoding, stops),
+                streamer=self._row_streamer(len(contexts), decoding, stops, hand_over),
                 **self._kwargs(decoding),
             )
         generated = output[:, input_ids.shape[1] :].tolist()

@@ -7,27 +7,30 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from litestar import Litestar, Request, Response, get
+from litestar import Litestar, Request, Response
 from litestar.connection import ASGIConnection
+from litestar.di import Provide
 from litestar.exceptions import HTTPException, NotAuthorizedException, ValidationException
 from litestar.handlers import BaseRouteHandler
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
 
 from tinktalker.entrypoints.api.docs_page import docs_assets_router, docs_render_plugins
+from tinktalker.entrypoints.api.limits import ApiLimits
 from tinktalker.entrypoints.api.metrics import ApiMetrics
-from tinktalker.entrypoints.api.openapi_truth import TruthfulJsonRenderPlugin
+from tinktalker.entrypoints.api.openapi_truth import SchemaTruth, TruthfulJsonRenderPlugin
+from tinktalker.entrypoints.api.probes import health, ready, scrape
 from tinktalker.entrypoints.api.request_body import JsonBodyRequest
 from tinktalker.entrypoints.api.request_types import (
     UNSUPPORTED,
-    ApiLimits,
-    RequestTypes,
-    request_types,
+    AnswerRequest,
+    ChatCompletionRequest,
+    CompletionRequest,
 )
-from tinktalker.entrypoints.api.routes import generation_routes
-from tinktalker.entrypoints.api.schemas import Status
+from tinktalker.entrypoints.api.routes import generation_router
 from tinktalker.entrypoints.api.serving import ApiError, ClientGone, Serving
 from tinktalker.entrypoints.container import Container
+from tinktalker.entrypoints.resolving import resolved
 from tinktalker.entrypoints.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -36,8 +39,14 @@ API_KEY_ENV = "TINKTALKER_API_KEY"
 
 
 def make_app(container: Container, settings: Settings, api_key: str | None = None) -> Litestar:
-    """The API over the container's batching generator; with `api_key`, generating endpoints want it as a bearer."""
-    serving = _serving(settings)
+    """The API over the container's batching generator; with `api_key`, generating endpoints want
+    it as a bearer."""
+    serving = Serving(
+        _limits(settings),
+        settings.server.model_id,
+        min(settings.generation.max_new_tokens, settings.server.max_tokens),
+        settings.server.request_timeout_s,
+    )
     guards = [_bearer_guard(api_key)] if api_key else []
     metrics = ApiMetrics(
         {
@@ -49,30 +58,25 @@ def make_app(container: Container, settings: Settings, api_key: str | None = Non
             "/ready",
             "/metrics",
         },
-        lambda: getattr(serving.generator, "stats", None),
+        lambda: serving.stats(),
     )
     serving.on_tokens.append(metrics.count_tokens)
 
-    @get("/metrics", include_in_schema=False)
-    async def scrape() -> Response[bytes]:
-        return Response(metrics.exposition(), media_type="text/plain; version=0.0.4")
-
-    types = request_types(serving.limits, serving.model_id)
-    routes = [
-        *generation_routes(serving, types, guards),
-        *_probe_routes(serving),
-        scrape,
-        docs_assets_router(),
-    ]
+    routes = [generation_router(guards), health, ready, scrape, docs_assets_router()]
     return Litestar(
         route_handlers=routes,
+        dependencies={
+            "serving": Provide(lambda: serving, use_cache=True, sync_to_thread=False),
+            "metrics": Provide(lambda: metrics, use_cache=True, sync_to_thread=False),
+        },
         lifespan=[_lifespan(container, serving)],
         middleware=[metrics.middleware],
         request_class=JsonBodyRequest,
         request_max_body_size=serving.limits.max_body_bytes,
-        openapi_config=_openapi(serving.limits, types, bool(api_key)),
-        # Litestar's default logging writes through a queue thread whose last records are lost when uvicorn
-        # re-raises SIGTERM at exit; the process's own root logging writes synchronously, in one format.
+        openapi_config=_openapi(serving, bool(api_key)),
+        # Litestar's default logging writes through a queue thread whose last records are lost
+        # when uvicorn re-raises SIGTERM at exit; the process's own root logging writes
+        # synchronously, in one format.
         logging_config=None,
         exception_handlers={
             ApiError: _api_error,
@@ -83,33 +87,24 @@ def make_app(container: Container, settings: Settings, api_key: str | None = Non
     )
 
 
-def _serving(settings: Settings) -> Serving:
+def _limits(settings: Settings) -> ApiLimits:
     server = settings.server
-    limits = ApiLimits(
-        server.max_messages,
-        server.max_message_chars,
-        server.max_prompt_tokens,
-        server.max_tokens,
-        server.max_n,
-        server.max_body_bytes,
-    )
-    return Serving(
-        limits,
-        server.model_id,
-        min(settings.generation.max_new_tokens, server.max_tokens),
-        settings.dialogue.context_size,
-        settings.dialogue.control_fragments,
-        server.request_timeout_s,
+    return ApiLimits(
+        max_messages=server.max_messages,
+        max_message_chars=server.max_message_chars,
+        max_prompt_tokens=server.max_prompt_tokens,
+        max_tokens=server.max_tokens,
+        max_n=server.max_n,
+        max_body_bytes=server.max_body_bytes,
     )
 
 
 def _lifespan(container: Container, serving: Serving):
     @asynccontextmanager
     async def lifespan(_: Litestar) -> AsyncIterator[None]:
-        serving.generator = (
-            await container.batching_reply_generator()
-        )  # already loaded by `serve`: no wait
-        serving.meter = container.prompt_meter()
+        generator = await resolved(container.batching_reply_generator())  # loaded by `serve`
+        serving.replies = await resolved(container.api_replies())
+        serving.stats = lambda: getattr(generator, "stats", None)
         serving.ready = True
         try:
             yield
@@ -122,38 +117,10 @@ def _lifespan(container: Container, serving: Serving):
     return lifespan
 
 
-def _probe_routes(serving: Serving) -> list:
-    @get("/health", tags=["probes"], summary="Alive")
-    async def health() -> Status:
-        """200 while the process serves HTTP (the model may still be loading)."""
-        return Status("ok")
-
-    @get(
-        "/ready",
-        tags=["probes"],
-        summary="Ready for work",
-        responses={503: _status_spec("not ready")},
-    )
-    async def ready() -> Response[Status]:
-        """200 once the model is loaded and takes requests; 503 before that and while shutting down."""
-        return Response(
-            Status("ready" if serving.ready else "loading"),
-            status_code=200 if serving.ready else 503,
-        )
-
-    return [health, ready]
-
-
-def _status_spec(description: str):
-    from litestar.openapi.datastructures import ResponseSpec
-
-    return ResponseSpec(data_container=Status, description=description)
-
-
 def _bearer_guard(api_key: str):
     expected = api_key.encode()
 
-    def require_key(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+    def require_key(connection: ASGIConnection, handler: BaseRouteHandler) -> None:
         scheme, _, given = connection.headers.get("authorization", "").strip().partition(" ")
         # The scheme is case-insensitive (RFC 9110 11.1); the key is compared in constant time.
         if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode(), expected):
@@ -165,39 +132,36 @@ def _bearer_guard(api_key: str):
     return require_key
 
 
-def _openapi(limits: ApiLimits, types: RequestTypes, secured: bool) -> OpenAPIConfig:
+def _openapi(serving: Serving, secured: bool) -> OpenAPIConfig:
+    limits = serving.limits
     description = (
-        f"TinkTalker replies: the original /answer and an OpenAI-compatible subset. Limits: request body "
-        f"{limits.max_body_bytes} bytes, {limits.max_messages} messages of {limits.max_message_chars} "
+        "TinkTalker replies: the original /answer and an OpenAI-compatible subset. Limits: "
+        f"request body {limits.max_body_bytes} bytes, {limits.max_messages} messages of "
+        f"{limits.max_message_chars} "
         f"characters, {limits.max_prompt_tokens} prompt tokens, max_tokens {limits.max_tokens}, "
         f'n {limits.max_n}. Errors are JSON: {{"error": {{"message", "type", "code"}}}}.'
     )
-    security = (
-        {
-            "components": Components(
-                security_schemes={"bearer": SecurityScheme(type="http", scheme="bearer")}
-            ),
-            "security": [{"bearer": []}],
-        }
-        if secured
-        else {}
+    truth = SchemaTruth(
+        bodies={
+            "/answer": AnswerRequest,
+            "/v1/chat/completions": ChatCompletionRequest,
+            "/v1/completions": CompletionRequest,
+        },
+        streaming_paths={"/v1/chat/completions", "/v1/completions"},
+        limits=limits,
+        model_id=serving.model_id,
+        secured=secured,
     )
-    bodies = {
-        "/answer": types.answer,
-        "/v1/chat/completions": types.chat,
-        "/v1/completions": types.completion,
-    }
-    plugins = [
-        TruthfulJsonRenderPlugin(bodies, {"/v1/chat/completions", "/v1/completions"}),
-        *docs_render_plugins(),
-    ]
-    return OpenAPIConfig(
-        title="TinkTalker API",
-        version="1",
-        description=description,
-        render_plugins=plugins,
-        **security,
+    plugins = [TruthfulJsonRenderPlugin(truth), *docs_render_plugins()]
+    config = OpenAPIConfig(
+        title="TinkTalker API", version="1", description=description, render_plugins=plugins
     )
+    if secured:
+        config.components = Components(
+            security_schemes={"bearer": SecurityScheme(type="http", scheme="bearer")}
+        )
+        config.security = [{"bearer": []}]
+    return config
 
 
 def _error(status: int, message: str, kind: str, headers: dict[str, str] | None = None) -> Response:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from typing import Protocol
 
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
@@ -12,10 +13,21 @@ from prometheus_client.core import GaugeMetricFamily, HistogramMetricFamily
 _BATCH_BUCKETS = (1, 2, 4, 8, 16, 32, 64)
 
 
+class BatchingFigures(Protocol):
+    """What the batching generator's `stats` tell (BatchingStats)."""
+
+    batches: int
+    replies: int
+    queue_depth: int
+    batch_sizes: dict[int, int]
+
+
 class ApiMetrics:
     """One registry per app, so several apps (tests) never share counters."""
 
-    def __init__(self, known_paths: set[str], batching_stats: Callable[[], object | None]) -> None:
+    def __init__(
+        self, known_paths: set[str], batching_stats: Callable[[], BatchingFigures | None]
+    ) -> None:
         self.registry = CollectorRegistry()
         self._known = known_paths
         self.requests = Counter(
@@ -70,7 +82,7 @@ class ApiMetrics:
 class _BatchingCollector:
     """Reads the batching generator's cumulative figures at scrape time."""
 
-    def __init__(self, stats: Callable[[], object | None]) -> None:
+    def __init__(self, stats: Callable[[], BatchingFigures | None]) -> None:
         self._stats = stats
 
     def collect(self):

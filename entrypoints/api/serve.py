@@ -17,6 +17,7 @@ from tinktalker.entrypoints.api.connections import (
     raise_open_files_limit,
 )
 from tinktalker.entrypoints.container import Container
+from tinktalker.entrypoints.resolving import resolved
 from tinktalker.entrypoints.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -26,7 +27,7 @@ async def run_serve(container: Container, settings: Settings) -> int:
     """Serve until SIGINT/SIGTERM; requests in flight finish first (up to the request timeout)."""
     prepare_process()
     # Loaded here rather than in the app's lifespan so a missing model ends in one clear line (SetupError).
-    await container.batching_reply_generator()
+    await resolved(container.batching_reply_generator())
     app = make_app(container, settings, api_key=os.environ.get(API_KEY_ENV) or None)
     config = uvicorn.Config(
         app,

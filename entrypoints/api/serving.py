@@ -1,20 +1,25 @@
-"""What every generating endpoint shares: the context window, limits, deadline, disconnects, error mapping."""
+"""What every generating endpoint shares: the deadline, disconnects, errors mapped to HTTP.
+
+The replies themselves come from the domain's `ReplyService`, by the rules the bot's follow."""
 
 from __future__ import annotations
 
 import asyncio
 import math
-from collections.abc import Sequence
+from collections.abc import AsyncGenerator, Awaitable, Callable, Sequence
+from contextlib import aclosing
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from litestar import Request
 
-from tinktalker.domain.dialogue import GenerationOptions, Message, Reply
-from tinktalker.domain.errors import GeneratorBusy, ReplyUnavailable
-from tinktalker.domain.prompt_safety import context_window, sanitize_user_text
-from tinktalker.entrypoints.api.request_types import ApiLimits
-from tinktalker.ports.prompt_meter import PromptMeter
-from tinktalker.ports.reply_generator import ReplyGenerator
+from tinktalker.domain.dialogue import GenerationOptions, Message, Reply, StreamEvent
+from tinktalker.domain.errors import GeneratorBusy, PromptTooLong, ReplyUnavailable
+from tinktalker.domain.replies import ReplyService
+from tinktalker.entrypoints.api.limits import ApiLimits
+from tinktalker.entrypoints.api.metrics import BatchingFigures
+
+T = TypeVar("T")
 
 
 class ApiError(Exception):
@@ -42,103 +47,131 @@ class ClientGone(Exception):
 class Serving:
     limits: ApiLimits
     model_id: str
-    default_max_tokens: int
-    context_size: int
-    control_fragments: Sequence[str]
+    default_max_tokens: int  # a /v1 request's max_tokens when it names none
     request_timeout_s: float
-    generator: ReplyGenerator | None = None
-    meter: PromptMeter | None = None
+    replies: ReplyService | None = None
+    stats: Callable[[], BatchingFigures | None] = lambda: None  # for metrics
     ready: bool = False
-    on_tokens: list = field(
-        default_factory=list
-    )  # callbacks (prompt_tokens, completion_tokens), for metrics
+    # callbacks (prompt_tokens, completion_tokens), for metrics
+    on_tokens: list[Callable[[int, int], None]] = field(default_factory=list)
 
-    def window(self, messages: Sequence[Message]) -> list[Message]:
-        """The messages the model sees, with control markers removed from every one."""
-        clean = [
-            Message(m.speaker, sanitize_user_text(m.text, self.control_fragments)) for m in messages
-        ]
-        return list(context_window(clean, self.context_size))
-
-    async def fit_prompt(self, context: Sequence[Message], max_tokens: int) -> list[Message]:
-        """The context cut from its oldest side until its prompt fits `server.max_prompt_tokens` and, with
-        `max_tokens` more, the model's positions: what the schema allows is answered, not refused."""
-        context = list(context)
-        if self.meter is None:  # a remote generator measures for itself
-            return context
-        budget = min(self.limits.max_prompt_tokens, self.meter.context_length - max_tokens)
-        while len(context) > 1 and await self.meter.prompt_tokens(context) > budget:
-            context.pop(0)
-        if context and await self.meter.prompt_tokens(context) > budget:
-            context = [await self._cut_text(context[0], budget)]
-        if await self.meter.prompt_tokens(context) > budget:
-            raise ApiError(
-                400,
-                f"max_tokens ({max_tokens}) leaves no room for a prompt in the model's "
-                f"{self.meter.context_length} positions; ask for fewer tokens",
-            )
-        return context
-
-    async def _cut_text(self, message: Message, budget: int) -> Message:
-        """The message with the fewest leading characters dropped so that its prompt fits (binary search)."""
-        low, high = (
-            0,
-            len(message.text),
-        )  # dropping `high` characters fits (an empty text is smallest)
-        while low < high:
-            middle = (low + high) // 2
-            if (
-                await self.meter.prompt_tokens([Message(message.speaker, message.text[middle:])])
-                > budget
-            ):
-                low = middle + 1
-            else:
-                high = middle
-        return Message(message.speaker, message.text[high:])
-
-    async def replies(
-        self, request: Request, contexts: Sequence[Sequence[Message]], options: GenerationOptions
+    async def answer(
+        self,
+        request: Request,
+        messages: Sequence[Message],
+        n: int,
+        options: GenerationOptions,
+        fallback: bool,
     ) -> list[Reply]:
-        """A reply for each context within the request deadline; a client that leaves cancels its work."""
-        if not self.ready or self.generator is None:
-            raise ApiError(503, "the model is not loaded yet", "unavailable", {"Retry-After": "5"})
-        work = asyncio.ensure_future(self.generator.generate_batch(contexts, options))
+        """`n` replies within the request deadline; a client that leaves cancels its work."""
+        service = self._service()
+        watch = _Watch(request, self.request_timeout_s)
         try:
-            replies = await _unless_disconnected(request, work, self.request_timeout_s)
-        except GeneratorBusy as error:
-            raise ApiError(
-                429,
-                f"too many requests are waiting ({error}); retry later",
-                "rate_limit_error",
-                {"Retry-After": str(math.ceil(error.retry_after_s))},
-            ) from error
-        except TimeoutError:
-            raise ApiError(504, f"no reply within {self.request_timeout_s} s", "timeout") from None
-        except ReplyUnavailable as error:
-            raise ApiError(
-                503, f"the model cannot answer now: {error}", "unavailable", {"Retry-After": "1"}
-            ) from error
+            replies = await watch.until(service.replies(messages, n, options, fallback=fallback))
+        finally:
+            watch.close()
+        self._count(replies)
+        return replies
+
+    async def stream(
+        self,
+        request: Request,
+        messages: Sequence[Message],
+        n: int,
+        options: GenerationOptions,
+        fallback: bool,
+    ) -> AsyncGenerator[StreamEvent, None]:
+        """The stream's events, the first one already written: an error before it is an ordinary
+        answer. Later errors are raised from the iteration (`ApiError`, `ClientGone`)."""
+        service = self._service()
+        watch = _Watch(request, self.request_timeout_s)
+        events = service.stream(messages, n, options, fallback=fallback)
+        try:
+            first = await watch.until(anext(events))
+        except BaseException:
+            watch.close()
+            await events.aclose()
+            raise
+        return self._rest(first, events, watch)
+
+    async def _rest(
+        self, first: StreamEvent, events: AsyncGenerator[StreamEvent, None], watch: _Watch
+    ) -> AsyncGenerator[StreamEvent, None]:
+        try:
+            async with aclosing(events):
+                event = first
+                while not isinstance(event, list):
+                    yield event
+                    event = await watch.until(anext(events))
+                self._count(event)
+                yield event
+        finally:
+            watch.close()
+
+    def _service(self) -> ReplyService:
+        if not self.ready or self.replies is None:
+            raise ApiError(503, "the model is not loaded yet", "unavailable", {"Retry-After": "5"})
+        return self.replies
+
+    def _count(self, replies: list[Reply]) -> None:
         for reply in replies:
             for callback in self.on_tokens:
                 callback(reply.prompt_tokens, reply.completion_tokens)
-        return replies
 
 
-async def _unless_disconnected(request: Request, work: asyncio.Future, timeout_s: float):
-    watcher = asyncio.ensure_future(_disconnect(request))
-    try:
-        done, _ = await asyncio.wait(
-            {work, watcher}, timeout=timeout_s, return_when=asyncio.FIRST_COMPLETED
+class _Watch:
+    """One request's deadline and its client: work is given up when either runs out."""
+
+    def __init__(self, request: Request, timeout_s: float) -> None:
+        loop = asyncio.get_running_loop()
+        self._timeout_s = timeout_s
+        self._deadline = loop.time() + timeout_s
+        self._watcher = asyncio.ensure_future(_disconnect(request))
+
+    async def until(self, step: Awaitable[T]) -> T:
+        """The step's result, or an `ApiError` saying why there is none."""
+        work = asyncio.ensure_future(step)
+        remaining = self._deadline - asyncio.get_running_loop().time()
+        try:
+            done, _ = await asyncio.wait(
+                {work, self._watcher},
+                timeout=max(remaining, 0),
+                return_when=asyncio.FIRST_COMPLETED,
+            )
+        finally:
+            if not work.done():  # given up (or this request cancelled): free its place in the queue
+                work.cancel()
+                await asyncio.gather(work, return_exceptions=True)
+        if work in done:
+            try:
+                return work.result()
+            except ReplyUnavailable as error:
+                raise _http_error(error) from error
+        if self._watcher in done:
+            raise ClientGone()
+        raise ApiError(504, f"no reply within {self._timeout_s} s", "timeout")
+
+    def close(self) -> None:
+        self._watcher.cancel()
+
+
+def _http_error(error: ReplyUnavailable) -> ApiError:
+    if isinstance(error, PromptTooLong):
+        return ApiError(
+            400,
+            f"max_tokens ({error.max_new_tokens}) leaves no room for a prompt in the model's "
+            f"{error.context_length} positions; ask for fewer tokens",
         )
-    finally:
-        watcher.cancel()
-    if work in done:
-        return work.result()
-    work.cancel()  # frees its place in the batching queue
-    await asyncio.gather(work, return_exceptions=True)
-    if watcher in done:
-        raise ClientGone()
-    raise TimeoutError
+    if isinstance(error, GeneratorBusy):
+        return ApiError(
+            429,
+            f"too many requests are waiting ({error}); retry later",
+            "rate_limit_error",
+            {"Retry-After": str(math.ceil(error.retry_after_s))},
+        )
+    return ApiError(
+        503, f"the model cannot answer now: {error}", "unavailable", {"Retry-After": "1"}
+    )
 
 
 async def _disconnect(request: Request) -> None:

@@ -1,24 +1,31 @@
-"""`stream: true`: the replies as Server-Sent Events in OpenAI's chunk format, ending in `data: [DONE]`.
+"""`stream: true`: the replies as Server-Sent Events in OpenAI's chunk format, then `data: [DONE]`.
 
-Each choice's context is a `ListenedContext`: a generator that can (one beam, in-process) hands over the
-reply piece by piece while writing it, and each piece becomes a chunk at once; whatever was not handed
-over (all of it, with beams or a remote model) follows as one chunk when the reply is written. Errors
-before the first piece are ordinary JSON answers with their status; later ones an `error` event.
+The events come from the domain's `ReplyService.stream`, over the generator's `stream_batch`: a
+generator that can (one beam, in-process) hands over the reply piece by piece while writing it, and
+each piece becomes a chunk at once; whatever was not handed over (all of it, with beams or a remote
+model) follows as one chunk when the reply is written. Errors before the first piece are ordinary
+JSON answers with their status; later ones an `error` event.
 """
 
 from __future__ import annotations
 
-import asyncio
 import time
 import uuid
-from collections.abc import AsyncIterator, Sequence
-from functools import partial
+from collections.abc import AsyncGenerator, AsyncIterator, Sequence
+from contextlib import aclosing
+from typing import Any
 
 import msgspec
 from litestar import Request
 from litestar.response import Stream
 
-from tinktalker.domain.dialogue import GenerationOptions, ListenedContext, Message, Reply
+from tinktalker.domain.dialogue import (
+    GenerationOptions,
+    Message,
+    Reply,
+    ReplyPiece,
+    StreamEvent,
+)
 from tinktalker.entrypoints.api.schemas import (
     ChatChunkChoice,
     ChatCompletionChunk,
@@ -36,61 +43,42 @@ from tinktalker.entrypoints.api.serving import ApiError, ClientGone, Serving
 async def streamed_replies(
     serving: Serving,
     request: Request,
-    context: Sequence[Message],
+    messages: Sequence[Message],
     options: GenerationOptions,
     n: int,
     chunks: ChatChunks | TextChunks,
     include_usage: bool,
 ) -> Stream:
-    loop = asyncio.get_running_loop()
-    pieces: asyncio.Queue = asyncio.Queue()
-    contexts = [ListenedContext(context, partial(_hand_over, loop, pieces, i)) for i in range(n)]
-    work = asyncio.ensure_future(serving.replies(request, contexts, options))
-    work.add_done_callback(lambda _: pieces.put_nowait(None))
-    first = await pieces.get()
-    if first is None:
-        await work  # an error before anything was sent is an ordinary answer with its status
-    return _event_stream(_events(first, pieces, work, n, chunks, include_usage))
-
-
-def _hand_over(
-    loop: asyncio.AbstractEventLoop, pieces: asyncio.Queue, index: int, piece: str
-) -> None:
-    loop.call_soon_threadsafe(pieces.put_nowait, (index, piece))  # called from the model's thread
+    # an error before the first event is raised here: an ordinary answer with its status
+    events = await serving.stream(request, messages, n, options, fallback=False)
+    return _event_stream(_events(events, n, chunks, include_usage))
 
 
 async def _events(
-    item, pieces: asyncio.Queue, work: asyncio.Future, n: int, chunks, include_usage: bool
-):
-    sent = [""] * n
-    try:
+    events: AsyncGenerator[StreamEvent, None],
+    n: int,
+    chunks: ChatChunks | TextChunks,
+    include_usage: bool,
+) -> AsyncIterator[list[Any]]:
+    async with aclosing(events):  # the client left: the work is given up
         yield chunks.opening(n)
-        while item is not None:
-            index, piece = item
-            sent[index] += piece
-            yield [chunks.piece(index, piece)]
-            item = await pieces.get()
         try:
-            replies: list[Reply] = work.result()
+            async for event in events:
+                if isinstance(event, ReplyPiece):
+                    yield [chunks.piece(event.index, event.text)]
+                else:
+                    replies = event
         except ClientGone:
             return
         except ApiError as error:  # e.g. the deadline passed while pieces were being sent
             yield [ErrorBody(ErrorDetail(error.message, error.kind, error.status_code))]
             return
-        yield [
-            chunks.piece(i, r.text[len(sent[i]) :])
-            for i, r in enumerate(replies)
-            if r.text.startswith(sent[i]) and len(r.text) > len(sent[i])
-        ]
         yield [chunks.closing(replies)]
         if include_usage:
             yield [chunks.usage(usage_of(replies))]
-    finally:
-        if not work.done():  # the client left mid-stream: its work is given up
-            work.cancel()
 
 
-def _event_stream(events: AsyncIterator[list]) -> Stream:
+def _event_stream(events: AsyncIterator[list[Any]]) -> Stream:
     async def encoded() -> AsyncIterator[bytes]:
         async for batch in events:
             for event in batch:
@@ -105,7 +93,8 @@ def _event_stream(events: AsyncIterator[list]) -> Stream:
 
 
 class ChatChunks:
-    """`chat.completion.chunk` events: a role delta per choice, content deltas, finish reasons, usage."""
+    """`chat.completion.chunk` events: a role delta per choice, content deltas, finish reasons,
+    usage."""
 
     def __init__(self, model: str) -> None:
         self._id, self._created, self._model = (
