@@ -11,6 +11,7 @@ from dependency_injector import containers, providers
 
 from tinktalker.adapters.batching_reply_generator import open_batching_reply_generator
 from tinktalker.adapters.console_user_channel import ConsoleUserChannel
+from tinktalker.adapters.market.moex_iss_market_data import open_moex_iss_market_data
 from tinktalker.adapters.model.loading import load_model_and_tokenizer
 from tinktalker.adapters.model.rudialogpt_prompt import PromptMarkers, RuDialoGptPrompt
 from tinktalker.adapters.model.serving_folder import write_serving_files
@@ -21,6 +22,7 @@ from tinktalker.adapters.storage.sqlite_database import open_sqlite_database
 from tinktalker.adapters.storage.sqlite_dialogue_store import SqliteDialogueStore
 from tinktalker.adapters.storage.sqlite_update_inbox import SqliteUpdateInbox
 from tinktalker.domain.errors import SetupError
+from tinktalker.domain.quotes import QuoteDesk
 from tinktalker.domain.service import DialoguePolicy, DialogueService
 from tinktalker.entrypoints.settings import Settings
 
@@ -208,6 +210,17 @@ class Container(containers.DeclarativeContainer):
         generator=dialogue_generator,
         store=dialogue_store,
         policy=dialogue_policy,
+    )
+
+    # Quotes for the bot's /price and cashtags; one HTTP client, closed with the other resources.
+    market_data = providers.Resource(
+        open_moex_iss_market_data,
+        iss_url=config.market.iss_url,
+        timeout_s=config.market.timeout_s,
+        cache_s=config.market.cache_s,
+    )
+    quote_desk = providers.Singleton(
+        QuoteDesk, market=market_data, deadline_s=config.market.timeout_s
     )
 
     # The bot's token comes from the environment, never from config: `tinktalker bot` overrides this.
