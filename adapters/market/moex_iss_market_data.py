@@ -93,14 +93,19 @@ class MoexIssMarketData:
 
 
 def ranked(matches: list[SecurityMatch], query: str) -> list[SecurityMatch]:
-    """Quotable shares first; then the exact ticker, then names starting with the query."""
+    """Quotable shares first; then the exact ticker, names starting with the query, the shortest
+    ticker (the ordinary share, SBER, before the preferred, SBERP)."""
     wanted = query.casefold()
 
-    def rank(match: SecurityMatch) -> tuple[bool, bool, bool]:
-        starts = match.short_name.casefold().startswith(wanted) or match.name.casefold().startswith(
-            wanted
+    def rank(match: SecurityMatch) -> tuple[bool, bool, bool, int]:
+        names = (match.short_name.casefold(), match.name.casefold())
+        starts = any(name.startswith(wanted) for name in names)
+        return (
+            not match.quotable,
+            match.ticker.casefold() != wanted,
+            not starts,
+            len(match.ticker),
         )
-        return (not match.quotable, match.ticker.casefold() != wanted, not starts)
 
     return sorted(matches, key=rank)  # stable: ties keep ISS's own relevance order
 
