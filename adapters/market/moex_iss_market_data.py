@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
 from typing import Any
+from urllib.parse import quote as quoted
 
 import httpx
 
@@ -52,7 +54,8 @@ class MoexIssMarketData:
         return await self._searches.get(key, lambda: self._fetch_search(key))
 
     async def _fetch_quote(self, ticker: str) -> Quote | None:
-        path = f"/engines/stock/markets/shares/boards/{BOARD}/securities/{ticker}.json"
+        secid = quoted(ticker, safe="")
+        path = f"/engines/stock/markets/shares/boards/{BOARD}/securities/{secid}.json"
         payload = await self._get(
             path,
             {
@@ -62,11 +65,10 @@ class MoexIssMarketData:
                 "marketdata.columns": ",".join(MARKET_COLUMNS),
             },
         )
-        securities = _rows_of(payload, "securities", SECURITY_COLUMNS, ticker)
-        market = _rows_of(payload, "marketdata", MARKET_COLUMNS, ticker)
-        if not securities:
-            return None
-        return _quote(securities[0], market[0] if market else None)
+        with _logged(path):
+            securities = _rows_of(payload, "securities", SECURITY_COLUMNS, ticker)
+            market = _rows_of(payload, "marketdata", MARKET_COLUMNS, ticker)
+            return _quote(securities[0], market[0] if market else None) if securities else None
 
     async def _fetch_search(self, query: str) -> list[SecurityMatch]:
         payload = await self._get(
@@ -78,8 +80,9 @@ class MoexIssMarketData:
                 "securities.columns": ",".join(SEARCH_COLUMNS),
             },
         )
-        rows = block_rows(payload, "securities", SEARCH_COLUMNS)
-        return ranked([_match(row) for row in rows], query)
+        with _logged("/securities.json"):
+            rows = block_rows(payload, "securities", SEARCH_COLUMNS)
+            return ranked([_match(row) for row in rows], query)
 
     async def _get(self, path: str, params: dict[str, str]) -> Any:
         try:
@@ -88,8 +91,17 @@ class MoexIssMarketData:
             response.raise_for_status()
             return response.json()
         except (httpx.HTTPError, TimeoutError, ValueError) as error:
-            log.warning("MOEX ISS %s failed: %s", path, error.__class__.__name__)
+            log.warning("MOEX ISS %s failed: %s %s", path, error.__class__.__name__, error)
             raise MarketDataUnavailable(f"MOEX ISS {path}: {error!r}") from None
+
+
+@contextmanager
+def _logged(path: str) -> Iterator[None]:
+    try:
+        yield
+    except IssAnswerUnreadable as error:
+        log.warning("MOEX ISS %s answered something unreadable: %s", path, error)
+        raise
 
 
 def ranked(matches: list[SecurityMatch], query: str) -> list[SecurityMatch]:
