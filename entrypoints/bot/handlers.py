@@ -99,7 +99,9 @@ class BotHandlers:
     async def on_price(self, update: Update, context: Context) -> None:
         """Quotes straight from the exchange: the model is never asked."""
         message = update.effective_message
-        if self._prices and await self._admitted(message) and await self._unhurried(message):
+        if message is None or self._prices is None:
+            return
+        if await self._admitted(message) and await self._unhurried(message):
             await self._send(message, await self._prices.for_command(context.args or ()))
 
     async def on_text(self, update: Update, context: Context) -> None:
