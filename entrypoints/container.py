@@ -15,6 +15,7 @@ from tinktalker.adapters.batching_reply_generator import (
     open_batching_reply_generator,
 )
 from tinktalker.adapters.console_user_channel import ConsoleUserChannel
+from tinktalker.adapters.market.moex_iss_market_data import open_moex_iss_market_data
 from tinktalker.adapters.model.in_process_reply_generator import InProcessReplyGenerator
 from tinktalker.adapters.model.loading import load_model_and_tokenizer
 from tinktalker.adapters.model.rudialogpt_prompt import PromptMarkers, RuDialoGptPrompt
@@ -27,6 +28,7 @@ from tinktalker.adapters.storage.sqlite_dialogue_store import SqliteDialogueStor
 from tinktalker.adapters.storage.sqlite_update_inbox import SqliteUpdateInbox
 from tinktalker.domain.durable_inbox import DurableInbox
 from tinktalker.domain.errors import SetupError
+from tinktalker.domain.quotes import QuoteDesk
 from tinktalker.domain.replies import ReplyRules, ReplyService
 from tinktalker.domain.service import DialoguePolicy, DialogueService
 from tinktalker.domain.turns import ConversationTurns
@@ -255,6 +257,17 @@ class Container(containers.DeclarativeContainer):
         store=dialogue_store,
         policy=dialogue_policy,
         turns=conversation_turns,
+    )
+
+    # Quotes for the bot's /price and cashtags; one HTTP client, closed with the other resources.
+    market_data = providers.Resource(
+        open_moex_iss_market_data,
+        iss_url=config.market.iss_url,
+        timeout_s=config.market.timeout_s,
+        cache_s=config.market.cache_s,
+    )
+    quote_desk = providers.Singleton(
+        QuoteDesk, market=market_data, deadline_s=config.market.timeout_s
     )
 
     # The bot's token comes from the environment, never from config: `tinktalker bot` overrides this.

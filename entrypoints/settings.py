@@ -93,6 +93,7 @@ class BotTexts(Section):
     help: str = (
         "Просто напиши мне, и я отвечу. /reset начинает разговор заново. "
         "В группе я отвечаю, когда меня упоминают, отвечают на моё сообщение или пишут /ask вопрос."
+        " /price SBER или /price сбер — котировка с Мосбиржи."
     )
     reset: str = "Хорошо, начнём с чистого листа."
     non_text: str = "Я понимаю только текст. Напиши мне словами, пожалуйста."
@@ -102,6 +103,17 @@ class BotTexts(Section):
     reset_command: str = "Забыть наш разговор"
     ask_command: str = "Спросить бота (удобно в группах)"
     slow_down: str = "Не так быстро, пожалуйста: я не успеваю отвечать. Подождите минутку."
+    price_command: str = "Котировка акции на Мосбирже"
+    price_usage: str = (
+        "Напишите тикер или название акции: /price SBER, /price сбер, /price sber gazp"
+    )
+    price_header: str = "Мосбиржа, данные с задержкой около 15 минут:"
+    price_no_trades_today: str = "сегодня сделок ещё не было, цена закрытия {date}"
+    price_time_zone: str = "МСК"
+    price_not_found: str = "«{query}»: такой акции на Мосбирже не нашёл."
+    price_similar: str = "Похожие: {matches}."
+    price_unavailable: str = "Котировки сейчас недоступны, попробуйте чуть позже."
+    price_unavailable_one: str = "{query}: котировка сейчас недоступна."
 
 
 class BotSettings(Section):
@@ -122,6 +134,13 @@ class BotSettings(Section):
     reply_threading: Literal["groups", "always", "never"] = "groups"
     user_messages_per_minute: int = Field(20, ge=0)
     texts: BotTexts = BotTexts()
+
+
+class MarketSettings(Section):
+    enabled: bool = True
+    iss_url: str = "https://iss.moex.com/iss"
+    timeout_s: float = Field(5.0, gt=0)
+    cache_s: float = Field(60.0, ge=0)
 
 
 class TrainingSettings(Section):
@@ -178,6 +197,7 @@ class Settings(Section):
     store: StoreSettings = StoreSettings()
     logging: LoggingSettings = LoggingSettings()
     bot: BotSettings = BotSettings()
+    market: MarketSettings = MarketSettings()
     training: TrainingSettings = TrainingSettings()
     batching: BatchingSettings = BatchingSettings()
     server: ServerSettings = ServerSettings()

@@ -82,7 +82,7 @@ def test_commands_greet_reset_forgets_and_non_text_gets_a_polite_line(api):
                 "commands"
             ]
         )
-        assert [c["command"] for c in commands] == ["start", "help", "reset", "ask"]
+        assert [c["command"] for c in commands] == ["start", "help", "reset", "ask", "price"]
         api.say(private(ALICE), ALICE, "/start")
         api.say(private(ALICE), ALICE, "/help")
         api.say(private(ALICE), ALICE, "remember me")

@@ -19,6 +19,7 @@ from tinktalker.entrypoints.bot.audience import (
     speaks_to_bot,
     without_mentions,
 )
+from tinktalker.entrypoints.bot.price_replies import PriceReplies
 from tinktalker.entrypoints.settings import BotSettings
 from tinktalker.ports.user_channel import UserChannel
 
@@ -36,6 +37,7 @@ class BotHandlers:
         channel: UserChannel,
         settings: BotSettings,
         unavailable_reply: str,
+        prices: PriceReplies | None = None,
     ) -> None:
         self._service = service
         self._channel = channel
@@ -46,12 +48,15 @@ class BotHandlers:
             frozenset(settings.allowed_user_ids), frozenset(settings.allowed_chat_ids)
         )
         self._flood = FloodGuard(settings.user_messages_per_minute)
+        self._prices = prices  # None: market data is off
 
     def register(self, application: Application) -> None:
         application.add_handler(CommandHandler("start", self.on_start, _NEW_MESSAGES))
         application.add_handler(CommandHandler("help", self.on_help, _NEW_MESSAGES))
         application.add_handler(CommandHandler("reset", self.on_reset, _NEW_MESSAGES))
         application.add_handler(CommandHandler("ask", self.on_ask, _NEW_MESSAGES))
+        if self._prices is not None:
+            application.add_handler(CommandHandler("price", self.on_price, _NEW_MESSAGES))
         # an unknown command in a private chat gets the help; in a group it may be another bot's
         application.add_handler(
             MessageHandler(_NEW_MESSAGES & filters.COMMAND & filters.ChatType.PRIVATE, self.on_help)
@@ -72,7 +77,7 @@ class BotHandlers:
             BotCommand("help", self._texts.help_command),
             BotCommand("reset", self._texts.reset_command),
             BotCommand("ask", self._texts.ask_command),
-        ]
+        ] + ([BotCommand("price", self._texts.price_command)] if self._prices else [])
 
     async def on_start(self, update: Update, context: Context) -> None:
         await self._say(_message_of(update), self._texts.start)
@@ -90,6 +95,14 @@ class BotHandlers:
         message = _message_of(update)
         if await self._admitted(message):
             await self._talk(message, " ".join(context.args or ()))
+
+    async def on_price(self, update: Update, context: Context) -> None:
+        """Quotes straight from the exchange: the model is never asked."""
+        message = update.effective_message
+        if message is None or self._prices is None:
+            return
+        if await self._admitted(message) and await self._unhurried(message):
+            await self._send(message, await self._prices.for_command(context.args or ()))
 
     async def on_text(self, update: Update, context: Context) -> None:
         message = _message_of(update)
@@ -132,6 +145,8 @@ class BotHandlers:
             return
         if not await self._unhurried(message):
             return
+        if self._prices and (quotes := await self._prices.for_cashtags(text)):
+            await self._send(message, quotes)  # its own message, before the model's reply
         conversation = conversation_of(message)
         try:
             await self._service.handle(conversation, text, self._quoted(message))

@@ -19,6 +19,7 @@ from telegram.ext import Application, Updater
 from tinktalker.domain.errors import SetupError
 from tinktalker.entrypoints.bot.handlers import BotHandlers
 from tinktalker.entrypoints.bot.log_redaction import redact, redact_in_logs
+from tinktalker.entrypoints.bot.price_replies import PriceReplies
 from tinktalker.entrypoints.container import Container
 from tinktalker.entrypoints.resolving import resolved
 from tinktalker.entrypoints.settings import Settings
@@ -57,7 +58,13 @@ async def run_bot(
         channel = container.telegram_channel()
         # a missing torch for the local backend is the container's SetupError, like for every command
         service = await resolved(container.dialogue_service(channel=channel))
-        handlers = BotHandlers(service, channel, settings.bot, settings.dialogue.unavailable_reply)
+        handlers = BotHandlers(
+            service,
+            channel,
+            settings.bot,
+            settings.dialogue.unavailable_reply,
+            prices=await _price_replies(container, settings),
+        )
         application = container.telegram_application()
         handlers.register(application)
         async with _online(application, settings):
@@ -66,6 +73,12 @@ async def run_bot(
     finally:
         await resolved(container.shutdown_resources())
     return 0
+
+
+async def _price_replies(container: Container, settings: Settings) -> PriceReplies | None:
+    if not settings.market.enabled:
+        return None
+    return PriceReplies(await resolved(container.quote_desk()), settings.bot.texts)
 
 
 def read_token(env: Mapping[str, str]) -> str:

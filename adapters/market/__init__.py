@@ -1,0 +1,1 @@
+"""Market data adapters: the Moscow Exchange's ISS."""
