@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import os
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 
@@ -22,6 +21,7 @@ from tinktalker.adapters.storage.sqlite_dialogue_store import SqliteDialogueStor
 from tinktalker.adapters.storage.sqlite_update_inbox import SqliteUpdateInbox
 from tinktalker.domain.errors import SetupError
 from tinktalker.domain.service import DialoguePolicy, DialogueService
+from tinktalker.entrypoints.environment_secrets import read_secrets
 from tinktalker.entrypoints.settings import Settings
 
 
@@ -77,10 +77,6 @@ def _telegram_channel(**settings):
     return TelegramUserChannel(**settings)
 
 
-# The API key a model server wants from us (the http backend); a secret, so never in config files.
-GENERATOR_API_KEY_ENV = "TINKTALKER_GENERATOR_API_KEY"
-
-
 async def _open_http_generator(**settings) -> AsyncIterator:
     # the adapter module is imported only when this resource opens, like the torch one
     from tinktalker.adapters.http_reply_generator import open_http_reply_generator
@@ -91,6 +87,8 @@ async def _open_http_generator(**settings) -> AsyncIterator:
 
 class Container(containers.DeclarativeContainer):
     config = providers.Configuration(strict=True)
+    # Secrets come from the environment only (entrypoints/environment_secrets.py)
+    secrets = providers.Singleton(read_secrets)
     prompt_markers = providers.Factory(
         PromptMarkers, first=config.prompt.first_marker, second=config.prompt.second_marker
     )
@@ -115,7 +113,7 @@ class Container(containers.DeclarativeContainer):
     http_generator = providers.Resource(
         _open_http_generator,
         base_url=config.generator.http.base_url,
-        api_key=providers.Callable(os.environ.get, GENERATOR_API_KEY_ENV),
+        api_key=secrets.provided.generator_api_key,
         protocol=config.generator.http.protocol,
         model=config.generator.http.model,
         markers=prompt_markers,
