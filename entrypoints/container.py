@@ -105,9 +105,7 @@ class Container(containers.DeclarativeContainer):
         cache_dir=config.model.cache_dir,
         local_files_only=config.model.local_files_only,
         decoding=config.generation,
-        markers=providers.Dict(
-            first=config.prompt.first_marker, second=config.prompt.second_marker
-        ),
+        markers=prompt_markers,
         pad_to_messages=config.prompt.pad_to_messages,
     )
     http_generator = providers.Resource(
@@ -166,10 +164,17 @@ class Container(containers.DeclarativeContainer):
         memory=providers.Singleton(InMemoryUpdateInbox),
     )
 
+    # Stripped from user text and replies: the prompt's markers, then dialogue.control_fragments (the
+    # special tokens; the in-process prompt also drops every special token id of its tokenizer). Not
+    # read from a loaded tokenizer, so the policy never waits for, or loads, a model.
+    control_fragments = providers.Callable(
+        PromptMarkers.control_fragments, prompt_markers, (), config.dialogue.control_fragments
+    )
+
     dialogue_policy = providers.Singleton(
         DialoguePolicy,
         context_size=config.dialogue.context_size,
-        control_fragments=config.dialogue.control_fragments,
+        control_fragments=control_fragments,
         fallback_reply=config.dialogue.fallback_reply,
         unavailable_reply=config.dialogue.unavailable_reply,
         reply_timeout_s=config.dialogue.reply_timeout_s,
@@ -191,7 +196,7 @@ class Container(containers.DeclarativeContainer):
         markers=prompt_markers,
         pad_to_messages=config.prompt.pad_to_messages,
         context_size=config.dialogue.context_size,
-        control_fragments=config.dialogue.control_fragments,
+        extra_fragments=config.dialogue.control_fragments,
         decoding=config.generation,
     )
 

@@ -7,7 +7,7 @@ import logging
 
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
 
-from tests.bot_fakes import FakeTelegramBot
+from devkit.bot_fakes import FakeTelegramBot
 from tinktalker.adapters.telegram.user_channel import TelegramUserChannel, split_message
 from tinktalker.domain.dialogue import Conversation as C
 from tinktalker.domain.errors import DeliveryFailed
