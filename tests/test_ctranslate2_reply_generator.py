@@ -24,6 +24,8 @@ BEAMS = GenerationOptions(do_sample=False, num_beams=3)
 # Without the penalties the engines compute the same thing; with them they differ by design (README).
 NO_PENALTIES = {"repetition_penalty": 1.0, "no_repeat_ngram_size": 0}
 
+pytestmark = pytest.mark.slow  # trains a model, converts it, serves it
+
 
 @pytest.fixture(scope="module")
 def trained_dir(tiny_model_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:

@@ -63,6 +63,7 @@ def test_hub_ids_and_paths_are_told_apart(value, is_path):
     assert looks_like_path(value) is is_path
 
 
+@pytest.mark.slow
 def test_library_warnings_are_printed_once(tiny_model_dir):
     import subprocess
     import sys

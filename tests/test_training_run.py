@@ -23,6 +23,8 @@ from tinktalker.training.file_modes import new_file_mode
 from tinktalker.training.plan import TrainingPlan
 from tinktalker.training.run import run_training
 
+pytestmark = pytest.mark.slow  # real training runs, crashes and resumes
+
 
 @pytest.fixture(scope="module")
 def chat_csv(tmp_path_factory: pytest.TempPathFactory) -> Path:
