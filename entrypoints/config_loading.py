@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from collections.abc import Set as AbstractSet
 from pathlib import Path
 from typing import Any
 
@@ -103,7 +104,7 @@ def read_yaml(path: Path) -> dict[str, Any]:
 def describe(
     error: ValidationError,
     path: str | Path | None,
-    flagged: set[str] = frozenset(),
+    flagged: AbstractSet[str] = frozenset(),
     from_env: Mapping[str, str] | None = None,
 ) -> str:
     """One line per problem, naming the key and where its value came from."""
@@ -113,7 +114,7 @@ def describe(
 
 
 def _problem_line(
-    problem: Any, path: str | Path | None, flagged: set[str], from_env: Mapping[str, str]
+    problem: Any, path: str | Path | None, flagged: AbstractSet[str], from_env: Mapping[str, str]
 ) -> str:
     key = ".".join(str(part) for part in problem["loc"])
     variable = next(

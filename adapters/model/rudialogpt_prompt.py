@@ -43,11 +43,9 @@ class RuDialoGptPrompt:
         self._control_ids = set(self.stop_ids) | set(tokenizer.all_special_ids)
 
     @classmethod
-    def for_markers(
-        cls, tokenizer, first_marker: str, second_marker: str, pad_to_messages: int = 1
-    ) -> RuDialoGptPrompt:
-        """Training's vocabulary: it encodes exchanges itself, so padding does not matter here."""
-        return cls(tokenizer, PromptMarkers(first_marker, second_marker), pad_to_messages)
+    def for_markers(cls, tokenizer, first_marker: str, second_marker: str) -> RuDialoGptPrompt:
+        """Training's vocabulary: it encodes exchanges itself, so no padding is asked for."""
+        return cls(tokenizer, PromptMarkers(first_marker, second_marker), 1)
 
     def control_fragments(self, extras: Sequence[str] = ()) -> tuple[str, ...]:
         """The markers, this tokenizer's special tokens (eos, ...) and the configured extras."""
