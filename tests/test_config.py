@@ -210,3 +210,16 @@ def test_secrets_are_read_from_the_environment_only(tmp_path):
     path.write_text("bot:\n  token: 123:abc\n", encoding="utf-8")
     with pytest.raises(SetupError, match="unknown config key 'bot.token'"):
         load_settings(path, env={})
+
+
+def test_decoding_and_the_training_plan_have_no_defaults_of_their_own():
+    from dataclasses import MISSING, fields
+
+    from tinktalker.adapters.model.decoding import Decoding
+    from tinktalker.entrypoints.settings import GenerationSettings, TrainingSettings
+    from tinktalker.training.plan import TrainingPlan
+
+    for kind in (Decoding, TrainingPlan):
+        assert [f.name for f in fields(kind) if f.default is not MISSING] == [], kind
+    assert {f.name for f in fields(Decoding)} == set(GenerationSettings.model_fields)
+    assert set(TrainingSettings.model_fields) <= {f.name for f in fields(TrainingPlan)}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hmac
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 
 from litestar import Litestar, Request, Response, get
@@ -35,7 +35,7 @@ log = logging.getLogger(__name__)
 
 def make_app(container: Container, settings: Settings, api_key: str | None = None) -> Litestar:
     """The API over the container's batching generator; with `api_key`, generating endpoints want it as a bearer."""
-    serving = _serving(settings)
+    serving = _serving(settings, container.control_fragments())
     guards = [_bearer_guard(api_key)] if api_key else []
     metrics = ApiMetrics(
         {
@@ -81,7 +81,7 @@ def make_app(container: Container, settings: Settings, api_key: str | None = Non
     )
 
 
-def _serving(settings: Settings) -> Serving:
+def _serving(settings: Settings, control_fragments: Sequence[str]) -> Serving:
     server = settings.server
     limits = ApiLimits(
         server.max_messages,
@@ -96,7 +96,7 @@ def _serving(settings: Settings) -> Serving:
         server.model_id,
         min(settings.generation.max_new_tokens, server.max_tokens),
         settings.dialogue.context_size,
-        settings.dialogue.control_fragments,
+        control_fragments,  # the prompt's markers + dialogue.control_fragments
         server.request_timeout_s,
     )
 
