@@ -6,7 +6,7 @@ TORCH ?= torch==2.13.0
 EXTRAS ?= dev
 BIN := $(VENV)/bin
 
-.PHONY: setup test chat tiny-model
+.PHONY: setup test test-fast chat tiny-model
 setup: $(VENV)/.installed-$(EXTRAS)
 
 $(VENV)/.installed-$(EXTRAS): pyproject.toml
@@ -21,12 +21,16 @@ test: setup
 	$(BIN)/lint-imports
 	$(BIN)/pytest
 
+# Unit tests only: no processes, servers or real training runs (tests marked slow; see tests/conftest.py)
+test-fast: setup
+	$(BIN)/pytest -m "not slow"
+
 chat: setup
 	$(BIN)/tinktalker chat $(if $(MODEL),--model $(MODEL))
 
 # A random-weight model folder, to try everything offline (it talks gibberish).
 tiny-model: setup
-	$(BIN)/python -m tests.tiny_model $(or $(OUT),tiny-model)
+	$(BIN)/python -m devkit.tiny_model $(or $(OUT),tiny-model)
 
 # The Telegram bot (token from TELEGRAM_TOKEN; see the README's bot section).
 .PHONY: bot

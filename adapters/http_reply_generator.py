@@ -42,8 +42,9 @@ class HttpReplyGenerator:
         deadline_s: float = 120.0,
         max_retries: int = 3,
         backoff_s: float = 0.5,
-        markers: PromptMarkers = PromptMarkers(),
-        pad_to_messages: int = 3,
+        *,
+        markers: PromptMarkers,
+        pad_to_messages: int,
     ) -> None:
         if protocol not in ("openai", "completions", "answer"):
             raise ValueError(

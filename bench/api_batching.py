@@ -28,8 +28,8 @@ sys.path.insert(0, str(ROOT))
 
 import httpx  # noqa: E402
 
-from tests.loopback_server import serve_process  # noqa: E402
-from tests.tiny_model import build_tiny_model  # noqa: E402
+from devkit.loopback_server import serve_process  # noqa: E402
+from devkit.tiny_model import build_tiny_model  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"
 MESSAGES = [

@@ -32,8 +32,8 @@ sys.path.insert(0, str(ROOT))
 import httpx  # noqa: E402
 
 from bench.api_batching import batch_totals  # noqa: E402
-from tests.loopback_server import serve_process  # noqa: E402
-from tests.tiny_model import build_medium_shaped_model  # noqa: E402
+from devkit.loopback_server import serve_process  # noqa: E402
+from devkit.tiny_model import build_medium_shaped_model  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"
 # One message for every request: equally long prompts, so every reply is exactly 40 tokens on both engines

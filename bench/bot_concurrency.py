@@ -23,9 +23,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.bot_api_stand_in import BotApiStandIn  # noqa: E402
-from tests.bot_fakes import EchoContextGenerator  # noqa: E402
-from tests.bot_run import TOKEN, BotRun, bot_settings  # noqa: E402
+from devkit.bot_api_stand_in import BotApiStandIn  # noqa: E402
+from devkit.bot_fakes import EchoContextGenerator  # noqa: E402
+from devkit.bot_run import TOKEN, BotRun, bot_settings  # noqa: E402
 from tinktalker.entrypoints.settings import BotSettings  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"

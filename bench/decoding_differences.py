@@ -21,24 +21,24 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.dialogue_csv import PAIRS, write_dialogue_csv  # noqa: E402
-from tests.tiny_model import build_tiny_model  # noqa: E402
+from devkit import schema_defaults as defaults  # noqa: E402
+from devkit.dialogue_csv import PAIRS, write_dialogue_csv  # noqa: E402
+from devkit.tiny_model import build_tiny_model  # noqa: E402
 from tinktalker.adapters.model.ctranslate2_reply_generator import open_ctranslate2_reply_generator  # noqa: E402
 from tinktalker.adapters.model.loading import load_model_and_tokenizer  # noqa: E402
 from tinktalker.adapters.model.rudialogpt_prompt import RuDialoGptPrompt  # noqa: E402
 from tinktalker.adapters.model.torch_reply_generator import open_torch_reply_generator  # noqa: E402
 from tinktalker.domain.dialogue import GenerationOptions, Message, Speaker  # noqa: E402
-from tinktalker.training.plan import TrainingPlan  # noqa: E402
 from tinktalker.training.run import run_training  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"
 
 
 def trained_model(scratch: Path) -> Path:
-    plan = TrainingPlan(
-        data=write_dialogue_csv(scratch / "chat.csv", rows=120),
-        base=str(build_tiny_model(scratch / "base")),
-        output=scratch / "out",
+    plan = defaults.training_plan(
+        write_dialogue_csv(scratch / "chat.csv", rows=120),
+        build_tiny_model(scratch / "base"),
+        scratch / "out",
         epochs=3,
         batch_size=8,
         learning_rate=1e-2,
@@ -84,7 +84,12 @@ def main() -> None:
     rows = {}
     with tempfile.TemporaryDirectory() as scratch:
         model = trained_model(Path(scratch))
-        common = {"device": "cpu", "decoding": {"max_new_tokens": 12}, "pad_to_messages": 1}
+        common = {
+            "device": "cpu",
+            "decoding": defaults.decoding_values(max_new_tokens=12),
+            "markers": defaults.markers(),
+            "pad_to_messages": 1,
+        }
         for name, resource in (
             ("torch", open_torch_reply_generator(str(model), dtype="float32", **common)),
             (

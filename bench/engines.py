@@ -26,7 +26,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.tiny_model import build_medium_shaped_model  # noqa: E402
+from devkit import schema_defaults as defaults  # noqa: E402
+from devkit.tiny_model import build_medium_shaped_model  # noqa: E402
 from tinktalker.domain.dialogue import Message, Speaker  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"
@@ -45,12 +46,19 @@ ENGINES = [
 
 
 def open_engine(engine: str, precision: str, model: Path, threads: int, cache: Path):
-    decoding = {"max_new_tokens": TOKENS, "min_new_tokens": TOKENS}
+    decoding = defaults.decoding_values(max_new_tokens=TOKENS, min_new_tokens=TOKENS)
+    markers = defaults.markers()
     if engine == "torch":
         from tinktalker.adapters.model.torch_reply_generator import open_torch_reply_generator
 
         return open_torch_reply_generator(
-            str(model), device="cpu", dtype=precision, decoding=decoding, threads=threads
+            str(model),
+            device="cpu",
+            dtype=precision,
+            decoding=decoding,
+            markers=markers,
+            pad_to_messages=3,
+            threads=threads,
         )
     from tinktalker.adapters.model.ctranslate2_reply_generator import (
         open_ctranslate2_reply_generator,
@@ -63,6 +71,8 @@ def open_engine(engine: str, precision: str, model: Path, threads: int, cache: P
         threads=threads,
         cache_dir=str(cache),
         decoding=decoding,
+        markers=markers,
+        pad_to_messages=3,
     )
 
 

@@ -22,12 +22,12 @@ import torch
 
 from bench.hf_trainer_recipe import trainer_epoch
 from bench.original_recipe import original_epoch
-from tests.tiny_model import _CORPUS, build_tiny_model
+from devkit import schema_defaults as defaults
+from devkit.tiny_model import _CORPUS, FIRST_MARKER, SECOND_MARKER, build_tiny_model
 from tinktalker.adapters.model.loading import load_model_and_tokenizer
 from tinktalker.adapters.model.rudialogpt_prompt import RuDialoGptPrompt
 from tinktalker.training.chat_csv import read_chat_csv
 from tinktalker.training.examples import ExampleEncoder
-from tinktalker.training.plan import TrainingPlan
 from tinktalker.training.run import run_training
 
 RESULTS = Path(__file__).parent / "results"
@@ -46,10 +46,10 @@ def write_chat(path: Path, rows: int) -> None:
 def pipeline_epochs(model_dir: Path, data: Path, folder: Path, args) -> tuple[float, list[float]]:
     """(setup seconds incl. the one hidden-state pass, seconds of each epoch incl. validation + checkpoint)."""
     marks: list[float] = []
-    plan = TrainingPlan(
-        data=data,
-        base=str(model_dir),
-        output=folder / "pipeline",
+    plan = defaults.training_plan(
+        data,
+        model_dir,
+        folder / "pipeline",
         epochs=args.epochs,
         batch_size=args.batch_size,
         validation_fraction=args.validation_fraction,
@@ -101,7 +101,7 @@ def measure(model_dir: Path, data: Path, folder: Path, args) -> dict:
     train_rows = exchanges[:-held_out]  # every recipe trains on the same rows
     model, tokenizer = load_model_and_tokenizer(str(model_dir), "cpu", "float32")
     examples = ExampleEncoder(
-        RuDialoGptPrompt.for_markers(tokenizer, "@@ПЕРВЫЙ@@", "@@ВТОРОЙ@@"), 300
+        RuDialoGptPrompt.for_markers(tokenizer, FIRST_MARKER, SECOND_MARKER), 300
     ).encode_all(train_rows)
     tokens = sum(len(e) for e in examples)
     original = original_epoch(model, tokenizer, train_rows, args.batch_size, 5e-5)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import functools
 import operator
-import os
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 
@@ -32,6 +31,7 @@ from tinktalker.domain.quotes import QuoteDesk
 from tinktalker.domain.replies import ReplyRules, ReplyService
 from tinktalker.domain.service import DialoguePolicy, DialogueService
 from tinktalker.domain.turns import ConversationTurns
+from tinktalker.entrypoints.environment_secrets import read_secrets
 from tinktalker.entrypoints.settings import Settings
 
 
@@ -93,10 +93,6 @@ def _telegram_update_queue(**settings):
     return AdmittingUpdateQueue(**settings)
 
 
-# The API key a model server wants from us (the http backend); a secret, so never in config files.
-GENERATOR_API_KEY_ENV = "TINKTALKER_GENERATOR_API_KEY"
-
-
 async def _open_http_generator(**settings) -> AsyncIterator:
     # the adapter module is imported only when this resource opens, like the torch one
     from tinktalker.adapters.http_reply_generator import open_http_reply_generator
@@ -116,6 +112,8 @@ def _prompt_meter_of(generator: object) -> TokenizerPromptMeter | None:
 
 class Container(containers.DeclarativeContainer):
     config = providers.Configuration(strict=True)
+    # Secrets come from the environment only (entrypoints/environment_secrets.py)
+    secrets = providers.Singleton(read_secrets)
     prompt_markers = providers.Factory(
         PromptMarkers, first=config.prompt.first_marker, second=config.prompt.second_marker
     )
@@ -132,15 +130,13 @@ class Container(containers.DeclarativeContainer):
         cache_dir=config.model.cache_dir,
         local_files_only=config.model.local_files_only,
         decoding=config.generation,
-        markers=providers.Dict(
-            first=config.prompt.first_marker, second=config.prompt.second_marker
-        ),
+        markers=prompt_markers,
         pad_to_messages=config.prompt.pad_to_messages,
     )
     http_generator = providers.Resource(
         _open_http_generator,
         base_url=config.generator.http.base_url,
-        api_key=providers.Callable(os.environ.get, GENERATOR_API_KEY_ENV),
+        api_key=secrets.provided.generator_api_key,
         protocol=config.generator.http.protocol,
         model=config.generator.http.model,
         markers=prompt_markers,
@@ -182,6 +178,13 @@ class Container(containers.DeclarativeContainer):
         memory=providers.Singleton(InMemoryUpdateInbox),
     )
 
+    # Stripped from user text and replies: the prompt's markers, then dialogue.control_fragments (the
+    # special tokens; the in-process prompt also drops every special token id of its tokenizer). Not
+    # read from a loaded tokenizer, so the policy never waits for, or loads, a model.
+    control_fragments = providers.Callable(
+        PromptMarkers.control_fragments, prompt_markers, (), config.dialogue.control_fragments
+    )
+
     dialogue_policy = providers.Singleton(
         DialoguePolicy,
         unavailable_reply=config.dialogue.unavailable_reply,
@@ -205,7 +208,7 @@ class Container(containers.DeclarativeContainer):
         markers=prompt_markers,
         pad_to_messages=config.prompt.pad_to_messages,
         context_size=config.dialogue.context_size,
-        control_fragments=config.dialogue.control_fragments,
+        extra_fragments=config.dialogue.control_fragments,
         decoding=config.generation,
     )
 
@@ -225,7 +228,7 @@ class Container(containers.DeclarativeContainer):
     dialogue_reply_rules = providers.Singleton(
         ReplyRules,
         context_size=config.dialogue.context_size,
-        control_fragments=config.dialogue.control_fragments,
+        control_fragments=control_fragments,
         fallback_reply=config.dialogue.fallback_reply,
         timeout_s=config.dialogue.reply_timeout_s,
         max_new_tokens=config.generation.max_new_tokens,
@@ -238,7 +241,7 @@ class Container(containers.DeclarativeContainer):
     api_reply_rules = providers.Singleton(
         ReplyRules,
         context_size=config.dialogue.context_size,
-        control_fragments=config.dialogue.control_fragments,
+        control_fragments=control_fragments,
         fallback_reply=config.dialogue.fallback_reply,
         timeout_s=None,
         max_new_tokens=providers.Callable(

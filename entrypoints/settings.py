@@ -39,6 +39,8 @@ class GenerationSettings(Section):
 
 
 class PromptSettings(Section):
+    """The one source of the turn markers: the prompt adapter gets them from here."""
+
     first_marker: str = "@@ПЕРВЫЙ@@"
     second_marker: str = "@@ВТОРОЙ@@"
     pad_to_messages: int = Field(3, ge=1)
@@ -46,7 +48,8 @@ class PromptSettings(Section):
 
 class DialogueSettings(Section):
     context_size: int = Field(3, ge=1)
-    control_fragments: list[str] = ["@@ПЕРВЫЙ@@", "@@ВТОРОЙ@@", "</s>", "<|endoftext|>"]
+    # besides the prompt markers, which are always removed
+    control_fragments: list[str] = ["</s>", "<|endoftext|>"]
     fallback_reply: str = "Хм, даже не знаю, что сказать. А что думаешь ты?"
     unavailable_reply: str = "Извините, я сейчас не могу ответить. Попробуйте чуть позже."
     reply_timeout_s: float | None = Field(120.0, gt=0)

@@ -7,7 +7,7 @@ from contextlib import contextmanager
 
 from dependency_injector import providers
 
-from tests.loopback_server import serving_in_thread
+from devkit.loopback_server import serving_in_thread
 from tinktalker.entrypoints.api.app import make_app
 from tinktalker.entrypoints.container import make_container
 from tinktalker.entrypoints.settings import (

@@ -1,14 +1,54 @@
-"""Shared fixtures: a tiny random GPT-2 dialogue model on disk, built once per test session."""
+"""Shared fixtures: a tiny random GPT-2 dialogue model on disk, built once per test session.
+
+Also marks tests `slow` (left out by `make test-fast`): every test of a module that starts
+processes or servers (it imports subprocess, uvicorn, a loopback server or the Bot API stand-in),
+and every test that asks for a fixture that does (`api`). Other slow tests say @pytest.mark.slow.
+"""
 
 from __future__ import annotations
 
 import os
+import types
 from pathlib import Path
 
 import pytest
 
+# what a module imports when its tests start a process, a server on loopback or the bot's client
+PROCESS_MODULES = frozenset(
+    {
+        "subprocess",
+        "uvicorn",
+        "devkit.loopback_server",
+        "devkit.bot_api_stand_in",
+        "devkit.bot_run",
+        "tests.api_app_under_test",
+    }
+)
+PROCESS_FIXTURES = frozenset({"api"})
+
 os.environ.setdefault("HF_HUB_OFFLINE", "1")  # tests never reach the hub
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        module = getattr(item, "module", None)
+        if PROCESS_FIXTURES.intersection(getattr(item, "fixturenames", ())) or (
+            module is not None and _starts_processes(module)
+        ):
+            item.add_marker(pytest.mark.slow)
+
+
+def _starts_processes(module: types.ModuleType) -> bool:
+    for value in vars(module).values():
+        name = (
+            value.__name__
+            if isinstance(value, types.ModuleType)
+            else getattr(value, "__module__", None)
+        )
+        if name in PROCESS_MODULES:
+            return True
+    return False
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -21,7 +61,7 @@ def conversion_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from tests.tiny_model import build_tiny_model
+    from devkit.tiny_model import build_tiny_model
 
     return build_tiny_model(tmp_path_factory.mktemp("tiny-model"))
 
@@ -29,8 +69,8 @@ def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture
 def api():
     """A Bot API stand-in on loopback for the bot's end-to-end tests."""
-    from tests.bot_api_stand_in import BotApiStandIn
-    from tests.bot_run import TOKEN
+    from devkit.bot_api_stand_in import BotApiStandIn
+    from devkit.bot_run import TOKEN
 
     with BotApiStandIn(TOKEN) as stand_in:
         yield stand_in

@@ -8,7 +8,7 @@ import time
 import httpx
 import pytest
 
-from tests.loopback_server import serve_process
+from devkit.loopback_server import serve_process
 
 ENV = {
     "TINKTALKER__STORE__BACKEND": "memory",

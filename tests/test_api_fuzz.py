@@ -13,7 +13,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from tests.loopback_server import serving_in_thread
+from devkit.loopback_server import serving_in_thread
 
 # Per body operation: positive cases reach the model (slower), negative ones stop at the validators.
 # 3 x 120 + 3 x 220 = 1020 cases, about a minute on two busy cores.

@@ -194,7 +194,7 @@ def _chat(text: str, **extra) -> dict:
 def test_with_one_beam_the_real_model_streams_token_by_token(
     tiny_model_dir, tmp_path, engine, sampling, generation
 ):
-    from tests.loopback_server import serving_in_thread
+    from devkit.loopback_server import serving_in_thread
     from tinktalker.entrypoints.api.app import make_app
     from tinktalker.entrypoints.container import make_container
     from tinktalker.entrypoints.settings import Settings

@@ -8,7 +8,8 @@ import httpx
 import openai
 import pytest
 
-from tests.loopback_server import serve_process
+from devkit import schema_defaults as defaults
+from devkit.loopback_server import serve_process
 from tinktalker.adapters.http_reply_generator import HttpReplyGenerator
 from tinktalker.domain.dialogue import GenerationOptions, Message, Speaker
 
@@ -152,7 +153,13 @@ def test_the_http_reply_generator_gets_replies_from_the_server(server, protocol)
     ]
 
     async def ask():
-        generator = HttpReplyGenerator(url, api_key=KEY, protocol=protocol)
+        generator = HttpReplyGenerator(
+            url,
+            api_key=KEY,
+            protocol=protocol,
+            markers=defaults.markers(),
+            pad_to_messages=3,
+        )
         try:
             one = await generator.generate(
                 context, GenerationOptions(do_sample=False, max_new_tokens=5)

@@ -12,9 +12,9 @@ import sys
 import httpx
 import pytest
 
+from devkit.loopback_server import serve_process
 from tests.api_app_under_test import api_server
 from tests.fakes import FakeReplyGenerator
-from tests.loopback_server import serve_process
 from tests.test_cli_chat import ROOT, run_cli
 from tinktalker.entrypoints.api.binding import describe_bind_error
 

@@ -2,6 +2,7 @@ import asyncio
 
 import pytest
 
+from devkit import schema_defaults as defaults
 from tests.fake_reply_generator import EchoReplyGenerator, unavailable
 from tinktalker.adapters.batching_reply_generator import BatchingReplyGenerator
 from tinktalker.domain.dialogue import GenerationOptions, Message, Speaker
@@ -135,11 +136,15 @@ def test_closing_fails_whatever_still_waits():
 
 def test_greedy_fp32_replies_are_the_same_batched_and_one_by_one(tiny_model_dir):
     from tinktalker.adapters.model.loading import load_model_and_tokenizer
-    from tinktalker.adapters.model.torch_reply_generator import Decoding, TorchReplyGenerator
+    from tinktalker.adapters.model.torch_reply_generator import TorchReplyGenerator
 
     model, tokenizer = load_model_and_tokenizer(str(tiny_model_dir), "cpu", "float32")
     torch_generator = TorchReplyGenerator(
-        model, tokenizer, Decoding(do_sample=False, num_beams=1, max_new_tokens=12)
+        model,
+        tokenizer,
+        defaults.decoding(do_sample=False, num_beams=1, max_new_tokens=12),
+        defaults.markers(),
+        3,
     )
     contexts = [
         said("привет"),

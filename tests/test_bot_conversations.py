@@ -9,8 +9,8 @@ import json
 
 import pytest
 
-from tests.bot_fakes import EchoContextGenerator, WatchedUpdateInbox, bot, echo, user
-from tests.bot_run import ALICE, BOB, CAROL, DAVE, ERIN, GROUP, BotRun, bot_settings, private
+from devkit.bot_fakes import EchoContextGenerator, WatchedUpdateInbox, bot, echo, user
+from devkit.bot_run import ALICE, BOB, CAROL, DAVE, ERIN, GROUP, BotRun, bot_settings, private
 
 
 def test_many_chats_at_once_each_reply_lands_in_its_chat_and_contexts_never_mix(api, tmp_path):

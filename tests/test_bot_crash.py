@@ -16,8 +16,8 @@ from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-from tests.bot_api_stand_in import BotApiStandIn
-from tests.bot_run import TOKEN, private
+from devkit.bot_api_stand_in import BotApiStandIn
+from devkit.bot_run import TOKEN, private
 
 ROOT = Path(__file__).resolve().parents[1]
 USERS = [{"id": 7000 + n, "is_bot": False, "first_name": f"u{n}"} for n in range(10)]

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.bot_fakes import EchoContextGenerator
-from tests.bot_run import TOKEN, BotRun, bot_settings, private
+from devkit.bot_fakes import EchoContextGenerator
+from devkit.bot_run import TOKEN, BotRun, bot_settings, private
 from tests.test_bot_inbox import _locked
 from tinktalker.adapters.storage.sqlite_database import SqliteDatabase
 from tinktalker.adapters.storage.sqlite_dialogue_store import SqliteDialogueStore

@@ -7,8 +7,8 @@ from __future__ import annotations
 import signal
 import time
 
-from tests.bot_api_stand_in import BotApiStandIn
-from tests.bot_run import TOKEN, private
+from devkit.bot_api_stand_in import BotApiStandIn
+from devkit.bot_run import TOKEN, private
 from tests.test_bot_crash import slow_model_server, start_bot
 from tinktalker.adapters.telegram.user_channel import split_message
 

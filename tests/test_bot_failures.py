@@ -7,8 +7,8 @@ import logging
 import sqlite3
 import time
 
-from tests.bot_fakes import EchoContextGenerator, echo, user
-from tests.bot_run import ALICE, BOB, DAVE, GROUP, TOKEN, BotRun, bot_settings, private
+from devkit.bot_fakes import EchoContextGenerator, echo, user
+from devkit.bot_run import ALICE, BOB, DAVE, GROUP, TOKEN, BotRun, bot_settings, private
 from tinktalker.domain.dialogue import Message, Speaker
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.bot_fakes import EchoContextGenerator, bot, echo, user
-from tests.bot_run import ALICE, BOB, DAVE, ERIN, GROUP, BotRun, bot_settings, private
+from devkit.bot_fakes import EchoContextGenerator, bot, echo, user
+from devkit.bot_run import ALICE, BOB, DAVE, ERIN, GROUP, BotRun, bot_settings, private
 
 FORUM = {"id": -1003001, "type": "supergroup", "title": "Investors club", "is_forum": True}
 BONDS, STOCKS = 11, 12

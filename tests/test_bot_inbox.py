@@ -8,8 +8,8 @@ import subprocess
 import sys
 import time
 
-from tests.bot_fakes import EchoContextGenerator, bot, echo, user
-from tests.bot_run import ALICE, BOB, TOKEN, BotRun, bot_settings, private
+from devkit.bot_fakes import EchoContextGenerator, bot, echo, user
+from devkit.bot_run import ALICE, BOB, TOKEN, BotRun, bot_settings, private
 from tests.test_bot_lifecycle import _free_port, _post, _wait_until_listening
 
 

@@ -14,8 +14,8 @@ import urllib.request
 
 import pytest
 
-from tests.bot_fakes import EchoContextGenerator, echo
-from tests.bot_run import ALICE, TOKEN, BotRun, bot_settings, private
+from devkit.bot_fakes import EchoContextGenerator, echo
+from devkit.bot_run import ALICE, TOKEN, BotRun, bot_settings, private
 from tinktalker.domain.dialogue import Message, Speaker
 from tinktalker.domain.errors import SetupError
 from tinktalker.entrypoints.bot.run import run_bot

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.bot_api_stand_in import BotApiStandIn
-from tests.bot_run import ALICE, BOB, CAROL, DAVE, ERIN, GROUP, TOKEN, private
+from devkit.bot_api_stand_in import BotApiStandIn
+from devkit.bot_run import ALICE, BOB, CAROL, DAVE, ERIN, GROUP, TOKEN, private
 from tests.iss_stand_in import IssStandIn
 from tinktalker.entrypoints.settings import Settings
 

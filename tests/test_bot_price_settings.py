@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 
-from tests.bot_fakes import EchoContextGenerator, echo, user
-from tests.bot_run import ALICE, BOB, GROUP, BotRun, bot_settings, private
+from devkit.bot_fakes import EchoContextGenerator, echo, user
+from devkit.bot_run import ALICE, BOB, GROUP, BotRun, bot_settings, private
 from tests.iss_stand_in import IssStandIn
 from tinktalker.entrypoints.settings import MarketSettings
 

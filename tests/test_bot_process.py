@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.bot_api_stand_in import BotApiStandIn
-from tests.bot_run import ALICE, BOB, TOKEN, private
+from devkit.bot_api_stand_in import BotApiStandIn
+from devkit.bot_run import ALICE, BOB, TOKEN, private
 from tinktalker.entrypoints.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]

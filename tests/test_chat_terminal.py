@@ -117,7 +117,7 @@ def test_ctrl_c_at_the_prompt_leaves_at_once(chat):
 @pytest.fixture(scope="module")
 def slow_model_dir(tmp_path_factory):
     """Wide and long enough that a reply takes seconds on a CPU (the tiny model answers at once)."""
-    from tests.tiny_model import build_tiny_model
+    from devkit.tiny_model import build_tiny_model
 
     return build_tiny_model(
         tmp_path_factory.mktemp("slow-model"), n_layer=6, n_embd=256, n_head=4, n_positions=1024

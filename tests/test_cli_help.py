@@ -29,10 +29,13 @@ def test_version(capsys):
 
 
 def test_each_command_names_the_environment_it_reads(capsys):
-    from tinktalker.entrypoints.api.app import API_KEY_ENV
-    from tinktalker.entrypoints.bot.run import TOKEN_ENV, WEBHOOK_SECRET_ENV
     from tinktalker.entrypoints.config_loading import CONFIG_ENV, MODEL_ENV
-    from tinktalker.entrypoints.container import GENERATOR_API_KEY_ENV
+    from tinktalker.entrypoints.environment_secrets import (
+        API_KEY_ENV,
+        GENERATOR_API_KEY_ENV,
+        TOKEN_ENV,
+        WEBHOOK_SECRET_ENV,
+    )
 
     reads = {
         "chat": [GENERATOR_API_KEY_ENV],

@@ -172,3 +172,54 @@ def test_an_installed_package_without_config_yml_has_the_same_defaults(tmp_path,
     monkeypatch.setattr(config_loading, "SHIPPED_CONFIG", tmp_path / "config.yml")
     assert config_loading.shipped_config() is None
     assert load_settings(None, env={}) == with_file == Settings()
+
+
+def test_flags_beat_the_environment_which_beats_the_file(tmp_path):
+    path = tmp_path / "c.yml"
+    path.write_text("server:\n  port: 1111\n  host: 10.0.0.1\n", encoding="utf-8")
+    env = {"TINKTALKER__SERVER__PORT": "2222"}
+    assert load_settings(path, env={}).server.port == 1111
+    assert load_settings(path, env=env).server.port == 2222
+    settings = load_settings(path, env=env, flags={"server.port": 3333})
+    assert settings.server.port == 3333 and settings.server.host == "10.0.0.1"
+
+
+def test_an_environment_variable_for_an_unknown_section_is_named():
+    with pytest.raises(SetupError) as error:
+        load_settings(None, env={"TINKTALKER__MODLE__DEVICE": "cpu"})
+    assert str(error.value) == (
+        "unknown config key 'modle' (from environment variable TINKTALKER__MODLE__DEVICE); "
+        "see config.yml for the keys there are"
+    )
+
+
+def test_secrets_are_read_from_the_environment_only(tmp_path):
+    from tinktalker.entrypoints.environment_secrets import read_secrets
+
+    secrets = read_secrets(
+        {
+            "TELEGRAM_TOKEN": " 123:abc\n",
+            "TELEGRAM_WEBHOOK_SECRET": "s3cret",
+            "TINKTALKER_API_KEY": "key",
+        }
+    )
+    assert secrets.telegram_token == "123:abc" and secrets.telegram_webhook_secret == "s3cret"
+    assert secrets.api_key == "key" and secrets.generator_api_key == ""
+    # no config key can hold one: the schema has none, so a file naming one is refused
+    path = tmp_path / "c.yml"
+    path.write_text("bot:\n  token: 123:abc\n", encoding="utf-8")
+    with pytest.raises(SetupError, match="unknown config key 'bot.token'"):
+        load_settings(path, env={})
+
+
+def test_decoding_and_the_training_plan_have_no_defaults_of_their_own():
+    from dataclasses import MISSING, fields
+
+    from tinktalker.adapters.model.decoding import Decoding
+    from tinktalker.entrypoints.settings import GenerationSettings, TrainingSettings
+    from tinktalker.training.plan import TrainingPlan
+
+    for kind in (Decoding, TrainingPlan):
+        assert [f.name for f in fields(kind) if f.default is not MISSING] == [], kind
+    assert {f.name for f in fields(Decoding)} == set(GenerationSettings.model_fields)
+    assert set(TrainingSettings.model_fields) <= {f.name for f in fields(TrainingPlan)}

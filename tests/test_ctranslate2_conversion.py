@@ -160,7 +160,7 @@ def run_chat(
 def gpt_neo_folder(folder: Path) -> Path:
     from transformers import GPTNeoConfig, GPTNeoForCausalLM
 
-    from tests.tiny_model import build_tokenizer
+    from devkit.tiny_model import build_tokenizer
 
     tokenizer = build_tokenizer(folder)
     config = GPTNeoConfig(

@@ -7,15 +7,15 @@ from pathlib import Path
 
 import pytest
 
-from tests.dialogue_csv import PAIRS, write_dialogue_csv
+from devkit import schema_defaults as defaults
+from devkit.dialogue_csv import PAIRS, write_dialogue_csv
+from devkit.tiny_model import FIRST_MARKER, SECOND_MARKER
 from tests.test_torch_reply_generator import CONTEXTS
-from tests.tiny_model import FIRST_MARKER, SECOND_MARKER
 from tinktalker.adapters.model.ctranslate2_reply_generator import open_ctranslate2_reply_generator
 from tinktalker.adapters.model.loading import load_model_and_tokenizer
 from tinktalker.adapters.model.rudialogpt_prompt import RuDialoGptPrompt
 from tinktalker.adapters.model.torch_reply_generator import open_torch_reply_generator
 from tinktalker.domain.dialogue import GenerationOptions, Message, Speaker
-from tinktalker.training.plan import TrainingPlan
 from tinktalker.training.run import run_training
 
 U = Speaker.USER
@@ -24,15 +24,17 @@ BEAMS = GenerationOptions(do_sample=False, num_beams=3)
 # Without the penalties the engines compute the same thing; with them they differ by design (README).
 NO_PENALTIES = {"repetition_penalty": 1.0, "no_repeat_ngram_size": 0}
 
+pytestmark = pytest.mark.slow  # trains a model, converts it, serves it
+
 
 @pytest.fixture(scope="module")
 def trained_dir(tiny_model_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A head-only run of the real training pipeline: an untied lm_head (tie_word_embeddings false)."""
     scratch = tmp_path_factory.mktemp("trained")
-    plan = TrainingPlan(
-        data=write_dialogue_csv(scratch / "chat.csv", rows=120),
-        base=str(tiny_model_dir),
-        output=scratch / "out",
+    plan = defaults.training_plan(
+        write_dialogue_csv(scratch / "chat.csv", rows=120),
+        tiny_model_dir,
+        scratch / "out",
         epochs=3,
         batch_size=8,
         learning_rate=1e-2,
@@ -55,10 +57,16 @@ def replies(
     quantization: str = "float32",
     **decoding,
 ):
-    decoding = {"max_new_tokens": 12, **decoding}
+    decoding = defaults.decoding_values(**{"max_new_tokens": 12, **decoding})
+    markers = defaults.markers()
     if engine == "torch":
         resource = open_torch_reply_generator(
-            str(model), device="cpu", dtype="float32", decoding=decoding, pad_to_messages=1
+            str(model),
+            device="cpu",
+            dtype="float32",
+            decoding=decoding,
+            markers=markers,
+            pad_to_messages=1,
         )
     else:
         resource = open_ctranslate2_reply_generator(
@@ -67,6 +75,7 @@ def replies(
             quantization=quantization,
             cache_dir=str(cache),
             decoding=decoding,
+            markers=markers,
             pad_to_messages=1,
         )
     generator = next(resource)
@@ -143,7 +152,7 @@ def test_a_caller_stop_string_cuts_the_reply_like_torch(trained_dir, tmp_path):
 def test_serve_answers_openai_chat_with_the_ctranslate2_engine(trained_dir, tmp_path):
     import openai
 
-    from tests.loopback_server import serve_process
+    from devkit.loopback_server import serve_process
 
     env = {
         "TINKTALKER__MODEL__ENGINE": "ctranslate2",
@@ -205,7 +214,8 @@ def test_streamed_rows_of_a_batch_split_between_workers_reach_their_own_rows(
         cache_dir=str(tmp_path),
         threads=2,
         parallel_batches=parallel_batches,
-        decoding={"max_new_tokens": 12, **NO_PENALTIES},
+        decoding=defaults.decoding_values(max_new_tokens=12, **NO_PENALTIES),
+        markers=defaults.markers(),
         pad_to_messages=1,
     )
     generator = next(resource)

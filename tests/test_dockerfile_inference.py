@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.loopback_server import free_port, wait_until_ready
+from devkit.loopback_server import free_port, wait_until_ready
 
 ROOT = Path(__file__).resolve().parents[1]
 

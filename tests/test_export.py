@@ -7,7 +7,8 @@ import pytest
 import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer, pipeline
 
-from tests.tiny_model import FIRST_MARKER, build_tiny_model
+from devkit import schema_defaults as defaults
+from devkit.tiny_model import FIRST_MARKER, build_tiny_model
 from tinktalker.adapters.model.rudialogpt_prompt import RuDialoGptPrompt
 from tinktalker.domain.dialogue import Message, Speaker
 from tinktalker.domain.prompt_safety import context_window
@@ -45,7 +46,9 @@ def test_the_chat_template_gives_the_ids_of_the_projects_prompt(exported, dialog
         chat, tokenize=True, add_generation_prompt=True, return_dict=False
     )
     messages = [Message(Speaker.USER if r == "user" else Speaker.BOT, t) for r, t in dialogue]
-    expected = RuDialoGptPrompt(tokenizer).encode(context_window(messages, 3), 1 << 30)
+    expected = RuDialoGptPrompt(tokenizer, defaults.markers(), 3).encode(
+        context_window(messages, 3), 1 << 30
+    )
     assert list(rendered) == expected
 
 
@@ -54,7 +57,7 @@ def test_the_generation_config_stops_at_eos_and_both_markers_with_the_model_card
 
     tokenizer = AutoTokenizer.from_pretrained(exported)
     config = GenerationConfig.from_pretrained(exported)
-    prompt = RuDialoGptPrompt(tokenizer)
+    prompt = RuDialoGptPrompt(tokenizer, defaults.markers(), 3)
     assert set(config.eos_token_id) == {
         tokenizer.eos_token_id,
         *prompt.first_ids,

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.bot_api_stand_in import BotApiStandIn
-from tests.bot_run import ALICE, BOB, TOKEN, BotRun, bot_settings, private
-from tests.loopback_server import serve_process
+from devkit.bot_api_stand_in import BotApiStandIn
+from devkit.bot_run import ALICE, BOB, TOKEN, BotRun, bot_settings, private
+from devkit.loopback_server import serve_process
 from tinktalker.entrypoints.settings import Settings
 
 KEY = "server-key-42"

@@ -7,7 +7,8 @@ import time
 import pytest
 from litestar import Litestar, Request, Response, post
 
-from tests.loopback_server import free_port, serving_in_thread
+from devkit import schema_defaults as defaults
+from devkit.loopback_server import free_port, serving_in_thread
 from tinktalker.adapters.http_reply_generator import HttpReplyGenerator
 from tinktalker.domain.dialogue import GenerationOptions, Message, Speaker
 from tinktalker.domain.errors import ReplyUnavailable
@@ -80,7 +81,9 @@ def server(stand_in):
 
 def ask(url: str, options: GenerationOptions | None = None, context=CONTEXT, **settings):
     async def run():
-        generator = HttpReplyGenerator(url, **{"backoff_s": 0.01, **settings})
+        generator = HttpReplyGenerator(
+            url, markers=defaults.markers(), pad_to_messages=3, **{"backoff_s": 0.01, **settings}
+        )
         started = time.monotonic()
         try:
             return await generator.generate(context, options), time.monotonic() - started
@@ -130,7 +133,7 @@ def test_the_original_format_sends_the_last_three_texts_and_reads_a_json_string(
 
 
 def test_the_completions_protocol_sends_the_projects_prompt_with_the_markers_as_stop(server):
-    from tests.tiny_model import build_tokenizer
+    from devkit.tiny_model import build_tokenizer
     from tinktalker.adapters.model.rudialogpt_prompt import RuDialoGptPrompt
 
     stand_in, url = server
@@ -146,7 +149,9 @@ def test_the_completions_protocol_sends_the_projects_prompt_with_the_markers_as_
     assert path == "/v1/completions" and body["stop"] == ["@@ПЕРВЫЙ@@", "@@ВТОРОЙ@@", "!"]
     assert body["prompt"] == "@@ПЕРВЫЙ@@  @@ВТОРОЙ@@ четыре @@ПЕРВЫЙ@@ пять @@ВТОРОЙ@@"
     tokenizer = build_tokenizer()  # the server tokenizes it into the very ids the local model gets
-    assert tokenizer.encode(body["prompt"]) == RuDialoGptPrompt(tokenizer).encode(context, 1 << 30)
+    assert tokenizer.encode(body["prompt"]) == RuDialoGptPrompt(
+        tokenizer, defaults.markers(), 3
+    ).encode(context, 1 << 30)
 
 
 def test_429_is_retried_after_the_servers_retry_after(server):
@@ -167,9 +172,12 @@ def test_retries_are_bounded(server):
 def test_a_retry_after_beyond_the_deadline_gives_up_at_once(server):
     stand_in, url = server
     stand_in.script[:] = [(429, {"Retry-After": "30"})]
-    with pytest.raises(ReplyUnavailable, match="within 2"):
-        _, took = ask(url, deadline_s=2)
-    assert len(stand_in.requests) == 1
+    started = time.monotonic()
+    with pytest.raises(ReplyUnavailable, match="within 5"):
+        ask(url, deadline_s=5)
+    took = time.monotonic() - started
+    # without the guard it sleeps toward Retry-After until the 5 s deadline cuts it off
+    assert took < 2.5 and len(stand_in.requests) == 1
 
 
 def test_a_hanging_server_times_out_without_piling_on_more_requests(server):

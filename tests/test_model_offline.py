@@ -9,7 +9,7 @@ import sys
 import time
 from pathlib import Path
 
-from tests.loopback_server import free_port
+from devkit.loopback_server import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 

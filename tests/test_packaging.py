@@ -107,6 +107,7 @@ def dockerignored(path: str) -> bool:
         ".venv/bin/python",
         "tinktalker.sqlite3",
         "build/lib/x.py",
+        "devkit/tiny_model.py",
     ],
 )
 def test_the_docker_context_leaves_out_outputs_and_checkpoints(path):

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.tiny_model import build_tokenizer
+from devkit import schema_defaults as defaults
+from devkit.tiny_model import build_tokenizer
 from tinktalker.adapters.model.rudialogpt_prompt import RuDialoGptPrompt
 from tinktalker.domain.dialogue import Message, Speaker
 
@@ -18,7 +19,7 @@ def tokenizer():
 
 @pytest.fixture(scope="module")
 def prompt(tokenizer):
-    return RuDialoGptPrompt(tokenizer)
+    return RuDialoGptPrompt(tokenizer, defaults.markers(), 3)
 
 
 def test_three_messages_give_the_original_prompt(prompt, tokenizer):
@@ -75,3 +76,14 @@ def test_reply_is_cut_at_the_next_marker_or_eos(prompt, tokenizer):
     assert prompt.cut_reply([*text, *prompt.first_ids, 5, 6]) == (text, True)
     assert prompt.cut_reply([*text, tokenizer.eos_token_id]) == (text, True)
     assert prompt.cut_reply(text) == (text, False)
+
+
+def test_control_fragments_come_from_the_configured_markers_and_the_tokenizer(tokenizer):
+    from tinktalker.entrypoints.config_loading import load_settings
+    from tinktalker.entrypoints.container import make_container
+
+    env = {"TINKTALKER__PROMPT__FIRST_MARKER": "<<ты>>", "TINKTALKER__STORE__BACKEND": "memory"}
+    container = make_container(load_settings(None, env=env))
+    assert container.control_fragments() == ("<<ты>>", "@@ВТОРОЙ@@", "</s>", "<|endoftext|>")
+    prompt = RuDialoGptPrompt(tokenizer, defaults.markers(), 3)
+    assert prompt.control_fragments(["[x]"]) == ("@@ПЕРВЫЙ@@", "@@ВТОРОЙ@@", "</s>", "[x]")

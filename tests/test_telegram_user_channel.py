@@ -16,7 +16,7 @@ from telegram.error import (
     TimedOut,
 )
 
-from tests.bot_fakes import FakeTelegramBot
+from devkit.bot_fakes import FakeTelegramBot
 from tinktalker.adapters.telegram.user_channel import TelegramUserChannel, split_message
 from tinktalker.domain.dialogue import Conversation as C
 from tinktalker.domain.errors import DeliveryFailed

@@ -11,7 +11,7 @@ ROOT = Path(__file__).resolve().parents[1]
 def test_the_tiny_model_files_are_0644(tmp_path):
     folder = tmp_path / "tiny-model"
     subprocess.run(
-        [sys.executable, "-m", "tests.tiny_model", str(folder)],
+        [sys.executable, "-m", "devkit.tiny_model", str(folder)],
         cwd=ROOT,
         check=True,
         capture_output=True,

@@ -7,9 +7,10 @@ import time
 
 import pytest
 
-from tests.tiny_model import FIRST_MARKER, SECOND_MARKER
+from devkit import schema_defaults as defaults
+from devkit.tiny_model import FIRST_MARKER, SECOND_MARKER
 from tinktalker.adapters.model.loading import load_model_and_tokenizer
-from tinktalker.adapters.model.torch_reply_generator import Decoding, TorchReplyGenerator
+from tinktalker.adapters.model.torch_reply_generator import TorchReplyGenerator
 from tinktalker.domain.dialogue import GenerationOptions, Message, Speaker
 
 U, B = Speaker.USER, Speaker.BOT
@@ -29,7 +30,9 @@ CONTEXTS = [
 @pytest.fixture(scope="module")
 def generator(tiny_model_dir):
     model, tokenizer = load_model_and_tokenizer(str(tiny_model_dir), device="cpu", dtype="float32")
-    generator = TorchReplyGenerator(model, tokenizer, Decoding(max_new_tokens=12))
+    generator = TorchReplyGenerator(
+        model, tokenizer, defaults.decoding(max_new_tokens=12), defaults.markers(), 3
+    )
     yield generator
     generator.close()
 
@@ -109,7 +112,7 @@ async def test_stop_strings_cut_the_reply(generator):
 def test_seeded_model_card_sampling_matches_hf_own_warpers(generator):
     import torch
 
-    decoding = Decoding(max_new_tokens=12)
+    decoding = defaults.decoding(max_new_tokens=12)
     for context in CONTEXTS:
         prompt = torch.tensor([generator.prompt.encode(context, 100)])
         torch.manual_seed(3)

@@ -12,7 +12,7 @@ from pathlib import Path
 import torch
 from safetensors.torch import load_file
 
-from tests.dialogue_csv import write_dialogue_csv
+from devkit.dialogue_csv import write_dialogue_csv
 from tinktalker.entrypoints.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]

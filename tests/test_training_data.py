@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.dialogue_csv import write_dialogue_csv
-from tests.tiny_model import FIRST_MARKER, SECOND_MARKER, build_tokenizer
+from devkit.dialogue_csv import write_dialogue_csv
+from devkit.tiny_model import FIRST_MARKER, SECOND_MARKER, build_tokenizer
 from tinktalker.adapters.model.rudialogpt_prompt import RuDialoGptPrompt
 from tinktalker.domain.errors import SetupError
 from tinktalker.entrypoints.settings import TrainingSettings

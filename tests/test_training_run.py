@@ -11,16 +11,19 @@ import torch
 from safetensors.torch import load_file
 from transformers import AutoModelForCausalLM
 
-from tests.dialogue_csv import write_dialogue_csv
+from devkit import schema_defaults as defaults
+from devkit.dialogue_csv import write_dialogue_csv
 from tinktalker.adapters.model.loading import load_model_and_tokenizer
 from tinktalker.adapters.model.rudialogpt_prompt import RuDialoGptPrompt
-from tinktalker.adapters.model.torch_reply_generator import Decoding, TorchReplyGenerator
+from tinktalker.adapters.model.torch_reply_generator import TorchReplyGenerator
 from tinktalker.domain.dialogue import Message, Speaker
 from tinktalker.domain.errors import SetupError
 from tinktalker.training.faults import InjectedFailure, fault_hook
 from tinktalker.training.file_modes import new_file_mode
 from tinktalker.training.plan import TrainingPlan
 from tinktalker.training.run import run_training
+
+pytestmark = pytest.mark.slow  # real training runs, crashes and resumes
 
 
 @pytest.fixture(scope="module")
@@ -37,7 +40,7 @@ def plan_for(base: Path, data: Path, output: Path, **changes) -> TrainingPlan:
         checkpoint_every=4,
         device="cpu",
     )
-    return TrainingPlan(data=data, base=str(base), output=output, **{**values, **changes})
+    return defaults.training_plan(data, base, output, **{**values, **changes})
 
 
 def train(plan: TrainingPlan, fault: str | None = None):
@@ -82,7 +85,8 @@ def test_output_folder_loads_untied_and_generates(head_run) -> None:
     generator = TorchReplyGenerator(
         model,
         tokenizer,
-        Decoding(do_sample=False, num_beams=1, max_new_tokens=8),
+        defaults.decoding(do_sample=False, num_beams=1, max_new_tokens=8),
+        defaults.markers(),
         pad_to_messages=1,
     )  # the prompt shape it was trained on
     try:

@@ -30,32 +30,34 @@ _FINGERPRINTED = (
 )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class TrainingPlan:
+    """Every value is given: the defaults live in the settings schema (`training:`, `prompt:`)."""
+
     data: Path
     base: str
     output: Path
-    resume: bool = False
-    limit: int | None = None
-    mode: Mode = "head"
-    loss_on: LossOn = "reply"
-    epochs: int = 3
-    batch_size: int = 16
-    learning_rate: float = 5e-5
-    weight_decay: float = 0.0
-    validation_fraction: float = 0.05
-    max_length: int = 300
-    cache_hidden_states: bool = True
-    checkpoint_every: int = 500
-    keep_checkpoints: int = 2
-    seed: int = 42
-    plateau_factor: float = 0.5
-    plateau_patience: int = 0
-    first_marker: str = "@@ПЕРВЫЙ@@"
-    second_marker: str = "@@ВТОРОЙ@@"
-    device: str = "auto"
-    mixed_precision: str = "no"
-    local_files_only: bool = False
+    resume: bool
+    limit: int | None
+    mode: Mode
+    loss_on: LossOn
+    epochs: int
+    batch_size: int
+    learning_rate: float
+    weight_decay: float
+    validation_fraction: float
+    max_length: int
+    cache_hidden_states: bool
+    checkpoint_every: int
+    keep_checkpoints: int
+    seed: int
+    plateau_factor: float
+    plateau_patience: int
+    first_marker: str
+    second_marker: str
+    device: str
+    mixed_precision: str
+    local_files_only: bool
 
     @property
     def uses_cache(self) -> bool:

@@ -44,9 +44,9 @@ class Ctranslate2ReplyGenerator(InProcessReplyGenerator):
         vocabulary: list[str],
         tokenizer,
         max_positions: int,
-        decoding: Decoding = Decoding(),
-        markers: PromptMarkers = PromptMarkers(),
-        pad_to_messages: int = 3,
+        decoding: Decoding,
+        markers: PromptMarkers,
+        pad_to_messages: int,
         parallel_batches: int = 1,
     ) -> None:
         super().__init__(
@@ -135,15 +135,16 @@ def pick_ct2_device(device: str) -> tuple[str, int]:
 
 def open_ctranslate2_reply_generator(
     name_or_path: str,
+    *,
+    decoding: dict,
+    markers: PromptMarkers,
+    pad_to_messages: int,
     device: str = "auto",
     quantization: str = "auto",
     threads: int = 0,
     parallel_batches: int = 0,
     cache_dir: str | None = None,
     local_files_only: bool = False,
-    decoding: dict | None = None,
-    markers: dict | None = None,
-    pad_to_messages: int = 3,
 ) -> Iterator[Ctranslate2ReplyGenerator]:
     """Resource: converts the model on first use (cached), loads it once, yields the generator."""
     device, index = pick_ct2_device(device)
@@ -182,8 +183,8 @@ def open_ctranslate2_reply_generator(
         vocabulary,
         AutoTokenizer.from_pretrained(source),
         int(getattr(config, "n_positions", None) or config.max_position_embeddings),
-        Decoding(**(decoding or {})),
-        PromptMarkers(**(markers or {})),
+        Decoding(**decoding),
+        markers,
         pad_to_messages,
         workers,
     )

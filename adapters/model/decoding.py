@@ -7,20 +7,20 @@ from dataclasses import asdict, dataclass, replace
 from tinktalker.domain.dialogue import GenerationOptions
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Decoding:
-    """Model-card defaults of tinkoff-ai/ruDialoGPT-medium."""
+    """The `generation:` settings (their defaults, the model card's, live in the settings schema)."""
 
-    top_k: int = 10
-    top_p: float = 0.95
-    num_beams: int = 3
-    do_sample: bool = True
-    no_repeat_ngram_size: int = 2
-    temperature: float = 1.2
-    repetition_penalty: float = 1.2
-    length_penalty: float = 1.0
-    max_new_tokens: int = 40
-    min_new_tokens: int = 0
+    top_k: int
+    top_p: float
+    num_beams: int
+    do_sample: bool
+    no_repeat_ngram_size: int
+    temperature: float
+    repetition_penalty: float
+    length_penalty: float
+    max_new_tokens: int
+    min_new_tokens: int
 
     def generate_kwargs(self) -> dict:
         """Hugging Face `generate` arguments."""

@@ -11,8 +11,17 @@ from tinktalker.domain.errors import SetupError
 
 @dataclass(frozen=True)
 class PromptMarkers:
-    first: str = "@@ПЕРВЫЙ@@"
-    second: str = "@@ВТОРОЙ@@"
+    """The turn markers; their one source is the settings schema (prompt.first_marker, ...)."""
+
+    first: str
+    second: str
+
+    def control_fragments(
+        self, special_tokens: Sequence[str] = (), extras: Sequence[str] = ()
+    ) -> tuple[str, ...]:
+        """What user text and replies never carry: the markers, special tokens, then extras."""
+        fragments = (self.first, self.second, *special_tokens, *extras)
+        return tuple(dict.fromkeys(f for f in fragments if f))
 
 
 class RuDialoGptPrompt:
@@ -22,9 +31,7 @@ class RuDialoGptPrompt:
     so the model learns exactly what serving will send it.
     """
 
-    def __init__(
-        self, tokenizer, markers: PromptMarkers = PromptMarkers(), pad_to_messages: int = 3
-    ) -> None:
+    def __init__(self, tokenizer, markers: PromptMarkers, pad_to_messages: int) -> None:
         self._tokenizer = tokenizer
         self.first_ids = self._marker_ids(markers.first)
         self.second_ids = self._marker_ids(markers.second)
@@ -37,7 +44,12 @@ class RuDialoGptPrompt:
 
     @classmethod
     def for_markers(cls, tokenizer, first_marker: str, second_marker: str) -> RuDialoGptPrompt:
-        return cls(tokenizer, PromptMarkers(first_marker, second_marker))
+        """Training's vocabulary: it encodes exchanges itself, so no padding is asked for."""
+        return cls(tokenizer, PromptMarkers(first_marker, second_marker), 1)
+
+    def control_fragments(self, extras: Sequence[str] = ()) -> tuple[str, ...]:
+        """The markers, this tokenizer's special tokens (eos, ...) and the configured extras."""
+        return self.markers.control_fragments(self._tokenizer.all_special_tokens, extras)
 
     @property
     def eos_id(self) -> int | None:
@@ -116,9 +128,7 @@ def padded(context: Sequence[Message], pad_to_messages: int) -> list[Message]:
     return messages
 
 
-def prompt_text(
-    context: Sequence[Message], markers: PromptMarkers = PromptMarkers(), pad_to_messages: int = 3
-) -> str:
+def prompt_text(context: Sequence[Message], markers: PromptMarkers, pad_to_messages: int) -> str:
     """The prompt as text, for servers that tokenize it themselves: the same ids when markers are tokens."""
     turns = "".join(
         f"{markers.first if m.speaker is Speaker.USER else markers.second} {m.text} "

@@ -73,13 +73,14 @@ def write_serving_files(
     markers: PromptMarkers,
     pad_to_messages: int,
     context_size: int,
-    control_fragments: Sequence[str],
+    extra_fragments: Sequence[str],
     decoding: dict,
 ) -> None:
     """Adds the chat template to the folder's tokenizer config and writes generation_config.json."""
     from transformers import GenerationConfig
 
     prompt = RuDialoGptPrompt(tokenizer, markers, pad_to_messages)
+    control_fragments = prompt.control_fragments(extra_fragments)
     _markers_special(tokenizer, prompt, markers)
     tokenizer.chat_template = chat_template(
         markers, pad_to_messages, context_size, control_fragments

@@ -27,9 +27,9 @@ class TorchReplyGenerator(InProcessReplyGenerator):
         self,
         model,
         tokenizer,
-        decoding: Decoding = Decoding(),
-        markers: PromptMarkers = PromptMarkers(),
-        pad_to_messages: int = 3,
+        decoding: Decoding,
+        markers: PromptMarkers,
+        pad_to_messages: int,
     ) -> None:
         max_positions = int(
             getattr(model.config, "n_positions", None) or model.config.max_position_embeddings
@@ -104,12 +104,13 @@ class TorchReplyGenerator(InProcessReplyGenerator):
 
 def open_torch_reply_generator(
     name_or_path: str,
+    *,
+    decoding: dict,
+    markers: PromptMarkers,
+    pad_to_messages: int,
     device: str = "auto",
     dtype: str = "auto",
     local_files_only: bool = False,
-    decoding: dict | None = None,
-    markers: dict | None = None,
-    pad_to_messages: int = 3,
     threads: int = 0,
 ) -> Iterator[TorchReplyGenerator]:
     """Resource: loads the model once, yields the generator, frees the model on shutdown."""
@@ -119,8 +120,8 @@ def open_torch_reply_generator(
     generator = TorchReplyGenerator(
         model,
         tokenizer,
-        Decoding(**(decoding or {})),
-        PromptMarkers(**(markers or {})),
+        Decoding(**decoding),
+        markers,
         pad_to_messages,
     )
     try:

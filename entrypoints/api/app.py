@@ -35,8 +35,6 @@ from tinktalker.entrypoints.settings import Settings
 
 log = logging.getLogger(__name__)
 
-API_KEY_ENV = "TINKTALKER_API_KEY"
-
 
 def make_app(container: Container, settings: Settings, api_key: str | None = None) -> Litestar:
     """The API over the container's batching generator; with `api_key`, generating endpoints want

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 
 import uvicorn
 
 from tinktalker.domain.errors import SetupError
-from tinktalker.entrypoints.api.app import API_KEY_ENV, make_app
+from tinktalker.entrypoints.api.app import make_app
 from tinktalker.entrypoints.api.binding import announce_when_listening, bind_problem
 from tinktalker.entrypoints.api.connections import (
     QuietAcceptErrors,
@@ -17,6 +16,7 @@ from tinktalker.entrypoints.api.connections import (
     raise_open_files_limit,
 )
 from tinktalker.entrypoints.container import Container
+from tinktalker.entrypoints.environment_secrets import read_secrets
 from tinktalker.entrypoints.resolving import resolved
 from tinktalker.entrypoints.settings import Settings
 
@@ -28,7 +28,7 @@ async def run_serve(container: Container, settings: Settings) -> int:
     prepare_process()
     # Loaded here rather than in the app's lifespan so a missing model ends in one clear line (SetupError).
     await resolved(container.batching_reply_generator())
-    app = make_app(container, settings, api_key=os.environ.get(API_KEY_ENV) or None)
+    app = make_app(container, settings, api_key=read_secrets().api_key or None)
     config = uvicorn.Config(
         app,
         host=settings.server.host,

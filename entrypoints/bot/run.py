@@ -21,12 +21,11 @@ from tinktalker.entrypoints.bot.handlers import BotHandlers
 from tinktalker.entrypoints.bot.log_redaction import redact, redact_in_logs
 from tinktalker.entrypoints.bot.price_replies import PriceReplies
 from tinktalker.entrypoints.container import Container
+from tinktalker.entrypoints.environment_secrets import TOKEN_ENV, WEBHOOK_SECRET_ENV, read_secrets
 from tinktalker.entrypoints.resolving import resolved
 from tinktalker.entrypoints.settings import Settings
 
 log = logging.getLogger(__name__)
-TOKEN_ENV = "TELEGRAM_TOKEN"
-WEBHOOK_SECRET_ENV = "TELEGRAM_WEBHOOK_SECRET"
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 _SECRET_TOKEN = re.compile(r"[A-Za-z0-9_-]{1,256}")
 
@@ -82,7 +81,7 @@ async def _price_replies(container: Container, settings: Settings) -> PriceRepli
 
 
 def read_token(env: Mapping[str, str]) -> str:
-    token = env.get(TOKEN_ENV, "").strip()
+    token = read_secrets(env).telegram_token
     if not token:
         raise SetupError(
             f"{TOKEN_ENV} is not set; create a bot with @BotFather and export {TOKEN_ENV}=<its token>"
@@ -98,7 +97,7 @@ def _check_webhook(settings: Settings, env: Mapping[str, str]) -> str:
             "bot.webhook.public_url is empty; set it to the https URL Telegram should call, "
             "e.g. https://bot.example.com/telegram"
         )
-    secret = env.get(WEBHOOK_SECRET_ENV, "").strip() or secrets.token_urlsafe(32)
+    secret = read_secrets(env).telegram_webhook_secret or secrets.token_urlsafe(32)
     if not _SECRET_TOKEN.fullmatch(secret):
         raise SetupError(
             f"{WEBHOOK_SECRET_ENV} may hold only A-Z, a-z, 0-9, _ and - (1 to 256 characters)"

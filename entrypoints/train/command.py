@@ -6,7 +6,7 @@ import argparse
 import os
 import sys
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from pydantic import ValidationError
 
@@ -15,12 +15,19 @@ from tinktalker.entrypoints.container import Container
 from tinktalker.entrypoints.settings import Settings, TrainingSettings
 from tinktalker.entrypoints.train.arguments import OVERRIDABLE
 
+if TYPE_CHECKING:
+    from tinktalker.training.plan import TrainingPlan
+
 FAULT_ENV = "TINKTALKER_TRAIN_FAULT"  # crash tests only: e.g. kill-in-checkpoint:2
 
 
 def run_train(
-    args: argparse.Namespace, settings: Settings, container: Container, out: TextIO = sys.stdout
+    args: argparse.Namespace,
+    settings: Settings,
+    container: Container,
+    out: TextIO | None = None,
 ) -> int:
+    out = sys.stdout if out is None else out  # looked up per call: tests capture sys.stdout
     from tinktalker.training.faults import fault_hook
     from tinktalker.training.run import run_training
 
@@ -48,36 +55,44 @@ def run_train(
     return 0
 
 
-def training_plan(args: argparse.Namespace, settings: Settings):
-    from tinktalker.training.plan import TrainingPlan
-
+def training_plan(args: argparse.Namespace, settings: Settings) -> TrainingPlan:
     values = settings.training.model_dump()
     values.update(
         {key: getattr(args, key) for key in OVERRIDABLE if getattr(args, key, None) is not None}
     )
-    values = _checked(values)
+    training = _checked(values)
     for key, flag in (("data", "--data"), ("output", "--output")):
-        if not values[key]:
+        if not getattr(training, key):
             raise SetupError(
                 f"no training {key} given; pass {flag} (or set training.{key} in the config)"
             )
+    return plan_from_settings(settings.model_copy(update={"training": training}), args.resume)
+
+
+def plan_from_settings(settings: Settings, resume: bool = False) -> TrainingPlan:
+    """The plan for `settings.training` (data and output set), with the prompt's markers."""
+    from tinktalker.training.plan import TrainingPlan
+
+    training = settings.training
+    if training.data is None or training.output is None:
+        raise SetupError("training.data and training.output must both be set")
     return TrainingPlan(
-        data=Path(values.pop("data")).expanduser(),
-        output=Path(values.pop("output")).expanduser(),
-        base=values.pop("base") or settings.model.name_or_path,
-        resume=args.resume,
+        data=Path(training.data).expanduser(),
+        output=Path(training.output).expanduser(),
+        base=training.base or settings.model.name_or_path,
+        resume=resume,
         first_marker=settings.prompt.first_marker,
         second_marker=settings.prompt.second_marker,
         device=settings.model.device,
         local_files_only=settings.model.local_files_only,
-        **values,
+        **training.model_dump(exclude={"data", "output", "base"}),
     )
 
 
-def _checked(values: dict) -> dict:
+def _checked(values: dict) -> TrainingSettings:
     """Flags get the same checks as the config keys (e.g. --limit 0, --validation-fraction 1.5)."""
     try:
-        return TrainingSettings.model_validate(values).model_dump()
+        return TrainingSettings.model_validate(values)
     except ValidationError as error:
         problem = error.errors()[0]
         key = ".".join(str(part) for part in problem["loc"])

@@ -1,6 +1,6 @@
 """Builds tiny random-weight GPT-2 dialogue models for tests, benches and offline trials.
 
-Run `python -m tests.tiny_model FOLDER` to write one you can point `tinktalker chat --model` at.
+Run `python -m devkit.tiny_model FOLDER` to write one you can point `tinktalker chat --model` at.
 """
 
 from __future__ import annotations
@@ -8,8 +8,11 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-FIRST_MARKER = "@@ПЕРВЫЙ@@"
-SECOND_MARKER = "@@ВТОРОЙ@@"
+from tinktalker.entrypoints.settings import PromptSettings
+
+# the schema's markers, so a tiny model speaks the prompt the app builds by default
+FIRST_MARKER = PromptSettings().first_marker
+SECOND_MARKER = PromptSettings().second_marker
 EOS = "</s>"
 
 _CORPUS = [
@@ -106,5 +109,5 @@ def build_medium_shaped_model(folder: Path | str) -> Path:
 
 if __name__ == "__main__":
     if len(sys.argv) != 2:
-        sys.exit("usage: python -m tests.tiny_model FOLDER")
+        sys.exit("usage: python -m devkit.tiny_model FOLDER")
     print(build_tiny_model(sys.argv[1]))

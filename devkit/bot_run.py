@@ -7,7 +7,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from tests.bot_api_stand_in import BotApiStandIn
+from devkit.bot_api_stand_in import BotApiStandIn
 from tinktalker.entrypoints.bot.run import run_bot
 from tinktalker.entrypoints.container import Container, make_container
 from tinktalker.entrypoints.settings import Settings
