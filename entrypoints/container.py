@@ -11,6 +11,7 @@ from dependency_injector import containers, providers
 
 from tinktalker.adapters.batching_reply_generator import open_batching_reply_generator
 from tinktalker.adapters.console_user_channel import ConsoleUserChannel
+from tinktalker.adapters.model.llama_cpp_conversion import convert_to_gguf
 from tinktalker.adapters.model.loading import load_model_and_tokenizer
 from tinktalker.adapters.model.rudialogpt_prompt import PromptMarkers, RuDialoGptPrompt
 from tinktalker.adapters.model.serving_folder import write_serving_files
@@ -196,6 +197,9 @@ class Container(containers.DeclarativeContainer):
         control_fragments=config.dialogue.control_fragments,
         decoding=config.generation,
     )
+    # `export --gguf`: converter(folder, tokenizer, converter=..., outtype=...) writes a GGUF whose
+    # replies end at the markers on llama.cpp
+    gguf_converter = providers.Factory(functools.partial, convert_to_gguf, markers=prompt_markers)
 
     # Conversations (chat, bot) batch concurrent chats on an in-process model; a model server batches itself.
     dialogue_generator = providers.Selector(
