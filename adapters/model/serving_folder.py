@@ -46,8 +46,8 @@ def chat_template(
     context_size: int,
     control_fragments: Sequence[str],
 ) -> str:
+    """Jinja that renders `@@ПЕРВЫЙ@@ m1 @@ВТОРОЙ@@ m2 ... @@ВТОРОЙ@@` as RuDialoGptPrompt does:
     system messages left out, the last `context_size` messages, blanks up to `pad_to_messages`.
-    system messages left out, the last `context_size` messages, blank ones up to `pad_to_messages`.
     """
     first, second = json.dumps(markers.first), json.dumps(markers.second)
     clean = "".join(f" | replace({json.dumps(f)}, '')" for f in control_fragments if f)
