@@ -54,6 +54,7 @@ class GenerationOptions:
     num_beams: int | None = None
     seed: int | None = None
     stop: tuple[str, ...] = field(default=())
+    min_new_tokens: int | None = None
 
 
 class ListenedContext(tuple):

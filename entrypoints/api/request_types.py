@@ -121,6 +121,8 @@ def request_types(limits: ApiLimits, model_id: str) -> RequestTypes:
         n: Choices = 1
         stop: Stop = None
         seed: Seed | None = None
+        # vLLM's extension: the reply does not end (at a marker or eos) before this many tokens
+        min_tokens: Annotated[int, Meta(ge=0, le=limits.max_tokens)] | None = None
         stream: bool | None = False
         stream_options: StreamOptions | None = None
         presence_penalty: _off(Zero) = None

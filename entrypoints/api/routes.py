@@ -175,6 +175,7 @@ async def _prepare(
         seed=data.seed,
         stop=stop,
         do_sample=None if temperature is None else temperature > 0,
+        min_new_tokens=None if data.min_tokens is None else min(data.min_tokens, max_tokens),
     )
 
 
