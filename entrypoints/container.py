@@ -126,6 +126,8 @@ class Container(containers.DeclarativeContainer):
         deadline_s=config.generator.http.deadline_s,
         max_retries=config.generator.http.max_retries,
         backoff_s=config.generator.http.backoff_s,
+        decoding=config.generation,
+        extensions=config.generator.http.extensions,
     )
     reply_generator = providers.Selector(
         config.generator.backend, local=local_generator, http=http_generator

@@ -69,6 +69,7 @@ class HttpGeneratorSettings(Section):
     deadline_s: float = Field(120.0, gt=0)
     max_retries: int = Field(3, ge=0)
     backoff_s: float = Field(0.5, ge=0)
+    extensions: list[Literal["top_k", "repetition_penalty", "min_tokens"]] = []
 
 
 class GeneratorSettings(Section):
