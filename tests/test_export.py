@@ -173,3 +173,32 @@ def test_the_model_config_names_its_context_length_as_llama_cpp_reads_it(exporte
     config = json.loads((exported / "config.json").read_text(encoding="utf-8"))
     assert config["n_ctx"] == config["n_positions"] == 128
     assert AutoModelForCausalLM.from_pretrained(exported).config.n_positions == 128
+
+
+FAILING_CONVERTER = """
+class TextModel:
+    def get_vocab_base_pre(self, tokenizer): ...
+    def _set_vocab_gpt2(self): ...
+
+def main():
+    raise NotImplementedError("BPE pre-tokenizer was not recognized")
+"""
+
+
+def test_a_failing_gguf_converter_is_one_line_with_its_error(tiny_model_dir, tmp_path, capsys):
+    converter = tmp_path / "convert_hf_to_gguf.py"
+    converter.write_text(FAILING_CONVERTER)
+    output = tmp_path / "served"
+    command = ["export", "--model", str(tiny_model_dir), "--output", str(output)]
+    assert main([*command, "--gguf", str(converter)]) == 2
+    error = capsys.readouterr().err.strip().splitlines()[-1]
+    assert error.startswith("tinktalker: error: llama.cpp's converter failed on")
+    assert error.endswith("NotImplementedError: BPE pre-tokenizer was not recognized")
+
+
+def test_gguf_wants_the_converter_script_before_writing_anything(tiny_model_dir, tmp_path, capsys):
+    output = tmp_path / "served"
+    command = ["export", "--model", str(tiny_model_dir), "--output", str(output)]
+    assert main([*command, "--gguf", str(tmp_path / "missing.py")]) == 2
+    assert "convert_hf_to_gguf.py" in capsys.readouterr().err
+    assert not output.exists()

@@ -14,6 +14,7 @@ import runpy
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 from tinktalker.adapters.model.rudialogpt_prompt import PromptMarkers, RuDialoGptPrompt
 from tinktalker.domain.errors import SetupError
@@ -32,7 +33,8 @@ def convert_to_gguf(
     command += ["--outfile", str(target), "--outtype", outtype]
     done = subprocess.run(command, capture_output=True, text=True, check=False)
     if done.returncode != 0 or not target.is_file():
-        last = (done.stderr.strip().splitlines() or ["no output"])[-1][:300]
+        lines = done.stderr.strip().splitlines() or ["no output"]
+        last = next((line for line in reversed(lines) if "Error" in line), lines[-1])[:300]
         raise SetupError(f"llama.cpp's converter failed on {folder}: {last}")
     return target
 
@@ -50,20 +52,17 @@ def _end_of_generation_ids(tokenizer, markers: PromptMarkers) -> tuple[int, int]
 def run_converter() -> None:
     """The child process; argv: CONVERTER FIRST_ID SECOND_ID, then the converter's own arguments."""
     script, first, second, *arguments = sys.argv[1:]
-    source = Path(script).resolve().parent
-    if (
-        source / "gguf-py"
-    ).is_dir():  # the converter's own gguf package, as the script itself takes
-        sys.path.insert(0, str(source / "gguf-py"))
-    sys.path.insert(0, str(source))
-    from conversion import base  # type: ignore[import-not-found]
-
-    _patch(base.TextModel, int(first), int(second))
+    sys.path.insert(
+        0, str(Path(script).resolve().parent)
+    )  # its `conversion` package, if it has one
+    converter = runpy.run_path(script, run_name="llama_cpp_converter")  # defines, does not run
+    text_model = converter.get("TextModel") or sys.modules["conversion.base"].TextModel
+    _patch(text_model, int(first), int(second))
     sys.argv = [script, *arguments]
-    runpy.run_path(script, run_name="__main__")
+    converter["main"]()
 
 
-def _patch(text_model: type, first: int, second: int) -> None:
+def _patch(text_model: Any, first: int, second: int) -> None:
     known_pre_tokenizer = text_model.get_vocab_base_pre
     gpt2_vocabulary = text_model._set_vocab_gpt2
 
