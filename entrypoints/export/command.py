@@ -29,7 +29,10 @@ def add_export_arguments(parser: argparse.ArgumentParser) -> None:
         "from llama.cpp's source; replies end at the markers there",
     )
     parser.add_argument(
-        "--gguf-type", choices=GGUF_TYPES, default="f16", help="the GGUF's weight type"
+        "--gguf-type",
+        choices=GGUF_TYPES,
+        default="f16",
+        help="the GGUF's weight type (default f16)",
     )
 
 
