@@ -57,9 +57,13 @@ def test_the_markers_are_llama_cpps_end_of_turn_and_end_of_message(exported):
 def test_llama_cpp_reads_the_prompt_as_ours_and_ends_the_reply_at_the_marker(exported):
     llama_cpp = pytest.importorskip("llama_cpp")
     tokenizer = AutoTokenizer.from_pretrained(exported)
-    ours = tokenizer.apply_chat_template(CHAT, tokenize=True, add_generation_prompt=True)
+    ours = tokenizer.apply_chat_template(
+        CHAT, tokenize=True, add_generation_prompt=True, return_dict=False
+    )
     rendered = tokenizer.apply_chat_template(CHAT, tokenize=False, add_generation_prompt=True)
-    llm = llama_cpp.Llama(str(exported / "model-f32.gguf"), n_ctx=128, verbose=False, seed=0)
+    llm = llama_cpp.Llama(
+        str(exported / "model-f32.gguf"), n_ctx=128, verbose=False, logits_all=True
+    )
     assert llm.tokenize(rendered.encode(), add_bos=False, special=True) == list(ours)
     llm.eval(list(ours))  # the model's next token is the user's marker: the turn is over
     assert int(llm.scores[llm.n_tokens - 1].argmax()) == tokenizer.convert_tokens_to_ids(
