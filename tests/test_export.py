@@ -12,7 +12,7 @@ import pytest
 import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer, pipeline
 
-from tests.tiny_model import FIRST_MARKER, build_tiny_model
+from tests.tiny_model import FIRST_MARKER, build_marker_loving_model
 from tinktalker.adapters.model.rudialogpt_prompt import RuDialoGptPrompt
 from tinktalker.domain.dialogue import Message, Speaker
 from tinktalker.domain.prompt_safety import context_window
@@ -79,23 +79,8 @@ def test_the_generation_config_stops_at_eos_and_both_markers_with_the_model_card
     assert {key: getattr(config, key) for key in card} == card
 
 
-def _marker_loving_model(folder: Path) -> Path:
-    """A tiny model whose every next token is the user marker: a server that does not stop at it
-    writes the user's next turn."""
-    build_tiny_model(folder)
-    model = AutoModelForCausalLM.from_pretrained(folder)
-    marker = AutoTokenizer.from_pretrained(folder).convert_tokens_to_ids(FIRST_MARKER)
-    with torch.no_grad():
-        direction = torch.randn(model.config.n_embd)
-        model.transformer.ln_f.weight.zero_()
-        model.transformer.ln_f.bias.copy_(direction)
-        model.transformer.wte.weight[marker] = direction * 50  # tied to the output head
-    model.save_pretrained(folder)
-    return folder
-
-
 def test_a_plain_pipeline_on_the_exported_folder_stops_at_the_marker(tmp_path):
-    plain = _marker_loving_model(tmp_path / "plain")
+    plain = build_marker_loving_model(tmp_path / "plain")
     exported = tmp_path / "exported"
     assert main(["export", "--model", str(plain), "--output", str(exported)]) == 0
     chat = [{"role": "user", "content": "привет"}]

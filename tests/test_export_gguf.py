@@ -15,8 +15,7 @@ from pathlib import Path
 import pytest
 from transformers import AutoTokenizer
 
-from tests.test_export import _marker_loving_model
-from tests.tiny_model import FIRST_MARKER, SECOND_MARKER
+from tests.tiny_model import FIRST_MARKER, SECOND_MARKER, build_marker_loving_model
 from tinktalker.entrypoints.cli import main
 
 CONVERTER = os.environ.get("TINKTALKER_TEST_GGUF_CONVERTER", "")
@@ -37,7 +36,7 @@ def _gguf_module():
 @pytest.fixture(scope="module")
 def exported(tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("gguf")
-    model = _marker_loving_model(folder / "model")
+    model = build_marker_loving_model(folder / "model")
     output = folder / "exported"
     command = ["export", "--model", str(model), "--output", str(output), "--gguf", CONVERTER]
     assert main([*command, "--gguf-type", "f32"]) == 0
