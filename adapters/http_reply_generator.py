@@ -7,6 +7,7 @@ import asyncio
 import logging
 import time
 from collections.abc import AsyncGenerator, AsyncIterator, Sequence
+from dataclasses import asdict
 from email.utils import parsedate_to_datetime
 from typing import Literal
 
@@ -22,6 +23,12 @@ _RETRY_STATUSES = (429, 503)
 _ANSWER_CONTEXT = 3  # the original server takes the last three messages
 _MAX_STOP = 4  # OpenAI's limit on stop strings
 Protocol = Literal["openai", "completions", "answer"]
+# vLLM's sampling fields beyond OpenAI's, by our decoding name (tinktalker serve takes min_tokens)
+EXTENSIONS = {
+    "top_k": "top_k",
+    "repetition_penalty": "repetition_penalty",
+    "min_tokens": "min_new_tokens",
+}
 
 
 class HttpReplyGenerator:
@@ -45,11 +52,21 @@ class HttpReplyGenerator:
         *,
         markers: PromptMarkers,
         pad_to_messages: int,
+        decoding: dict | None = None,
+        extensions: Sequence[str] = (),
     ) -> None:
         if protocol not in ("openai", "completions", "answer"):
             raise ValueError(
                 f"protocol must be 'openai', 'completions' or 'answer', not {protocol!r}"
             )
+        unknown = set(extensions) - set(EXTENSIONS)
+        if unknown:
+            raise ValueError(
+                f"extensions must be among {sorted(EXTENSIONS)}, not {sorted(unknown)}"
+            )
+        # the bot's decoding settings, sent as the fields the server takes; a request's options win
+        self._decoding = dict(decoding or {})
+        self._extensions = tuple(extensions)
         self._markers = markers
         self._pad_to = pad_to_messages
         headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
@@ -114,15 +131,19 @@ class HttpReplyGenerator:
         return "/v1/chat/completions", self._sampling(body, options, ())
 
     def _sampling(self, body: dict, options: GenerationOptions, stops: tuple[str, ...]) -> dict:
-        if options.max_new_tokens is not None:
-            body["max_tokens"] = options.max_new_tokens
-        if options.do_sample is False:
+        wanted = {**self._decoding, **{k: v for k, v in asdict(options).items() if v is not None}}
+        if wanted.get("max_new_tokens") is not None:
+            body["max_tokens"] = wanted["max_new_tokens"]
+        if wanted.get("do_sample") is False:
             body["temperature"] = 0.0
-        elif options.temperature is not None:
-            body["temperature"] = options.temperature
+        elif wanted.get("temperature") is not None:
+            body["temperature"] = wanted["temperature"]
         for key in ("top_p", "seed"):
-            if getattr(options, key) is not None:
-                body[key] = getattr(options, key)
+            if wanted.get(key) is not None:
+                body[key] = wanted[key]
+        for field, key in EXTENSIONS.items():
+            if field in self._extensions and wanted.get(key) is not None:
+                body[field] = wanted[key]
         if stops or options.stop:
             body["stop"] = list(dict.fromkeys([*stops, *options.stop]))[:_MAX_STOP]
         return body

@@ -94,6 +94,27 @@ def build_tiny_model(
     return folder
 
 
+def build_marker_loving_model(folder: Path) -> Path:
+    """A tiny model whose every next token is the user marker: a server that does not stop at it
+    writes the user's next turn."""
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from tinktalker.training.file_modes import give_written_files_the_usual_mode
+
+    build_tiny_model(folder)
+    model = AutoModelForCausalLM.from_pretrained(folder)
+    marker = AutoTokenizer.from_pretrained(folder).convert_tokens_to_ids(FIRST_MARKER)
+    with torch.no_grad():
+        direction = torch.randn(model.config.n_embd)
+        model.transformer.ln_f.weight.zero_()
+        model.transformer.ln_f.bias.copy_(direction)
+        model.transformer.wte.weight[marker] = direction * 50  # tied to the output head
+    model.save_pretrained(folder)
+    give_written_files_the_usual_mode(folder)
+    return folder
+
+
 def build_medium_shaped_model(folder: Path | str) -> Path:
     """A random model of ruDialoGPT-medium's shape (24 x 1024, 16 heads, vocab 50261, untied head), for benches."""
     return build_tiny_model(

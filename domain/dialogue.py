@@ -53,6 +53,7 @@ class GenerationOptions:
     num_beams: int | None = None
     seed: int | None = None
     stop: tuple[str, ...] = field(default=())
+    min_new_tokens: int | None = None
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ from tinktalker.adapters.batching_reply_generator import (
 from tinktalker.adapters.console_user_channel import ConsoleUserChannel
 from tinktalker.adapters.market.moex_iss_market_data import open_moex_iss_market_data
 from tinktalker.adapters.model.in_process_reply_generator import InProcessReplyGenerator
+from tinktalker.adapters.model.llama_cpp_conversion import convert_to_gguf
 from tinktalker.adapters.model.loading import load_model_and_tokenizer
 from tinktalker.adapters.model.rudialogpt_prompt import PromptMarkers, RuDialoGptPrompt
 from tinktalker.adapters.model.serving_folder import write_serving_files
@@ -146,6 +147,8 @@ class Container(containers.DeclarativeContainer):
         deadline_s=config.generator.http.deadline_s,
         max_retries=config.generator.http.max_retries,
         backoff_s=config.generator.http.backoff_s,
+        decoding=config.generation,
+        extensions=config.generator.http.extensions,
     )
     reply_generator = providers.Selector(
         config.generator.backend, local=local_generator, http=http_generator
@@ -211,6 +214,9 @@ class Container(containers.DeclarativeContainer):
         extra_fragments=config.dialogue.control_fragments,
         decoding=config.generation,
     )
+    # `export --gguf`: converter(folder, tokenizer, converter=..., outtype=...) writes a GGUF whose
+    # replies end at the markers on llama.cpp
+    gguf_converter = providers.Factory(functools.partial, convert_to_gguf, markers=prompt_markers)
 
     # Conversations (chat, bot) batch concurrent chats on an in-process model; a model server batches itself.
     dialogue_generator = providers.Selector(

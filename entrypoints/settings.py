@@ -18,7 +18,15 @@ class ModelSettings(Section):
     local_files_only: bool = False
     engine: Literal["auto", "torch", "ctranslate2"] = "auto"
     quantization: Literal[
-        "auto", "int8", "int8_float16", "int8_bfloat16", "float16", "bfloat16", "float32"
+        "auto",
+        "int8",
+        "int8_float32",
+        "int8_float16",
+        "int8_bfloat16",
+        "int16",
+        "float16",
+        "bfloat16",
+        "float32",
     ] = "auto"
     threads: int = Field(0, ge=0)
     parallel_batches: int = Field(0, ge=0)
@@ -64,6 +72,7 @@ class HttpGeneratorSettings(Section):
     deadline_s: float = Field(120.0, gt=0)
     max_retries: int = Field(3, ge=0)
     backoff_s: float = Field(0.5, ge=0)
+    extensions: list[Literal["top_k", "repetition_penalty", "min_tokens"]] = []
 
 
 class GeneratorSettings(Section):

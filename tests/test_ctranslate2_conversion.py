@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from tinktalker.adapters.model.ctranslate2_conversion import converted_model
+from devkit import schema_defaults as defaults
+from tinktalker.adapters.model.ctranslate2_conversion import converted_model, supported_compute_type
 from tinktalker.adapters.model.engine_choice import choose_engine
 from tinktalker.domain.errors import SetupError
 
@@ -194,3 +195,53 @@ def test_engine_setup_errors_are_one_line_with_exit_2(case, tiny_model_dir, tmp_
     lines = [line for line in result.stderr.splitlines() if line.startswith("tinktalker: error:")]
     assert len(lines) == 1 and fix in lines[0] and "model.engine: torch" in lines[0], result.stderr
     assert "Traceback" not in result.stderr
+
+
+ALL_COMPUTE_TYPES = (
+    "int8",
+    "int8_float32",
+    "int8_float16",
+    "int8_bfloat16",
+    "int16",
+    "float16",
+    "bfloat16",
+    "float32",
+)
+
+
+def test_a_quantization_the_device_lacks_is_one_line_naming_those_it_has():
+    with pytest.raises(SetupError) as refused:
+        supported_compute_type("bfloat16", "cpu", {"int8", "int8_float32", "int16", "float32"})
+    message = str(refused.value)
+    assert "\n" not in message
+    assert "model.quantization 'bfloat16'" in message
+    assert "this machine has: float32, int16, int8, int8_float32 (or auto)" in message
+    assert supported_compute_type("int16", "cpu", {"int16", "float32"}) == "int16"
+    assert supported_compute_type("auto", "cuda", {"int8_float16", "float16"}) == "int8_float16"
+    assert supported_compute_type("auto", "cpu", {"int8", "float32"}) == "int8"
+
+
+def test_the_installed_ctranslate2_refuses_before_converting(model_copy, tmp_path):
+    import ctranslate2
+
+    from tinktalker.adapters.model.ctranslate2_reply_generator import (
+        open_ctranslate2_reply_generator,
+    )
+
+    supported = ctranslate2.get_supported_compute_types("cpu")
+    refused = [t for t in ALL_COMPUTE_TYPES if t not in supported]
+    if not refused:
+        pytest.skip("this CPU's CTranslate2 runs every compute type")
+    with pytest.raises(SetupError, match=f"model.quantization '{refused[0]}' is not supported"):
+        next(
+            open_ctranslate2_reply_generator(
+                str(model_copy),
+                device="cpu",
+                quantization=refused[0],
+                cache_dir=str(tmp_path),
+                decoding=defaults.decoding_values(),
+                markers=defaults.markers(),
+                pad_to_messages=3,
+            )
+        )
+    assert not (tmp_path / "ctranslate2").exists()  # refused before any conversion

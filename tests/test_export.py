@@ -1,6 +1,11 @@
-"""`tinktalker export`: the folder's chat template renders the project's own prompt, and a plain transformers
-pipeline on it stops at a marker (tiny real models, real files)."""
+"""`tinktalker export`: the folder's chat template renders the project's own prompt, a plain
+transformers pipeline on it stops at a marker, another user reads it (tiny models, real files)."""
 
+import json
+import os
+import shutil
+import subprocess
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -8,7 +13,7 @@ import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer, pipeline
 
 from devkit import schema_defaults as defaults
-from devkit.tiny_model import FIRST_MARKER, build_tiny_model
+from devkit.tiny_model import FIRST_MARKER, build_marker_loving_model
 from tinktalker.adapters.model.rudialogpt_prompt import RuDialoGptPrompt
 from tinktalker.domain.dialogue import Message, Speaker
 from tinktalker.domain.prompt_safety import context_window
@@ -77,23 +82,8 @@ def test_the_generation_config_stops_at_eos_and_both_markers_with_the_model_card
     assert {key: getattr(config, key) for key in card} == card
 
 
-def _marker_loving_model(folder: Path) -> Path:
-    """A tiny model whose every next token is the user marker: a server that does not stop at it writes
-    the user's next turn."""
-    build_tiny_model(folder)
-    model = AutoModelForCausalLM.from_pretrained(folder)
-    marker = AutoTokenizer.from_pretrained(folder).convert_tokens_to_ids(FIRST_MARKER)
-    with torch.no_grad():
-        direction = torch.randn(model.config.n_embd)
-        model.transformer.ln_f.weight.zero_()
-        model.transformer.ln_f.bias.copy_(direction)
-        model.transformer.wte.weight[marker] = direction * 50  # tied to the output head
-    model.save_pretrained(folder)
-    return folder
-
-
 def test_a_plain_pipeline_on_the_exported_folder_stops_at_the_marker(tmp_path):
-    plain = _marker_loving_model(tmp_path / "plain")
+    plain = build_marker_loving_model(tmp_path / "plain")
     exported = tmp_path / "exported"
     assert main(["export", "--model", str(plain), "--output", str(exported)]) == 0
     chat = [{"role": "user", "content": "привет"}]
@@ -116,3 +106,87 @@ def test_export_refuses_a_folder_that_holds_other_files(tiny_model_dir, tmp_path
     (tmp_path / "notes.txt").write_text("mine")
     assert main(["export", "--model", str(tiny_model_dir), "--output", str(tmp_path)]) == 2
     assert "is not empty" in capsys.readouterr().err
+
+
+NOBODY = 65534
+
+
+def _read_as_nobody(paths: list[Path]) -> list[str]:
+    """The files user nobody (uid 65534, no groups) cannot read, tried by cat in a child."""
+    refused = []
+    for path in paths:
+        done = subprocess.run(
+            ["/bin/cat", str(path)],
+            user=NOBODY,
+            group=NOBODY,
+            extra_groups=[],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            check=False,
+        )
+        if done.returncode != 0:
+            refused.append(path.name)
+    return refused
+
+
+@pytest.fixture
+def shared_folder():
+    """A folder every user may enter (pytest's own tmp folders are 0700), under umask 022."""
+    folder = Path(tempfile.mkdtemp(prefix="tinktalker-export-"))
+    folder.chmod(0o755)
+    mask = os.umask(0o022)
+    try:
+        yield folder
+    finally:
+        os.umask(mask)
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def test_another_user_can_read_every_exported_file(tiny_model_dir, shared_folder):
+    output = shared_folder / "served"
+    assert main(["export", "--model", str(tiny_model_dir), "--output", str(output)]) == 0
+    files = sorted(p for p in output.rglob("*") if p.is_file())
+    assert "model.safetensors" in {p.name for p in files}
+    assert {oct(p.stat().st_mode & 0o777) for p in files} == {"0o644"}
+    if os.geteuid() != 0:
+        pytest.skip("reading as another user needs root to switch to user nobody; modes checked")
+    private = shared_folder / "private"
+    private.write_text("x")
+    private.chmod(0o600)
+    assert _read_as_nobody([private]) == ["private"]  # the reader does tell an unreadable file
+    assert _read_as_nobody(files) == []
+
+
+def test_the_model_config_names_its_context_length_as_llama_cpp_reads_it(exported):
+    config = json.loads((exported / "config.json").read_text(encoding="utf-8"))
+    assert config["n_ctx"] == config["n_positions"] == 128
+    assert AutoModelForCausalLM.from_pretrained(exported).config.n_positions == 128
+
+
+FAILING_CONVERTER = """
+class TextModel:
+    def get_vocab_base_pre(self, tokenizer): ...
+    def _set_vocab_gpt2(self): ...
+
+def main():
+    raise NotImplementedError("BPE pre-tokenizer was not recognized")
+"""
+
+
+def test_a_failing_gguf_converter_is_one_line_with_its_error(tiny_model_dir, tmp_path, capsys):
+    converter = tmp_path / "convert_hf_to_gguf.py"
+    converter.write_text(FAILING_CONVERTER)
+    output = tmp_path / "served"
+    command = ["export", "--model", str(tiny_model_dir), "--output", str(output)]
+    assert main([*command, "--gguf", str(converter)]) == 2
+    error = capsys.readouterr().err.strip().splitlines()[-1]
+    assert error.startswith("tinktalker: error: llama.cpp's converter failed on")
+    assert error.endswith("NotImplementedError: BPE pre-tokenizer was not recognized")
+
+
+def test_gguf_wants_the_converter_script_before_writing_anything(tiny_model_dir, tmp_path, capsys):
+    output = tmp_path / "served"
+    command = ["export", "--model", str(tiny_model_dir), "--output", str(output)]
+    assert main([*command, "--gguf", str(tmp_path / "missing.py")]) == 2
+    assert "convert_hf_to_gguf.py" in capsys.readouterr().err
+    assert not output.exists()

@@ -9,8 +9,8 @@ from datetime import date, datetime
 
 import pytest
 
-from tests.iss_stand_in import MOSCOW, IssStandIn
 from devkit.loopback_server import free_port
+from tests.iss_stand_in import MOSCOW, IssStandIn
 from tinktalker.adapters.market.iss_blocks import IssAnswerUnreadable
 from tinktalker.adapters.market.moex_iss_market_data import (
     MoexIssMarketData,

@@ -13,6 +13,7 @@ import shutil
 import uuid
 from pathlib import Path
 
+import ctranslate2
 from ctranslate2.converters import TransformersConverter
 from transformers import AutoConfig
 
@@ -33,6 +34,24 @@ _MODEL_FILES = (
 )
 _TEMPORARY = ".converting-"
 FALLBACK = "or set model.engine: torch"
+
+
+def supported_compute_type(
+    quantization: str, device: str, supported: set[str] | None = None
+) -> str:
+    """`quantization` if this CTranslate2 build runs it on `device` ('cpu' or 'cuda'), checked
+    before anything is converted; a refused one is a SetupError naming those available."""
+    if supported is None:
+        supported = set(ctranslate2.get_supported_compute_types(device))
+    if quantization == "auto":
+        return "int8_float16" if device == "cuda" and "int8_float16" in supported else "int8"
+    if quantization not in supported:
+        raise SetupError(
+            f"model.quantization '{quantization}' is not supported by CTranslate2 "
+            f"{ctranslate2.__version__} on {device}; this machine has: "
+            f"{', '.join(sorted(supported))} (or auto), {FALLBACK}"
+        )
+    return quantization
 
 
 def default_cache_dir() -> Path:

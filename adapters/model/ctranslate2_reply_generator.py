@@ -16,6 +16,7 @@ from tinktalker.adapters.model.ctranslate2_conversion import (
     FALLBACK,
     converted_model,
     default_cache_dir,
+    supported_compute_type,
 )
 from tinktalker.adapters.model.decoding import Decoding
 from tinktalker.adapters.model.in_process_reply_generator import (
@@ -112,12 +113,6 @@ def generate_batch_kwargs(decoding: Decoding, stop_ids: Sequence[int]) -> dict:
     }
 
 
-def pick_quantization(quantization: str, device: str) -> str:
-    if quantization == "auto":
-        return "int8_float16" if device == "cuda" else "int8"
-    return quantization
-
-
 def pick_ct2_device(device: str) -> tuple[str, int]:
     """('cpu' | 'cuda', device index); SetupError when CUDA is asked for and CTranslate2 sees none."""
     gpus = ctranslate2.get_cuda_device_count()
@@ -148,7 +143,7 @@ def open_ctranslate2_reply_generator(
 ) -> Iterator[Ctranslate2ReplyGenerator]:
     """Resource: converts the model on first use (cached), loads it once, yields the generator."""
     device, index = pick_ct2_device(device)
-    compute_type = pick_quantization(quantization, device)
+    compute_type = supported_compute_type(quantization, device)
     source = local_source(name_or_path, local_files_only)
     folder = converted_model(
         source, compute_type, Path(cache_dir).expanduser() if cache_dir else default_cache_dir()

@@ -1,5 +1,6 @@
-"""Makes a model folder other engines (vLLM, TGI, a plain transformers pipeline) serve the way TinkTalker does:
-a chat template that renders the project's prompt, and a generation config that stops at the markers."""
+"""Makes a model folder other engines (vLLM, TGI, llama.cpp, a transformers pipeline) serve the way
+TinkTalker does: a chat template that renders the project's prompt, a generation config that
+stops at the markers, and the context length under the name llama.cpp's converter reads."""
 
 from __future__ import annotations
 
@@ -45,8 +46,9 @@ def chat_template(
     context_size: int,
     control_fragments: Sequence[str],
 ) -> str:
-    """Jinja that renders `@@ПЕРВЫЙ@@ m1 @@ВТОРОЙ@@ m2 ... @@ВТОРОЙ@@` exactly as RuDialoGptPrompt encodes it:
-    system messages left out, the last `context_size` messages, blanks padding to `pad_to_messages`."""
+    """Jinja that renders `@@ПЕРВЫЙ@@ m1 @@ВТОРОЙ@@ m2 ... @@ВТОРОЙ@@` as RuDialoGptPrompt does:
+    system messages left out, the last `context_size` messages, blanks up to `pad_to_messages`.
+    """
     first, second = json.dumps(markers.first), json.dumps(markers.second)
     clean = "".join(f" | replace({json.dumps(f)}, '')" for f in control_fragments if f)
     return (
@@ -88,6 +90,7 @@ def write_serving_files(
     _check_template(tokenizer, prompt, context_size, control_fragments)
     tokenizer.save_pretrained(folder)
     _template_in_tokenizer_config(Path(folder), tokenizer.chat_template)
+    _context_length_in_model_config(Path(folder))
     sampling = {key: decoding[key] for key in _SAMPLING_KEYS if key in decoding}
     pad = prompt.first_ids[0] if len(prompt.first_ids) == 1 else tokenizer.pad_token_id
     GenerationConfig(
@@ -99,8 +102,8 @@ def write_serving_files(
 
 
 def _markers_special(tokenizer, prompt: RuDialoGptPrompt, markers: PromptMarkers) -> None:
-    """Single-token markers become special tokens, so engines that decode with skip_special_tokens (vLLM,
-    pipelines) leave the marker that stopped a reply out of its text; the ids stay the same."""
+    """Single-token markers become special tokens, so engines that decode with skip_special_tokens
+    (vLLM, pipelines) leave the marker that stopped a reply out of its text; ids stay the same."""
     singles = [
         m
         for m, ids in ((markers.first, prompt.first_ids), (markers.second, prompt.second_ids))
@@ -113,8 +116,8 @@ def _markers_special(tokenizer, prompt: RuDialoGptPrompt, markers: PromptMarkers
 
 
 def _template_in_tokenizer_config(folder: Path, template: str) -> None:
-    # transformers 5 writes chat_template.jinja; engines that read only tokenizer_config.json (older TGI,
-    # older transformers) find it there too
+    # transformers 5 writes chat_template.jinja; engines that read only tokenizer_config.json (older
+    # TGI, older transformers) find it there too
     config_path = folder / "tokenizer_config.json"
     config = json.loads(config_path.read_text(encoding="utf-8"))
     config["chat_template"] = template
@@ -123,11 +126,24 @@ def _template_in_tokenizer_config(folder: Path, template: str) -> None:
     )
 
 
+def _context_length_in_model_config(folder: Path) -> None:
+    # transformers 5 writes GPT-2's context length only as n_positions; llama.cpp's converter reads
+    # n_ctx (KeyError: 'n_ctx' without it), which transformers 4 wrote too
+    config_path = folder / "config.json"
+    if not config_path.is_file():
+        return
+    config = json.loads(config_path.read_text(encoding="utf-8"))
+    if "n_ctx" in config or "n_positions" not in config:
+        return
+    config["n_ctx"] = config["n_positions"]
+    config_path.write_text(json.dumps(config, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+
+
 def _check_template(
     tokenizer, prompt: RuDialoGptPrompt, context_size: int, control_fragments: Sequence[str]
 ) -> None:
-    """The template must give the very ids the project sends the model; a tokenizer that splits the markers
-    differently in context would break that, so it is refused rather than exported wrong."""
+    """The template must give the very ids the project sends the model; a tokenizer that splits the
+    markers differently in context would break that, so it is refused rather than exported wrong."""
     for dialogue in _CHECK_DIALOGUES:
         window = context_window(
             [Message(m.speaker, sanitize_user_text(m.text, control_fragments)) for m in dialogue],

@@ -67,6 +67,7 @@ def _problems(data: Body, limits: ApiLimits) -> Iterator[tuple[str, str]]:
 
 def _sampling(data: SamplingRequest, limits: ApiLimits) -> Iterator[tuple[str, str]]:
     yield from _at_most("max_tokens", data.max_tokens, limits.max_tokens)
+    yield from _at_most("min_tokens", data.min_tokens, limits.max_tokens)
     yield from _at_most("n", data.n, limits.max_n)
 
 
@@ -99,4 +100,5 @@ def publish_limits(components: dict[str, Any], limits: ApiLimits, model_id: str)
         fields = components[name]["properties"]
         fields["model"].update({"enum": [model_id], "examples": [model_id]})
         fields["max_tokens"]["anyOf"][0]["maximum"] = limits.max_tokens
+        fields["min_tokens"]["anyOf"][0]["maximum"] = limits.max_tokens
         fields["n"]["maximum"] = limits.max_n

@@ -96,6 +96,8 @@ class SamplingRequest(Struct, forbid_unknown_fields=True, kw_only=True):
     n: Choices = 1  # (limit: max_n)
     stop: Stop = None
     seed: Seed | None = None
+    # vLLM's extension: the reply does not end (at a marker or eos) before this many tokens
+    min_tokens: Annotated[int, Meta(ge=0)] | None = None  # (limit: max_tokens)
     stream: bool | None = False
     stream_options: StreamOptions | None = None
     presence_penalty: Annotated[Zero, _OFF] | None = None

@@ -187,13 +187,15 @@ def _options(
         temperature = (
             0.0  # the limit such temperatures approach; dividing logits by them overflows to NaN
         )
+    max_new_tokens = max_tokens or default_max_tokens
     return GenerationOptions(
-        max_new_tokens=max_tokens or default_max_tokens,
+        max_new_tokens=max_new_tokens,
         temperature=temperature or None,
         top_p=data.top_p,
         seed=data.seed,
         stop=stop,
         do_sample=None if temperature is None else temperature > 0,
+        min_new_tokens=None if data.min_tokens is None else min(data.min_tokens, max_new_tokens),
     )
 
 
