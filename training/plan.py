@@ -8,6 +8,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from tinktalker.training.examples import LossOn
+from tinktalker.training.exchanges import DataRules
 from tinktalker.training.trainable import Mode
 
 # Changing these between a checkpoint and --resume would silently train something else.
@@ -27,6 +28,10 @@ _FINGERPRINTED = (
     "plateau_patience",
     "first_marker",
     "second_marker",
+    "pad_to_messages",
+    "context_size",
+    "gap_minutes",
+    "control_fragments",
 )
 
 
@@ -53,6 +58,11 @@ class TrainingPlan:
     plateau_patience: int = 0
     first_marker: str = "@@ПЕРВЫЙ@@"
     second_marker: str = "@@ВТОРОЙ@@"
+    pad_to_messages: int = 3
+    context_size: int = 3
+    gap_minutes: float = 10.0
+    control_fragments: tuple[str, ...] = ("@@ПЕРВЫЙ@@", "@@ВТОРОЙ@@", "</s>", "<|endoftext|>")
+    evaluation_samples: int = 16
     device: str = "auto"
     mixed_precision: str = "no"
     local_files_only: bool = False
@@ -60,6 +70,9 @@ class TrainingPlan:
     @property
     def uses_cache(self) -> bool:
         return self.mode == "head" and self.cache_hidden_states
+
+    def rules(self) -> DataRules:
+        return DataRules(self.context_size, self.gap_minutes, self.control_fragments)
 
     def fingerprint(self) -> str:
         """Identifies the data file's bytes and the settings that shape the run."""

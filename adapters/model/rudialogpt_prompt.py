@@ -18,8 +18,8 @@ class PromptMarkers:
 class RuDialoGptPrompt:
     """Encodes a context for the model; user text can never become a control token.
 
-    Training encodes its exchanges with the same `first_ids`, `second_ids`, `text_ids` and `eos_id`,
-    so the model learns exactly what serving will send it.
+    Training encodes every example's prompt with this same `encode` (then the reply's `text_ids` and
+    `eos_id`), so the model learns exactly the prompt serving will send it.
     """
 
     def __init__(
@@ -36,8 +36,10 @@ class RuDialoGptPrompt:
         self._control_ids = set(self.stop_ids) | set(tokenizer.all_special_ids)
 
     @classmethod
-    def for_markers(cls, tokenizer, first_marker: str, second_marker: str) -> RuDialoGptPrompt:
-        return cls(tokenizer, PromptMarkers(first_marker, second_marker))
+    def for_markers(
+        cls, tokenizer, first_marker: str, second_marker: str, pad_to_messages: int = 3
+    ) -> RuDialoGptPrompt:
+        return cls(tokenizer, PromptMarkers(first_marker, second_marker), pad_to_messages)
 
     @property
     def eos_id(self) -> int | None:

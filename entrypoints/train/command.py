@@ -1,4 +1,4 @@
-"""`tinktalker train`: flags + the `training:` config → a training run; prints what it did."""
+"""`tinktalker train`: flags + the `training:` config → a training run, then its evaluation."""
 
 from __future__ import annotations
 
@@ -14,8 +14,10 @@ from tinktalker.domain.errors import SetupError
 from tinktalker.entrypoints.container import Container
 from tinktalker.entrypoints.settings import Settings, TrainingSettings
 from tinktalker.entrypoints.train.arguments import OVERRIDABLE
+from tinktalker.entrypoints.train.evaluation import evaluate
 
 FAULT_ENV = "TINKTALKER_TRAIN_FAULT"  # crash tests only: e.g. kill-in-checkpoint:2
+FLAGS = {"gap_minutes": "--gap"}  # where a key's flag is not --key-with-dashes
 
 
 def run_train(
@@ -41,14 +43,18 @@ def run_train(
         f"validation perplexity on replies: {summary.perplexity_before:.2f} before, "
         f"{summary.perplexity_after:.2f} after {summary.steps} steps"
     )
+    perplexity = {"before": summary.perplexity_before, "after": summary.perplexity_after}
+    models = {"before": plan.base, "after": str(summary.output)}
+    evaluate(settings, plan, models, summary.validation, say, perplexity)
     say(
         f"model saved to {summary.output} (try: tinktalker chat --model {summary.output}); "
-        f"losses in {summary.output / 'training_log.json'}, plot in {summary.output / 'loss_curves.png'}"
+        f"losses in {summary.output / 'training_log.json'}, plot in "
+        f"{summary.output / 'loss_curves.png'}"
     )
     return 0
 
 
-def training_plan(args: argparse.Namespace, settings: Settings):
+def training_plan(args: argparse.Namespace, settings: Settings, needs_output: bool = True):
     from tinktalker.training.plan import TrainingPlan
 
     values = settings.training.model_dump()
@@ -56,18 +62,23 @@ def training_plan(args: argparse.Namespace, settings: Settings):
         {key: getattr(args, key) for key in OVERRIDABLE if getattr(args, key, None) is not None}
     )
     values = _checked(values)
-    for key, flag in (("data", "--data"), ("output", "--output")):
+    for key, flag in (("data", "--data"), ("output", "--output"))[: 2 if needs_output else 1]:
         if not values[key]:
             raise SetupError(
                 f"no training {key} given; pass {flag} (or set training.{key} in the config)"
             )
+    configured = values.pop("base")
+    base = getattr(args, "model", None) or configured or settings.model.name_or_path
     return TrainingPlan(
         data=Path(values.pop("data")).expanduser(),
-        output=Path(values.pop("output")).expanduser(),
-        base=values.pop("base") or settings.model.name_or_path,
-        resume=args.resume,
+        output=Path(values.pop("output") or ".").expanduser(),
+        base=base,
+        resume=getattr(args, "resume", False),
         first_marker=settings.prompt.first_marker,
         second_marker=settings.prompt.second_marker,
+        pad_to_messages=settings.prompt.pad_to_messages,
+        context_size=settings.dialogue.context_size,
+        control_fragments=tuple(settings.dialogue.control_fragments),
         device=settings.model.device,
         local_files_only=settings.model.local_files_only,
         **values,
@@ -75,13 +86,14 @@ def training_plan(args: argparse.Namespace, settings: Settings):
 
 
 def _checked(values: dict) -> dict:
-    """Flags get the same checks as the config keys (e.g. --limit 0, --validation-fraction 1.5)."""
+    """Flags get the same checks as the config keys (e.g. --limit 0, --gap ten)."""
     try:
         return TrainingSettings.model_validate(values).model_dump()
     except ValidationError as error:
         problem = error.errors()[0]
         key = ".".join(str(part) for part in problem["loc"])
+        flag = FLAGS.get(key, f"--{key.replace('_', '-')}")
         raise SetupError(
-            f"training {key} (--{key.replace('_', '-')} or training.{key} in the config): "
+            f"training {key} ({flag} or training.{key} in the config): "
             f"{problem['msg']} (got {problem.get('input')!r})"
         ) from None
