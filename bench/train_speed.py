@@ -25,8 +25,9 @@ from bench.original_recipe import original_epoch
 from tests.tiny_model import _CORPUS, build_tiny_model
 from tinktalker.adapters.model.loading import load_model_and_tokenizer
 from tinktalker.adapters.model.rudialogpt_prompt import RuDialoGptPrompt
-from tinktalker.training.chat_csv import read_chat_csv
+from tinktalker.training.chat_files import read_chat_data
 from tinktalker.training.examples import ExampleEncoder
+from tinktalker.training.exchanges import DataRules
 from tinktalker.training.plan import TrainingPlan
 from tinktalker.training.run import run_training
 
@@ -96,7 +97,7 @@ def main() -> None:
 
 
 def measure(model_dir: Path, data: Path, folder: Path, args) -> dict:
-    exchanges = read_chat_csv(data).exchanges
+    exchanges = read_chat_data(data, DataRules()).exchanges
     held_out = max(1, round(len(exchanges) * args.validation_fraction))
     train_rows = exchanges[:-held_out]  # every recipe trains on the same rows
     model, tokenizer = load_model_and_tokenizer(str(model_dir), "cpu", "float32")

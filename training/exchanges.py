@@ -34,6 +34,8 @@ class DataRules:
     control_fragments: Sequence[str] = ("@@ПЕРВЫЙ@@", "@@ВТОРОЙ@@", "</s>", "<|endoftext|>")
 
     def clean(self, text: str) -> str:
+        if not any(fragment in text for fragment in self.control_fragments):
+            return " ".join(text.split())  # what sanitising gives when there is nothing to strip
         return sanitize_user_text(text, self.control_fragments)
 
 

@@ -21,13 +21,16 @@ FLAGS = {"gap_minutes": "--gap"}  # where a key's flag is not --key-with-dashes
 
 
 def run_train(
-    args: argparse.Namespace, settings: Settings, container: Container, out: TextIO = sys.stdout
+    args: argparse.Namespace,
+    settings: Settings,
+    container: Container,
+    out: TextIO | None = None,
 ) -> int:
     from tinktalker.training.faults import fault_hook
     from tinktalker.training.run import run_training
 
     plan = training_plan(args, settings)
-    say = lambda line: print(line, file=out, flush=True)  # noqa: E731
+    say = lambda line: print(line, file=out or sys.stdout, flush=True)  # noqa: E731
     summary = run_training(
         plan,
         container.model_loader(),

@@ -17,18 +17,18 @@ from tinktalker.entrypoints.train.evaluation import evaluate
 
 
 def add_dataset_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--data", metavar="FILE", required=True, help=DATA_HELP)
+    parser.add_argument("--data", metavar="FILE", help=f"{DATA_HELP} (required)")
     parser.add_argument(
         "--output",
         metavar="FILE",
-        required=True,
-        help='JSON Lines to write: {"context": [oldest, ..., answered], "reply": ...} a line',
+        help="(required) "
+        'JSON Lines to write: {"context": [oldest, ..., answered], "reply": ...} a line',
     )
     add_gap_argument(parser)
 
 
 def add_evaluate_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--data", metavar="FILE", required=True, help=DATA_HELP)
+    parser.add_argument("--data", metavar="FILE", help=f"{DATA_HELP} (required)")
     parser.add_argument(
         "--against",
         metavar="FOLDER_OR_HUB_ID",
@@ -43,7 +43,7 @@ def add_evaluate_arguments(parser: argparse.ArgumentParser) -> None:
     add_gap_argument(parser)
 
 
-def run_dataset(args: argparse.Namespace, settings: Settings, out: TextIO = sys.stdout) -> int:
+def run_dataset(args: argparse.Namespace, settings: Settings, out: TextIO | None = None) -> int:
     from tinktalker.training.chat_files import (
         no_usable_exchange,
         stream_exchanges,
@@ -51,6 +51,8 @@ def run_dataset(args: argparse.Namespace, settings: Settings, out: TextIO = sys.
     )
 
     plan = training_plan(args, settings, needs_output=False)
+    if not args.output:
+        raise SetupError("no output file given; pass --output examples.jsonl")
     target = Path(args.output).expanduser()
     exchanges, counts = stream_exchanges(plan.data, plan.rules())
     temporary = target.with_name(target.name + ".tmp")
@@ -70,12 +72,13 @@ def run_dataset(args: argparse.Namespace, settings: Settings, out: TextIO = sys.
         temporary.unlink(missing_ok=True)
         raise no_usable_exchange(plan.data, data, plan.rules())
     temporary.replace(target)
+    out = out or sys.stdout
     print(f"{plan.data} ({data.kind}): {data.summary(used=written)}", file=out)
     print(f"{written} examples written to {target}", file=out)
     return 0
 
 
-def run_evaluate(args: argparse.Namespace, settings: Settings, out: TextIO = sys.stdout) -> int:
+def run_evaluate(args: argparse.Namespace, settings: Settings, out: TextIO | None = None) -> int:
     from tinktalker.training.chat_files import read_chat_data
     from tinktalker.training.run import split_by_position
 
@@ -85,7 +88,7 @@ def run_evaluate(args: argparse.Namespace, settings: Settings, out: TextIO = sys
     _, validation = split_by_position(data, plan.validation_fraction, plan.data)
     model = args.model or settings.model.name_or_path
     models = {"before": args.against, "after": model} if args.against else {"model": model}
-    say = lambda line: print(line, file=out, flush=True)  # noqa: E731
+    say = lambda line: print(line, file=out or sys.stdout, flush=True)  # noqa: E731
     say(f"{plan.data} ({data.kind}): {data.summary()}; {len(validation)} held out")
     evaluate(settings, plan, models, validation, say)
     return 0
