@@ -95,6 +95,7 @@ def run_training(
         where = f"epoch {loop.position.epoch + 1}, step {loop.position.global_step}"
         say(f"resuming from {latest} ({where})")
     position = loop.run()
+    assert position.validation_before is not None  # run() measures it first
     final = next(r["validation_loss"] for r in reversed(position.history) if "validation_loss" in r)
     if accelerator.is_main_process:
         _save_model(accelerator.unwrap_model(model), tokenizer, plan.output)

@@ -63,20 +63,20 @@ class ExportExchanges:
         self, raw: dict[str, Any], recent: OrderedDict[int, Said], last: int | None
     ) -> tuple[Exchange | None, int | None]:
         if raw.get("type") != "message":
-            return self._skip("service messages (joins, pins, calls)"), last
+            return self._skip("service messages (joins, pins, calls)", last)
         text = self.rules.clean(plain_text(raw.get("text", "")))
         if not text:
-            why = "empty after removing control markers" if raw.get("text") else NO_TEXT
-            return self._skip(why), last
+            empty = "empty after removing control markers" if raw.get("text") else NO_TEXT
+            return self._skip(empty, last)
         said, why = self._link(raw, text, recent, last)
         message_id = int(raw["id"])
         recent[message_id] = said
         if len(recent) > REMEMBERED:
             recent.popitem(last=False)
         if "forwarded_from" in raw:
-            return self._skip("forwarded (never taken as a reply)"), message_id
+            return self._skip("forwarded (never taken as a reply)", message_id)
         if why is not None:
-            return self._skip(why), message_id
+            return self._skip(why, message_id)
         return Exchange(self._context(said.parent, recent), text), message_id
 
     def _link(
@@ -108,9 +108,9 @@ class ExportExchanges:
             answered = said.parent
         return tuple(reversed(texts))
 
-    def _skip(self, reason: str) -> None:
+    def _skip(self, reason: str, last: int | None) -> tuple[None, int | None]:
         self.skipped[reason] += 1
-        return None
+        return None, last
 
     def _broken(self, error: Exception, position: int) -> str:
         first_line = str(error).strip().splitlines()[0] if str(error).strip() else "broken JSON"
