@@ -1,4 +1,4 @@
-"""The conversations of the sample investors' chat as (speaker, text) lines, made up for this project.
+"""The sample investors' chat's conversations as (speaker, text) lines, made up for this project.
 
 `examples/make_investors_chat.py` lays them out as a Telegram Desktop export (dates, reply links,
 stickers, service messages, forwards) and writes `investors_chat.json` and `investors_chat.csv`.

@@ -1,8 +1,8 @@
 """Writes the sample chat: `python examples/make_investors_chat.py` (seeded: the files never drift).
 
 `investors_chat.json` is a Telegram Desktop export ("Export chat history", JSON) of a made-up
-Russian investors' group; `investors_chat.csv` holds the same chat's exchanges as the 2-column training CSV
-(the message answered, the reply), as `tinktalker dataset` finds them.
+Russian investors' group; `investors_chat.csv` holds the same chat's exchanges as the 2-column
+training CSV (the message answered, the reply), as `tinktalker dataset` finds them.
 """
 
 from __future__ import annotations

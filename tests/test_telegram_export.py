@@ -1,4 +1,4 @@
-"""Telegram Desktop exports become exchanges: reply links, the gap rule, entities, what is skipped"""
+"""Telegram Desktop exports as exchanges: reply links, the gap rule, entities, what is skipped."""
 
 from __future__ import annotations
 
