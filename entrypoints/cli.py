@@ -60,10 +60,10 @@ EXAMPLES = {
         "--data result.json --output report/\n"
     ),
 }
+_DEFAULT_MODEL = f"$TINKTALKER_MODEL, else model.name_or_path, {ModelSettings().name_or_path}"
 MODEL_HELP = {
-    "train": "model to start from (default: training.base, else $TINKTALKER_MODEL, else "
-    "model.name_or_path)",
-    "evaluate": "the model to evaluate (reported as 'after' with --against)",
+    "train": f"model to start from (default: training.base, else {_DEFAULT_MODEL})",
+    "evaluate": f"the model to evaluate, 'after' beside --against (default: {_DEFAULT_MODEL})",
 }
 
 
@@ -116,8 +116,7 @@ def _command(commands, name: str, help_text: str) -> argparse.ArgumentParser:
     parser.add_argument(
         "--model",
         metavar="FOLDER_OR_HUB_ID",
-        help=MODEL_HELP.get(name, "model to load")
-        + f" (default: $TINKTALKER_MODEL, else model.name_or_path, {ModelSettings().name_or_path})",
+        help=MODEL_HELP.get(name, f"model to load (default: {_DEFAULT_MODEL})"),
     )
     return parser
 
