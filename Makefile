@@ -46,10 +46,19 @@ serve: setup
 bench-api: setup
 	$(BIN)/python bench/api_batching.py
 
-.PHONY: train bench-train
-# Fine-tune on a chat CSV: make train DATA=chat.csv OUT=trained [ARGS="--limit 60000 --resume"]
+.PHONY: train dataset bench-train bench-export
+# Fine-tune on a chat: make train DATA=result.json OUT=trained [ARGS="--limit 60000 --resume"]
+# (a Telegram Desktop export, JSON Lines from `make dataset`, or a CSV; see the README)
 train: setup
-	$(BIN)/tinktalker train --data $(DATA) --output $(OUT) $(if $(MODEL),--base $(MODEL)) $(ARGS)
+	$(BIN)/tinktalker train $(if $(DATA),--data $(DATA)) $(if $(OUT),--output $(OUT)) $(if $(MODEL),--model $(MODEL)) $(ARGS)
+
+# The examples training would use: make dataset DATA=result.json OUT=examples.jsonl
+dataset: setup
+	$(BIN)/tinktalker dataset $(if $(DATA),--data $(DATA)) $(if $(OUT),--output $(OUT)) $(ARGS)
+
+# Reading a generated Telegram export: seconds and peak memory (writes bench/results/telegram_export.*)
+bench-export: setup
+	$(BIN)/python -m bench.telegram_export $(ARGS)
 
 # Seconds per epoch: the original recipe vs HF Trainer vs training/ (writes bench/results/train_speed_cpu.*)
 bench-train: setup

@@ -40,6 +40,7 @@ def trained_model(scratch: Path) -> Path:
         build_tiny_model(scratch / "base"),
         scratch / "out",
         epochs=3,
+        pad_to_messages=1,  # the prompt shape this bench serves
         batch_size=8,
         learning_rate=1e-2,
         validation_fraction=0.1,

@@ -6,14 +6,16 @@ import time
 
 import torch
 
-from tinktalker.training.chat_csv import Exchange
+from tinktalker.training.exchanges import Exchange
 
 
 def original_epoch(
     model, tokenizer, exchanges: list[Exchange], batch_size: int, learning_rate: float
 ) -> float:
     """Seconds for one epoch of the original training: every step runs and backpropagates the whole model."""
-    texts = [f"@@ПЕРВЫЙ@@ {e.first} @@ВТОРОЙ@@ {e.second}{tokenizer.eos_token}" for e in exchanges]
+    texts = [
+        f"@@ПЕРВЫЙ@@ {e.context[-1]} @@ВТОРОЙ@@ {e.reply}{tokenizer.eos_token}" for e in exchanges
+    ]
     tokenizer.pad_token = tokenizer.eos_token
     encoded = tokenizer(
         texts, padding="max_length", max_length=300, truncation=True, return_tensors="pt"

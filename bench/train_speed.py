@@ -26,7 +26,7 @@ from devkit import schema_defaults as defaults
 from devkit.tiny_model import _CORPUS, FIRST_MARKER, SECOND_MARKER, build_tiny_model
 from tinktalker.adapters.model.loading import load_model_and_tokenizer
 from tinktalker.adapters.model.rudialogpt_prompt import RuDialoGptPrompt
-from tinktalker.training.chat_csv import read_chat_csv
+from tinktalker.training.chat_files import read_chat_data
 from tinktalker.training.examples import ExampleEncoder
 from tinktalker.training.run import run_training
 
@@ -96,12 +96,12 @@ def main() -> None:
 
 
 def measure(model_dir: Path, data: Path, folder: Path, args) -> dict:
-    exchanges = read_chat_csv(data).exchanges
+    exchanges = read_chat_data(data, defaults.data_rules()).exchanges
     held_out = max(1, round(len(exchanges) * args.validation_fraction))
     train_rows = exchanges[:-held_out]  # every recipe trains on the same rows
     model, tokenizer = load_model_and_tokenizer(str(model_dir), "cpu", "float32")
     examples = ExampleEncoder(
-        RuDialoGptPrompt.for_markers(tokenizer, FIRST_MARKER, SECOND_MARKER), 300
+        RuDialoGptPrompt.for_markers(tokenizer, FIRST_MARKER, SECOND_MARKER, 3), 300
     ).encode_all(train_rows)
     tokens = sum(len(e) for e in examples)
     original = original_epoch(model, tokenizer, train_rows, args.batch_size, 5e-5)

@@ -15,6 +15,7 @@ from tinktalker.entrypoints.settings import (
     TrainingSettings,
 )
 from tinktalker.entrypoints.train.command import plan_from_settings
+from tinktalker.training.exchanges import DataRules
 from tinktalker.training.plan import TrainingPlan
 
 
@@ -36,3 +37,9 @@ def training_plan(data: Path, base: Path | str, output: Path, **changes: Any) ->
     """The plan `tinktalker train --data D --base B --output O` makes, then `changes` (any field)."""
     training = TrainingSettings(data=str(data), base=str(base), output=str(output))
     return dataclasses.replace(plan_from_settings(Settings(training=training)), **changes)
+
+
+def data_rules(**changes: Any) -> DataRules:
+    """How `tinktalker train` and `tinktalker dataset` turn messages into exchanges by default."""
+    rules = training_plan(Path("chat.json"), "base", Path("out")).rules()
+    return dataclasses.replace(rules, **changes)

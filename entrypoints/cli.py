@@ -16,6 +16,10 @@ from tinktalker.entrypoints.export.command import add_export_arguments
 from tinktalker.entrypoints.extras import missing_extra_line
 from tinktalker.entrypoints.settings import ModelSettings, Settings
 from tinktalker.entrypoints.train.arguments import add_train_arguments
+from tinktalker.entrypoints.train.dataset_command import (
+    add_dataset_arguments,
+    add_evaluate_arguments,
+)
 
 ENVIRONMENT = """environment:
   TINKTALKER_CONFIG           the config file, like --config
@@ -33,19 +37,56 @@ COMMAND_ENVIRONMENT = {
     "serve": "  TINKTALKER_API_KEY          when set, generating endpoints want 'Authorization: Bearer <key>'\n",
     "train": "",
     "export": "",
+    "dataset": "",
+    "evaluate": "",
+}
+EXAMPLES = {
+    "chat": "  tinktalker chat --model trained/\n",
+    "bot": "  TELEGRAM_TOKEN=123456:ABC... tinktalker bot --model trained/\n",
+    "serve": "  tinktalker serve --model trained/ --host 0.0.0.0 --port 8000\n",
+    "train": (
+        "  tinktalker train --data result.json --output trained/\n"
+        "  tinktalker train --data chat.csv --model tinkoff-ai/ruDialoGPT-medium --output trained/ "
+        "--epochs 2\n"
+        "  tinktalker train --data result.json --output trained/ --resume\n"
+    ),
+    "export": "  tinktalker export --model trained/ --output served/\n",
+    "dataset": (
+        "  tinktalker dataset --data result.json --output examples.jsonl\n"
+        "  tinktalker dataset --data result.json --output examples.jsonl --gap 30\n"
+    ),
+    "evaluate": (
+        "  tinktalker evaluate --model trained/ --against tinkoff-ai/ruDialoGPT-medium "
+        "--data result.json --output report/\n"
+    ),
+}
+_DEFAULT_MODEL = f"$TINKTALKER_MODEL, else model.name_or_path, {ModelSettings().name_or_path}"
+MODEL_HELP = {
+    "train": f"model to start from (default: training.base, else {_DEFAULT_MODEL})",
+    "evaluate": f"the model to evaluate, 'after' beside --against (default: {_DEFAULT_MODEL})",
 }
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="tinktalker", description="TinkTalker: a chatbot that loves investing."
+        prog="tinktalker",
+        description="TinkTalker: a chatbot that loves investing.",
+        allow_abbrev=False,
     )
     parser.add_argument("--version", action="version", version=f"tinktalker {_version()}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     _command(commands, "chat", "talk with the model in this terminal (model in-process)")
     _command(commands, "bot", "run the Telegram bot (token from $TELEGRAM_TOKEN)")
-    train = _command(commands, "train", "fine-tune the model on a chat CSV (resumable; see README)")
+    train = _command(
+        commands, "train", "fine-tune the model on a chat (Telegram export, JSON Lines or CSV)"
+    )
     add_train_arguments(train)
+    add_dataset_arguments(
+        _command(commands, "dataset", "write the examples training would use as JSON Lines")
+    )
+    add_evaluate_arguments(
+        _command(commands, "evaluate", "compare two models on a chat's held-out replies")
+    )
     serve = _command(
         commands, "serve", "serve the model over HTTP (original /answer and OpenAI-compatible /v1)"
     )
@@ -63,8 +104,9 @@ def _command(commands, name: str, help_text: str) -> argparse.ArgumentParser:
         name,
         help=help_text,
         description=help_text,
-        epilog=ENVIRONMENT + COMMAND_ENVIRONMENT[name],
+        epilog="examples:\n" + EXAMPLES[name] + "\n" + ENVIRONMENT + COMMAND_ENVIRONMENT[name],
         formatter_class=argparse.RawDescriptionHelpFormatter,
+        allow_abbrev=False,
     )
     parser.add_argument(
         "--config",
@@ -74,8 +116,7 @@ def _command(commands, name: str, help_text: str) -> argparse.ArgumentParser:
     parser.add_argument(
         "--model",
         metavar="FOLDER_OR_HUB_ID",
-        help=f"model to load (default: $TINKTALKER_MODEL, else model.name_or_path, "
-        f"{ModelSettings().name_or_path})",
+        help=MODEL_HELP.get(name, f"model to load (default: {_DEFAULT_MODEL})"),
     )
     return parser
 
@@ -124,6 +165,12 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         from tinktalker.entrypoints.train.command import run_train
 
         return run_train(args, settings, make_container(settings))
+    if args.command in ("dataset", "evaluate"):
+        from tinktalker.entrypoints.train import dataset_command
+
+        if args.command == "dataset":
+            return dataset_command.run_dataset(args, settings)
+        return dataset_command.run_evaluate(args, settings)
     if args.command == "serve":
         from tinktalker.entrypoints.api.serve import serve
 

@@ -13,6 +13,7 @@ EXTRA_OF_MODULE = {
     "accelerate": "train",
     "tqdm": "train",
     "matplotlib": "train",
+    "ijson": "train",
     "litestar": "api",
     "uvicorn": "api",
     "prometheus_client": "api",

@@ -175,6 +175,8 @@ class TrainingSettings(Section):
     plateau_factor: float = Field(0.5, gt=0, lt=1)
     plateau_patience: int = Field(0, ge=0)
     mixed_precision: Literal["no", "fp16", "bf16"] = "no"
+    gap_minutes: float = Field(10.0, gt=0, allow_inf_nan=False)
+    evaluation_samples: int = Field(16, ge=1)
 
 
 class BatchingSettings(Section):

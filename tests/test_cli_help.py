@@ -72,7 +72,7 @@ def test_every_train_flag_has_help_and_a_default_and_the_required_ones_say_so(ca
         ):
             assert "default" in action.help, f"{action.option_strings[0]} does not say its default"
     required = text[text.index("required:") :]
-    assert "--data CSV" in required and "--output DIR" in required
+    assert "--data FILE" in required and "--output DIR" in required
 
 
 @pytest.mark.parametrize(

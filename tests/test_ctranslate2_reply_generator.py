@@ -36,6 +36,7 @@ def trained_dir(tiny_model_dir: Path, tmp_path_factory: pytest.TempPathFactory) 
         tiny_model_dir,
         scratch / "out",
         epochs=3,
+        pad_to_messages=1,  # the prompt shape these engine comparisons serve
         batch_size=8,
         learning_rate=1e-2,
         validation_fraction=0.1,

@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parents[1]
 def train_args(base: Path, data: Path, output: Path) -> list[str]:
     return [
         "train",
-        "--base",
+        "--model",
         str(base),
         "--data",
         str(data),

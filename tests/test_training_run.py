@@ -87,8 +87,8 @@ def test_output_folder_loads_untied_and_generates(head_run) -> None:
         tokenizer,
         defaults.decoding(do_sample=False, num_beams=1, max_new_tokens=8),
         defaults.markers(),
-        pad_to_messages=1,
-    )  # the prompt shape it was trained on
+        pad_to_messages=3,
+    )  # the serving prompt, which is what it was trained on
     try:
         reply = asyncio.run(generator.generate([Message(Speaker.USER, "акции растут")]))
     finally:

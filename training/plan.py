@@ -8,6 +8,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from tinktalker.training.examples import LossOn
+from tinktalker.training.exchanges import DataRules
 from tinktalker.training.trainable import Mode
 
 # Changing these between a checkpoint and --resume would silently train something else.
@@ -27,6 +28,10 @@ _FINGERPRINTED = (
     "plateau_patience",
     "first_marker",
     "second_marker",
+    "pad_to_messages",
+    "context_size",
+    "gap_minutes",
+    "control_fragments",
 )
 
 
@@ -55,6 +60,11 @@ class TrainingPlan:
     plateau_patience: int
     first_marker: str
     second_marker: str
+    pad_to_messages: int
+    context_size: int
+    gap_minutes: float
+    control_fragments: tuple[str, ...]
+    evaluation_samples: int
     device: str
     mixed_precision: str
     local_files_only: bool
@@ -62,6 +72,13 @@ class TrainingPlan:
     @property
     def uses_cache(self) -> bool:
         return self.mode == "head" and self.cache_hidden_states
+
+    def rules(self) -> DataRules:
+        return DataRules(
+            context_size=self.context_size,
+            gap_minutes=self.gap_minutes,
+            control_fragments=self.control_fragments,
+        )
 
     def fingerprint(self) -> str:
         """Identifies the data file's bytes and the settings that shape the run."""

@@ -7,7 +7,7 @@ import math
 import os
 from pathlib import Path
 
-from tinktalker.training.chat_csv import ChatData
+from tinktalker.training.exchanges import ChatData
 from tinktalker.training.plan import TrainingPlan
 
 
@@ -18,9 +18,10 @@ def write_log(
     document = {
         "plan": plan.describe(),
         "data": {
-            "rows": data.rows,
+            "kind": data.kind,
+            data.unit: data.read,
             "used": data.used,
-            "skipped": data.skipped,
+            "skipped": dict(data.skipped),
             "left_out_by_limit": data.left_out,
             "train_examples": train,
             "validation_examples": validation,

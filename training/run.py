@@ -1,4 +1,5 @@
-"""`run_training`: CSV → examples → base model with its trainable part → loop → model folder + log + plot."""
+"""`run_training`: chat data → examples in the serving prompt → base model with its trainable part →
+loop → model folder + log + plot."""
 
 from __future__ import annotations
 
@@ -9,10 +10,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tinktalker.domain.errors import SetupError
-from tinktalker.training.chat_csv import ChatData, read_chat_csv
+from tinktalker.training.chat_files import read_chat_data
 from tinktalker.training.checkpoints import CheckpointStore
 from tinktalker.training.engines import CachedHeadEngine, HiddenStates, ModelEngine
-from tinktalker.training.examples import ExampleEncoder, PromptVocabulary
+from tinktalker.training.examples import ExampleEncoder, PromptBuilder
+from tinktalker.training.exchanges import ChatData, Exchange
 from tinktalker.training.file_modes import give_written_files_the_usual_mode
 from tinktalker.training.loop import TrainingLoop
 from tinktalker.training.plan import TrainingPlan
@@ -24,8 +26,8 @@ LoadModel = Callable[
     [str, str, str, bool], tuple
 ]  # (name_or_path, device, dtype, local_files_only)
 MakePrompt = Callable[
-    [object, str, str], PromptVocabulary
-]  # (tokenizer, first marker, second marker)
+    [object, str, str, int], PromptBuilder
+]  # (tokenizer, first marker, second marker, messages the prompt is padded to)
 FinishFolder = Callable[
     [Path, object], None
 ]  # (model folder, tokenizer): chat template, generation config
@@ -42,6 +44,7 @@ class TrainingSummary:
     resumed_from: Path | None
     output: Path
     main_process: bool = True
+    validation: tuple[Exchange, ...] = ()
 
 
 def run_training(
@@ -60,16 +63,16 @@ def run_training(
     say = (
         say if accelerator.is_main_process else log.debug
     )  # under torchrun / accelerate, one process speaks
-    data = read_chat_csv(plan.data, plan.limit)
-    say(_counts(plan, data))
+    data = read_chat_data(plan.data, plan.rules(), plan.limit)
+    say(f"{plan.data} ({data.kind}): {data.summary()}")
     train_rows, validation_rows = split_by_position(data, plan.validation_fraction, plan.data)
     store = CheckpointStore(plan.output / "checkpoints", plan.keep_checkpoints, on_event)
     fingerprint = plan.fingerprint()
     latest = _checkpoint_to_resume(plan, store, fingerprint)  # checked before the slow model load
     model, tokenizer = load_model(plan.base, "cpu", "float32", plan.local_files_only)
     encoder = ExampleEncoder(
-        make_prompt(tokenizer, plan.first_marker, plan.second_marker),
-        min(plan.max_length, _positions(model)),
+        make_prompt(tokenizer, plan.first_marker, plan.second_marker, plan.pad_to_messages),
+        min(plan.max_length, model_positions(model)),
     )
     loop = _build_loop(
         plan,
@@ -84,14 +87,15 @@ def run_training(
         fingerprint,
     )
     say(
-        f"training on {len(train_rows)} exchanges, validating on the last {len(validation_rows)}; mode {plan.mode}"
+        f"training on {len(train_rows)} exchanges, validating on the last "
+        f"{len(validation_rows)}; mode {plan.mode}"
     )
     if latest is not None:
         loop.restore(*store.load(latest))
-        say(
-            f"resuming from {latest} (epoch {loop.position.epoch + 1}, step {loop.position.global_step})"
-        )
+        where = f"epoch {loop.position.epoch + 1}, step {loop.position.global_step}"
+        say(f"resuming from {latest} ({where})")
     position = loop.run()
+    assert position.validation_before is not None  # run() measures it first
     final = next(r["validation_loss"] for r in reversed(position.history) if "validation_loss" in r)
     if accelerator.is_main_process:
         _save_model(accelerator.unwrap_model(model), tokenizer, plan.output)
@@ -118,19 +122,11 @@ def run_training(
         latest,
         plan.output,
         accelerator.is_main_process,
+        tuple(validation_rows),
     )
 
 
-def _counts(plan: TrainingPlan, data: ChatData) -> str:
-    line = f"{plan.data}: {data.rows} rows, {data.used} used, {data.skipped} skipped (a side empty or None)"
-    return line + (
-        f", {data.left_out} older ones left out by the limit of {plan.limit}"
-        if data.left_out
-        else ""
-    )
-
-
-def _positions(model) -> int:
+def model_positions(model) -> int:
     return int(getattr(model.config, "n_positions", None) or model.config.max_position_embeddings)
 
 

@@ -27,8 +27,8 @@ class PromptMarkers:
 class RuDialoGptPrompt:
     """Encodes a context for the model; user text can never become a control token.
 
-    Training encodes its exchanges with the same `first_ids`, `second_ids`, `text_ids` and `eos_id`,
-    so the model learns exactly what serving will send it.
+    Training encodes every example's prompt with this same `encode` (then the reply's `text_ids` and
+    `eos_id`), so the model learns exactly the prompt serving will send it.
     """
 
     def __init__(self, tokenizer, markers: PromptMarkers, pad_to_messages: int) -> None:
@@ -43,9 +43,11 @@ class RuDialoGptPrompt:
         self._control_ids = set(self.stop_ids) | set(tokenizer.all_special_ids)
 
     @classmethod
-    def for_markers(cls, tokenizer, first_marker: str, second_marker: str) -> RuDialoGptPrompt:
-        """Training's vocabulary: it encodes exchanges itself, so no padding is asked for."""
-        return cls(tokenizer, PromptMarkers(first_marker, second_marker), 1)
+    def for_markers(
+        cls, tokenizer, first_marker: str, second_marker: str, pad_to_messages: int
+    ) -> RuDialoGptPrompt:
+        """Training's prompt: the serving prompt for these markers and padding."""
+        return cls(tokenizer, PromptMarkers(first_marker, second_marker), pad_to_messages)
 
     def control_fragments(self, extras: Sequence[str] = ()) -> tuple[str, ...]:
         """The markers, this tokenizer's special tokens (eos, ...) and the configured extras."""

@@ -1,8 +1,9 @@
-"""`tinktalker train` flags; each one left out keeps the config's `training:` value (shown as the default)."""
+"""`tinktalker train` flags; one left out keeps the config's `training:` value (its default)."""
 
 from __future__ import annotations
 
 import argparse
+import sys
 
 from tinktalker.entrypoints.settings import TrainingSettings
 
@@ -13,25 +14,49 @@ def _default(key: str) -> str:
     return f"(default: training.{key}, {getattr(_DEFAULTS, key)})"
 
 
+DATA_HELP = (
+    "the chat: a Telegram Desktop export (result.json), JSON Lines from `tinktalker dataset`, "
+    "or a CSV (header, then context..., reply per row; 2 columns = message, reply)"
+)
+
+
+class DeprecatedAlias(argparse.Action):
+    """`--base`: the old name of `train --model`; still works, and says so."""
+
+    def __call__(self, parser, namespace, values, option_string=None) -> None:
+        print(f"tinktalker: warning: {option_string} is deprecated; use --model", file=sys.stderr)
+        setattr(namespace, self.dest, values)
+
+
+def add_gap_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--gap",
+        dest="gap_minutes",
+        metavar="MINUTES",
+        help="Telegram exports: a message without a reply link answers the one before it when "
+        f"that is another person's and at most this old {_default('gap_minutes')}",
+    )
+
+
 def add_train_arguments(parser: argparse.ArgumentParser) -> None:
     needed = parser.add_argument_group(
         "required", "each flag here, or its key under training: in the config"
     )
-    needed.add_argument(
-        "--data",
-        metavar="CSV",
-        help="chat CSV: a header, then first speaker, second speaker per row (training.data)",
-    )
+    needed.add_argument("--data", metavar="FILE", help=f"{DATA_HELP} (training.data)")
     needed.add_argument(
         "--output",
         metavar="DIR",
-        help="folder for the trained model, checkpoints, log and plot (training.output)",
+        help="folder for the trained model, checkpoints, log, plot and evaluation "
+        "(training.output)",
     )
     parser.add_argument(
         "--base",
+        dest="model",
+        action=DeprecatedAlias,
         metavar="FOLDER_OR_HUB_ID",
-        help="model to start from (default: training.base, else model.name_or_path)",
+        help="deprecated alias of --model",
     )
+    add_gap_argument(parser)
     parser.add_argument(
         "--resume", action="store_true", help="continue from the latest checkpoint in --output"
     )
@@ -64,7 +89,8 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--mode",
         choices=("head", "tied", "full"),
-        help=f"head: untied lm_head only; tied: the original recipe; full: all weights {_default('mode')}",
+        help="head: untied lm_head only; tied: the original recipe; full: all weights "
+        f"{_default('mode')}",
     )
     parser.add_argument(
         "--loss-on",
@@ -81,7 +107,8 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
         "--checkpoint-every",
         type=int,
         metavar="STEPS",
-        help=f"optimizer steps between checkpoints, 0 = only at epoch ends {_default('checkpoint_every')}",
+        help="optimizer steps between checkpoints, 0 = only at epoch ends "
+        f"{_default('checkpoint_every')}",
     )
     parser.add_argument(
         "--no-cache",
@@ -99,8 +126,8 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
 
 OVERRIDABLE = (
     "data",
-    "base",
     "output",
+    "gap_minutes",
     "limit",
     "epochs",
     "batch_size",
