@@ -145,6 +145,12 @@ class BotApiStandIn:
         with self._changed:
             self._failures[method] = Failure(status, description, times, retry_after, after)
 
+    def revoke_token(self) -> None:
+        """From now on every call is answered 401, as Telegram does once a token is revoked."""
+        with self._changed:
+            self.token = "revoked"
+            self._changed.notify_all()
+
     def failures_left(self, method: str) -> int:
         with self._changed:
             failure = self._failures.get(method)
