@@ -101,9 +101,7 @@ def test_while_another_process_holds_the_file_nothing_is_confirmed_and_all_is_an
             assert len(api.sent("sendMessage")) == 1
         for u in USERS:
             api.wait_for(
-                lambda u=u: any(
-                    t.endswith("user:during the lock]") for t in api.texts_to(u["id"])
-                ),
+                lambda u=u: any(t.endswith("user:during the lock]") for t in api.texts_to(u["id"])),
                 timeout=20,
                 what=f"{u['first_name']}'s reply",
             )
