@@ -1,5 +1,5 @@
 """Faults a real `tinktalker bot` process meets at run time: a message no store can hold as sent, a
-token Telegram revokes while the bot runs."""
+token Telegram revokes while the bot runs, a send answered too late or unreadably."""
 
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ import signal
 import sqlite3
 
 from tests.bot_api_stand_in import BotApiStandIn
-from tests.bot_run import ALICE, BOB, TOKEN, private
+from tests.bot_fakes import EchoContextGenerator, echo, user
+from tests.bot_run import ALICE, BOB, TOKEN, BotRun, bot_settings, private
 from tests.test_bot_crash import slow_model_server, start_bot
 
 
@@ -56,3 +57,30 @@ def test_a_token_revoked_while_running_stops_the_bot_with_one_line_and_exit_2(tm
     assert errors[-1].startswith("tinktalker: error: Telegram rejected TELEGRAM_TOKEN while"), err
     assert "Traceback" not in err and "still running" not in err, err[-3000:]
     assert TOKEN not in err
+
+
+def test_a_send_answered_after_the_clients_timeout_is_seen_at_most_twice(api):
+    # python-telegram-bot waits 5 s for an answer; both tries arrive, but answer too late
+    api.slow("sendMessage", 5.5, times=2)
+    with BotRun(api, bot_settings(api, None, send_backoff_s=0.1), EchoContextGenerator()):
+        api.say(private(ALICE), ALICE, "hello")
+        api.wait_for(lambda: len(api.sent("sendMessage")) >= 2, 20, "the second try")
+        api.say(private(ALICE), ALICE, "again")  # handled after the first reply is settled
+        api.wait_for(lambda: any("again" in t for t in api.texts_to(ALICE["id"])), 30, "reply")
+    first = echo([user("hello")])
+    assert api.texts_to(ALICE["id"]).count(first) == 2  # one duplicate, no more
+    assert all("again" in t for t in api.texts_to(ALICE["id"])[2:])
+
+
+def test_a_send_answered_200_with_an_unreadable_body_counts_as_delivered(api):
+    api.garble("sendMessage")
+    settings = bot_settings(api, None, send_backoff_s=0.1)
+    with BotRun(api, settings, EchoContextGenerator()):
+        api.say(private(ALICE), ALICE, "hello")
+        api.wait_for_texts(ALICE["id"], 1)
+        api.say(private(ALICE), ALICE, "again")
+        api.wait_for_texts(ALICE["id"], 2)
+    texts = api.texts_to(ALICE["id"])
+    assert texts[0] == echo([user("hello")])
+    assert settings.dialogue.unavailable_reply not in texts
+    assert len(texts) == 2
