@@ -49,7 +49,7 @@ class SqliteDatabase:
             raise _setup_error(self.path, error) from None
         self._pool = ThreadPoolExecutor(threads, thread_name_prefix="sqlite")
 
-    def setup(self, work: Callable[[sqlite3.Connection], None]) -> None:
+    def setup(self, work: Callable[[sqlite3.Connection], object]) -> None:
         """Creates or upgrades tables (idempotently), at start, before any query."""
         try:
             work(self._connection())
