@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 from tests.bot_fakes import EchoContextGenerator
-from tests.bot_run import ALICE, BOB, TOKEN, BotRun, bot_settings, private
+from tests.bot_run import ALICE, BOB, BotRun, bot_settings, private
 from tinktalker.adapters.storage.sqlite_database import SqliteDatabase, _setup_error
 from tinktalker.adapters.storage.sqlite_dialogue_store import SqliteDialogueStore
 from tinktalker.domain.dialogue import Conversation, Message, Speaker
