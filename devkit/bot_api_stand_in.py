@@ -67,6 +67,8 @@ class BotApiStandIn:
         self._next_update_id = 1
         self._next_message_id = 1
         self._failures: dict[str, Failure] = {}
+        self._slow: dict[str, list[float]] = {}  # method -> [seconds, times left]
+        self._garbled: dict[str, int] = {}  # method -> times left
         self._changed = threading.Condition()
         self._closing = False
         self._server = _QuietServer(("127.0.0.1", 0), _handler_for(self))
@@ -145,6 +147,22 @@ class BotApiStandIn:
         with self._changed:
             self._failures[method] = Failure(status, description, times, retry_after, after)
 
+    def slow(self, method: str, seconds: float, *, times: int = 1) -> None:
+        """The next `times` calls of `method` succeed, but answer only after `seconds`."""
+        with self._changed:
+            self._slow[method] = [seconds, times]
+
+    def garble(self, method: str, *, times: int = 1) -> None:
+        """The next `times` calls of `method` succeed, answered 200 with a body that is not JSON."""
+        with self._changed:
+            self._garbled[method] = times
+
+    def revoke_token(self) -> None:
+        """From now on every call is answered 401, as Telegram does once a token is revoked."""
+        with self._changed:
+            self.token = "revoked"
+            self._changed.notify_all()
+
     def failures_left(self, method: str) -> int:
         with self._changed:
             failure = self._failures.get(method)
@@ -195,7 +213,22 @@ class BotApiStandIn:
         )
 
     # --- the server side -------------------------------------------------------------------------
-    def answer(self, token: str, method: str, params: dict[str, str]) -> tuple[int, dict]:
+    def answer(self, token: str, method: str, params: dict[str, str]) -> tuple[int, dict | bytes]:
+        status, body = self._answer(token, method, params)
+        with self._changed:
+            slow, garbled = self._slow.get(method), self._garbled.get(method, 0)
+            if slow and slow[1] > 0:
+                slow[1] -= 1
+            else:
+                slow = None
+            if garbled and status == 200:
+                self._garbled[method] = garbled - 1
+                body = b"<html>502 Bad Gateway</html>"
+        if slow:
+            time.sleep(slow[0])
+        return status, body
+
+    def _answer(self, token: str, method: str, params: dict[str, str]) -> tuple[int, dict]:
         if token != self.token:
             self.rejected_tokens.append(token)
             return 401, {"ok": False, "error_code": 401, "description": "Unauthorized"}
@@ -319,8 +352,8 @@ def _handler_for(api: BotApiStandIn) -> type[BaseHTTPRequestHandler]:
 
         do_GET = do_POST
 
-        def _reply(self, status: int, body: dict) -> None:
-            data = json.dumps(body).encode("utf-8")
+        def _reply(self, status: int, body: dict | bytes) -> None:
+            data = body if isinstance(body, bytes) else json.dumps(body).encode("utf-8")
             self.send_response(status)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(data)))

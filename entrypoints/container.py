@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import operator
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 
@@ -86,6 +85,12 @@ def _telegram_channel(**settings):
     from tinktalker.adapters.telegram.user_channel import TelegramUserChannel
 
     return TelegramUserChannel(**settings)
+
+
+def _telegram_webhook(**settings):
+    from tinktalker.adapters.telegram.webhook import TelegramWebhookServer
+
+    return TelegramWebhookServer(**settings)
 
 
 def _telegram_update_queue(**settings):
@@ -281,13 +286,14 @@ class Container(containers.DeclarativeContainer):
 
     # The bot's token comes from the environment, never from config: `tinktalker bot` overrides this.
     telegram_token = providers.Dependency(instance_of=str)
-    # At-least-once delivery: each update recorded before Telegram is told it arrived (webhook:
-    # strict, an update that cannot be recorded is refused so Telegram sends it again)
+    # At-least-once delivery: each update recorded before Telegram is told it arrived; one that
+    # cannot be recorded is not confirmed (polling waits, the webhook answers 503), so Telegram
+    # sends it again
     durable_inbox = providers.Singleton(
         DurableInbox,
         inbox=update_inbox,
         backlog_max_age_s=config.bot.backlog_max_age_s,
-        strict=providers.Callable(operator.eq, config.bot.mode, "webhook"),
+        strict=True,
     )
     telegram_update_queue = providers.Singleton(_telegram_update_queue, inbox=durable_inbox)
     telegram_application = providers.Singleton(
@@ -298,6 +304,18 @@ class Container(containers.DeclarativeContainer):
         update_queue=telegram_update_queue,
         inbox=durable_inbox,
         rate_limit_retries=config.bot.rate_limit_retries,
+    )
+    # `tinktalker bot` passes the webhook's secret token (from the environment, or random)
+    telegram_webhook = providers.Factory(
+        _telegram_webhook,
+        bot=telegram_application.provided.bot,
+        update_queue=telegram_update_queue,
+        listen=config.bot.webhook.listen,
+        port=config.bot.webhook.port,
+        path=config.bot.webhook.path,
+        public_url=config.bot.webhook.public_url,
+        max_body_bytes=config.bot.webhook.max_body_bytes,
+        body_timeout_s=config.bot.webhook.body_timeout_s,
     )
     telegram_channel = providers.Singleton(
         _telegram_channel,

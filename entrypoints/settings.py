@@ -95,6 +95,8 @@ class WebhookSettings(Section):
     listen: str = "0.0.0.0"
     port: int = Field(8443, ge=1, le=65535)
     path: str = "telegram"
+    max_body_bytes: int = Field(1_048_576, ge=1024)
+    body_timeout_s: float = Field(10.0, gt=0)
 
 
 class BotTexts(Section):

@@ -51,7 +51,7 @@ def test_a_backlog_older_than_backlog_max_age_is_acknowledged_without_replies(ap
     assert api._updates == []  # both confirmed: Telegram will not send the old one again
 
 
-def test_webhook_answers_200_only_after_recording_and_500_while_the_file_is_locked(api, tmp_path):
+def test_webhook_answers_200_only_after_recording_and_503_while_the_file_is_locked(api, tmp_path):
     db, port = tmp_path / "bot.sqlite3", _free_port()
     webhook = {
         "public_url": "https://bot.example.test/hook",
@@ -74,7 +74,7 @@ def test_webhook_answers_200_only_after_recording_and_500_while_the_file_is_lock
             ]
         with _locked(db):
             assert (
-                _post(url, _update(2, "second"), "s3cret") == 500
+                _post(url, _update(2, "second"), "s3cret") == 503
             )  # not recorded: Telegram sends it again
         assert _post(url, _update(2, "second"), "s3cret") == 200
         assert _post(url, _update(2, "second"), "s3cret") == 200  # a re-send of a recorded update

@@ -7,7 +7,13 @@ import datetime as dtm
 
 from telegram import Bot, Chat, Message, Update, User
 
-from tinktalker.adapters.telegram.updates import conversation_of, inbox_entry_of, update_of
+from tinktalker.adapters.telegram.application import AdmittingUpdateQueue
+from tinktalker.adapters.telegram.updates import (
+    conversation_of,
+    inbox_entry_of,
+    storable,
+    update_of,
+)
 from tinktalker.domain.dialogue import Conversation
 from tinktalker.entrypoints.bot import audience
 
@@ -53,3 +59,27 @@ def test_a_caption_is_the_text_and_an_update_without_a_message_has_no_entry():
     photo = Update(1, message=message(Chat(5, "private"), None, caption="look"))
     assert inbox_entry_of(photo).text == "look"
     assert inbox_entry_of(Update(2)) is None
+
+
+class _FailingInbox:
+    """A DurableInbox whose admission fails with a bug, not with the store."""
+
+    async def admit(self, entry) -> bool:
+        raise ValueError("a bug in admission")
+
+
+async def test_an_unexpected_admission_error_is_logged_with_the_update_id_and_the_update_queued(
+    caplog,
+):
+    queue = AdmittingUpdateQueue(_FailingInbox())  # type: ignore[arg-type]
+    update = Update(41, message=message(Chat(5, "private")))
+    await queue.put(update)
+    assert queue.get_nowait() is update
+    assert any("update 41" in r.getMessage() and r.exc_info for r in caplog.records)
+
+
+async def test_a_lone_surrogate_becomes_a_replacement_character_everywhere_in_the_update():
+    update = Update(42, message=message(Chat(5, "private"), text="a\ud800b"))
+    cleaned = storable(update)
+    assert cleaned.message is not None and cleaned.message.text == "a\ufffdb"
+    assert storable(cleaned) is cleaned  # nothing left to replace

@@ -13,6 +13,7 @@ from telegram.error import (
     Forbidden,
     NetworkError,
     RetryAfter,
+    TelegramError,
     TimedOut,
 )
 
@@ -157,7 +158,6 @@ def test_a_reply_goes_to_its_topic_and_only_the_first_piece_quotes_the_question(
 def test_network_trouble_and_lasting_429s_are_a_delivery_failure_worth_retrying_later():
     for error, wait in [
         (NetworkError("connection reset"), None),
-        (TimedOut(), None),
         (RetryAfter(7), 7.0),
     ]:
         bot = FakeTelegramBot()
@@ -168,3 +168,21 @@ def test_network_trouble_and_lasting_429s_are_a_delivery_failure_worth_retrying_
             assert failure.retry_after_s == wait
             continue
         raise AssertionError(f"{error!r} was not a DeliveryFailed")
+
+
+def test_a_timeout_is_maybe_delivered_so_a_piece_is_sent_at_most_twice():
+    bot = FakeTelegramBot()
+    bot.errors[5] = [TimedOut(), TimedOut(), TimedOut()]
+    asyncio.run(channel_on(bot, send_retries=5).send_reply(C("5"), "hello"))
+    assert bot.attempts == 2 and len(bot.errors[5]) == 1  # two tries, then taken as delivered
+
+
+def test_an_unreadable_200_is_delivered_and_a_400_is_not_retried():
+    bot = FakeTelegramBot()
+    bot.errors[5] = [TelegramError("Invalid server response")]
+    asyncio.run(channel_on(bot, send_retries=5).send_reply(C("5"), "hello"))
+    assert bot.attempts == 1
+    bot.errors[5] = [BadRequest("Bad Request: message text is empty")]
+    with pytest.raises(DeliveryFailed):
+        asyncio.run(channel_on(bot, send_retries=5).send_reply(C("5"), "hello"))
+    assert bot.attempts == 2

@@ -3,16 +3,31 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import sys
+import time
 from collections.abc import Awaitable
 from typing import Any
 
 from telegram import Bot, Update
+from telegram.error import InvalidToken, TelegramError
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, BaseUpdateProcessor
 
-from tinktalker.adapters.telegram.updates import conversation_of, inbox_entry_of, update_of
+from tinktalker.adapters.telegram.updates import (
+    conversation_of,
+    inbox_entry_of,
+    storable,
+    update_of,
+)
 from tinktalker.domain.durable_inbox import DurableInbox
+from tinktalker.domain.errors import StorageUnavailable
 from tinktalker.domain.turns import ConversationTurns
+
+log = logging.getLogger(__name__)
+# While the inbox cannot write, polling tries the same update again this often, and says so once
+# a minute (not on every try)
+_RETRY_UNWRITABLE_S = 1.0
+_REPORT_EVERY_S = 60.0
 
 # python-telegram-bot takes its own concurrency slot before `do_process_update`; a slot taken there
 # would be held while the update waits for its conversation, so that one is made too large to wait.
@@ -52,17 +67,54 @@ class AdmittingUpdateQueue(asyncio.Queue[object]):
     """The queue the Updater fills: each update is admitted by the durable inbox (recorded, or found
     to be a re-delivery to skip) before it is queued. The Updater confirms an update to Telegram
     (the next getUpdates offset, or the webhook's 200) only after `put` returns, so only what was
-    kept is confirmed. `replay` queues, without admission, what the last run left unhandled."""
+    kept is confirmed: while the inbox cannot write, `put` waits and tries again (polling takes
+    nothing new meanwhile) and `admit_now` raises `StorageUnavailable` (the webhook's 503).
+    Admission never fails otherwise: text the store cannot hold is replaced, and an unexpected
+    error is logged with the update id and the update handled anyway. `replay` queues, without
+    admission, what the last run left unhandled."""
 
     def __init__(self, inbox: DurableInbox | None) -> None:
         super().__init__()
         self._inbox = inbox
+        self._reported_at = float("-inf")
 
     async def put(self, item: object) -> None:
-        entry = inbox_entry_of(item) if isinstance(item, Update) else None
-        if entry is not None and self._inbox is not None and not await self._inbox.admit(entry):
-            return
-        self.put_nowait(item)
+        while True:
+            try:
+                return await self.admit_now(item)
+            except StorageUnavailable as error:
+                self.report_unwritable(error)
+                await asyncio.sleep(_RETRY_UNWRITABLE_S)
+
+    async def admit_now(self, item: object) -> None:
+        """Queues `item` once the inbox kept it; raises StorageUnavailable when it cannot now."""
+        if not isinstance(item, Update):
+            return self.put_nowait(item)
+        try:
+            update = storable(item)
+            entry = inbox_entry_of(update)
+            if entry is not None and self._inbox is not None and not await self._inbox.admit(entry):
+                return None
+        except StorageUnavailable:
+            raise
+        except Exception:  # a poller that stops here would leave every chat unanswered
+            log.exception("update %s could not be recorded; handling it anyway", item.update_id)
+            update = item
+        self.put_nowait(update)
+        self._reported_at = float("-inf")
+        return None
+
+    def report_unwritable(self, error: StorageUnavailable) -> None:
+        """One ERROR line a minute while updates cannot be recorded (and so are not confirmed)."""
+        now = time.monotonic()
+        if now - self._reported_at >= _REPORT_EVERY_S:
+            self._reported_at = now
+            log.error("new updates wait unconfirmed until the inbox can record them: %s", error)
+
+    def polling_error(self, error: TelegramError) -> None:
+        """The Updater's error callback: one line per failed getUpdates, no traceback."""
+        if not isinstance(error, InvalidToken):  # that one ends polling; the bot then stops
+            log.warning("getUpdates failed, polling again shortly: %s", error)
 
     async def replay(self, bot: Bot) -> int:
         """Queues the updates left unsettled by the last run, oldest first; returns how many."""

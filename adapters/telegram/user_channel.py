@@ -11,13 +11,22 @@ from contextlib import asynccontextmanager
 
 from telegram import Bot, ReplyParameters
 from telegram.constants import ChatAction, MessageLimit
-from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
+from telegram.error import (
+    BadRequest,
+    Forbidden,
+    NetworkError,
+    RetryAfter,
+    TelegramError,
+    TimedOut,
+)
 
 from tinktalker.domain.dialogue import Conversation
 from tinktalker.domain.errors import DeliveryFailed
 
 log = logging.getLogger(__name__)
 
+# python-telegram-bot's error for a 200 whose body is not the JSON it expects
+_UNREADABLE_ANSWER = "Invalid server response"
 # Preferred cut points, best first: a piece ends after a paragraph, a line, a sentence, a word.
 _BOUNDARIES = ("\n\n", "\n", ". ", "! ", "? ", "… ", "; ", ", ", " ")
 
@@ -25,11 +34,13 @@ _BOUNDARIES = ("\n\n", "\n", ". ", "! ", "? ", "… ", "; ", ", ", " ")
 class TelegramUserChannel:
     """Implements ports.UserChannel over a python-telegram-bot `Bot`.
 
-    Each piece of a reply is sent on its own: a piece that fails for the network (a timeout, a 5xx)
-    is sent again, up to `send_retries` times after `send_backoff_s`, doubled each time, so a
-    retried reply resumes at the failed piece. A 429 is the rate limiter's to retry
-    (bot.rate_limit_retries); one still refused, like any other Telegram error, is a
-    `DeliveryFailed`."""
+    Each piece of a reply is sent on its own: a piece that fails for the network (a 5xx, no
+    connection) is sent again, up to `send_retries` times after `send_backoff_s`, doubled each
+    time, so a retried reply resumes at the failed piece. A timeout means "maybe delivered" (the
+    request may have arrived): the piece is sent once more at most, and a second timeout counts as
+    delivered, so a user sees a piece at most twice. A 200 whose body cannot be read counts as
+    delivered. A 429 is the rate limiter's to retry (bot.rate_limit_retries); one still refused,
+    like any other Telegram error (a 400 among them), is a `DeliveryFailed`, not retried."""
 
     def __init__(
         self,
@@ -72,6 +83,7 @@ class TelegramUserChannel:
     async def _send_piece(
         self, conversation: Conversation, piece: str, quote: ReplyParameters | None
     ) -> None:
+        timed_out = False
         for attempt in range(self._retries + 1):
             try:
                 await self._bot.send_message(
@@ -85,18 +97,39 @@ class TelegramUserChannel:
                 BadRequest
             ):  # a NetworkError to python-telegram-bot, but sending again won't help
                 raise
-            except NetworkError as error:  # connection trouble, a timeout or a 5xx: worth a retry
+            except TimedOut as error:  # it may have arrived: one more try at most
+                if timed_out or attempt == self._retries:
+                    log.warning(
+                        "reply piece to %s timed out twice; taken as delivered", conversation
+                    )
+                    return
+                timed_out = True
+                await self._before_retry(conversation, error, attempt)
+            except NetworkError as error:  # connection trouble or a 5xx: worth a retry
                 if attempt == self._retries:
                     raise
-                wait = self._backoff_s * 2**attempt
+                await self._before_retry(conversation, error, attempt)
+            except TelegramError as error:
+                if error.message != _UNREADABLE_ANSWER:
+                    raise
                 log.warning(
-                    "reply to conversation %s not delivered (%s); retry %d of the piece in %.1f s",
+                    "Telegram's answer to a reply to %s was unreadable; taken as delivered",
                     conversation,
-                    error,
-                    attempt + 1,
-                    wait,
                 )
-                await asyncio.sleep(wait)
+                return
+
+    async def _before_retry(
+        self, conversation: Conversation, error: Exception, attempt: int
+    ) -> None:
+        wait = self._backoff_s * 2**attempt
+        log.warning(
+            "reply to conversation %s not delivered (%s); retry %d of the piece in %.1f s",
+            conversation,
+            error,
+            attempt + 1,
+            wait,
+        )
+        await asyncio.sleep(wait)
 
     @asynccontextmanager
     async def typing(self, conversation: Conversation) -> AsyncIterator[None]:

@@ -20,6 +20,12 @@ from tinktalker.domain.errors import SetupError
 from tinktalker.entrypoints.bot.handlers import BotHandlers
 from tinktalker.entrypoints.bot.log_redaction import redact, redact_in_logs
 from tinktalker.entrypoints.bot.price_replies import PriceReplies
+from tinktalker.entrypoints.bot.watchdog import (
+    BotStopped,
+    quiet_rejected_token_tracebacks,
+    stop_updater,
+    wait_for_stop,
+)
 from tinktalker.entrypoints.container import Container
 from tinktalker.entrypoints.environment_secrets import TOKEN_ENV, WEBHOOK_SECRET_ENV, read_secrets
 from tinktalker.entrypoints.resolving import resolved
@@ -33,6 +39,14 @@ _SECRET_TOKEN = re.compile(r"[A-Za-z0-9_-]{1,256}")
 class _ReplayingQueue(Protocol):
     async def replay(self, bot: Bot) -> int: ...
 
+    def polling_error(self, error: TelegramError) -> None: ...
+
+
+class _Webhook(Protocol):
+    async def start(self, allowed_updates: list[str]) -> None: ...
+
+    async def stop(self) -> None: ...
+
 
 def serve_bot(container: Container, settings: Settings) -> int:
     return asyncio.run(run_bot(container, settings))
@@ -45,8 +59,10 @@ async def run_bot(
     stop: asyncio.Event | None = None,
     stop_signals: Sequence[int] = STOP_SIGNALS,
 ) -> int:
-    """Answer chats until `stop` is set or a stop signal arrives; in-flight replies finish first."""
+    """Answer chats until `stop` is set or a stop signal arrives; in-flight replies finish first.
+    Returns 1 when updates stopped arriving by themselves (so a supervisor restarts the bot)."""
     env = os.environ if env is None else env
+    quiet_rejected_token_tracebacks()
     container.telegram_token.override(read_token(env))
     webhook_secret = _check_webhook(settings, env) if settings.bot.mode == "webhook" else None
     stop = asyncio.Event() if stop is None else stop
@@ -66,9 +82,15 @@ async def run_bot(
         )
         application = container.telegram_application()
         handlers.register(application)
+        webhook = (
+            container.telegram_webhook(secret_token=webhook_secret) if webhook_secret else None
+        )
         async with _online(application, settings):
             await _set_commands(application, handlers)
-            await _serve(application, settings, webhook_secret, stop, stop_signals, update_queue)
+            await _serve(application, settings, webhook, stop, stop_signals, update_queue)
+    except BotStopped as error:
+        log.error("%s", error)
+        return 1
     finally:
         await resolved(container.shutdown_resources())
     return 0
@@ -136,7 +158,7 @@ async def _set_commands(application: Application, handlers: BotHandlers) -> None
 async def _serve(
     application: Application,
     settings: Settings,
-    webhook_secret: str | None,
+    webhook: _Webhook | None,
     stop: asyncio.Event,
     stop_signals: Sequence[int],
     update_queue: _ReplayingQueue,
@@ -145,47 +167,31 @@ async def _serve(
     try:
         # what the last run left unanswered goes first, so each conversation keeps its order
         await update_queue.replay(application.bot)
-        await _start_updates(application, settings, webhook_secret)
+        if webhook is None:
+            await _start_polling(application, settings, update_queue)
+        else:
+            await webhook.start(allowed_updates=["message"])
         log.info("bot @%s is up (%s)", application.bot.username, settings.bot.mode)
-        await _wait_for_stop(stop, stop_signals)
+        await wait_for_stop(stop, stop_signals, TOKEN_ENV)
         log.info("stopping: finishing the replies in flight")
     finally:
-        if _updater(application).running:
-            await _updater(application).stop()
+        if webhook is not None:
+            await webhook.stop()
+        await stop_updater(_updater(application))
         await application.stop()  # waits for every update already taken in
 
 
-async def _start_updates(
-    application: Application, settings: Settings, webhook_secret: str | None
+async def _start_polling(
+    application: Application, settings: Settings, update_queue: _ReplayingQueue
 ) -> None:
-    bot = settings.bot
-    if bot.mode == "polling":
-        await _updater(application).start_polling(
-            timeout=bot.polling_timeout_s, allowed_updates=["message"]
-        )
-    else:
-        await _updater(application).start_webhook(
-            listen=bot.webhook.listen,
-            port=bot.webhook.port,
-            url_path=bot.webhook.path,
-            webhook_url=bot.webhook.public_url,
-            secret_token=webhook_secret,
-            allowed_updates=["message"],
-        )
+    await _updater(application).start_polling(
+        timeout=settings.bot.polling_timeout_s,
+        allowed_updates=["message"],
+        error_callback=update_queue.polling_error,
+    )
 
 
 def _updater(application: Application) -> Updater:
     if application.updater is None:  # the container builds it with one, as ApplicationBuilder does
         raise TypeError("the Telegram application has no Updater")
     return application.updater
-
-
-async def _wait_for_stop(stop: asyncio.Event, stop_signals: Sequence[int]) -> None:
-    loop = asyncio.get_running_loop()
-    for number in stop_signals:
-        loop.add_signal_handler(number, stop.set)
-    try:
-        await stop.wait()
-    finally:
-        for number in stop_signals:
-            loop.remove_signal_handler(number)
