@@ -5,23 +5,28 @@ VENV ?= .venv
 TORCH ?= torch==2.13.0
 EXTRAS ?= dev
 BIN := $(VENV)/bin
+comma := ,
+# Each command installs only the extras it needs (a stamp per set; `+` separates extras in its name).
+# The bot with generator.backend: http needs no torch: make bot BOT_EXTRAS=bot
+BOT_EXTRAS ?= model+bot
+installed = $(VENV)/.installed-$(1)
 
-.PHONY: setup test chat tiny-model
-setup: $(VENV)/.installed-$(EXTRAS)
+.PHONY: setup test chat tiny-model demo-model
+setup: $(call installed,$(EXTRAS))
 
-$(VENV)/.installed-$(EXTRAS): pyproject.toml
-	$(PYTHON) -m venv $(VENV)
+$(VENV)/.installed-%: pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	# torch first, so the project's torch range is already satisfied and no other build is pulled
-	$(BIN)/python -m pip install -q $(TORCH)
-	$(BIN)/python -m pip install -q -e ".[$(EXTRAS)]"
+	$(if $(filter-out bot api,$(subst +, ,$*)),$(BIN)/python -m pip install -q $(TORCH))
+	$(BIN)/python -m pip install -q -e ".[$(subst +,$(comma),$*)]"
 	touch $@
 
-test: setup
+test: $(call installed,dev)
 	$(BIN)/lint-imports
 	$(BIN)/pytest
 
-chat: setup
+chat: $(call installed,model)
 	$(BIN)/tinktalker chat $(if $(MODEL),--model $(MODEL))
 
 # A random-weight model folder, to try everything offline (it talks gibberish).
@@ -30,12 +35,12 @@ tiny-model: setup
 
 # The Telegram bot (token from TELEGRAM_TOKEN; see the README's bot section).
 .PHONY: bot
-bot: setup
+bot: $(call installed,$(BOT_EXTRAS))
 	$(BIN)/tinktalker bot $(if $(MODEL),--model $(MODEL))
 
 # The inference API on http://127.0.0.1:8000 (see the README's API section).
 .PHONY: serve bench-api
-serve: setup
+serve: $(call installed,model+api)
 	$(BIN)/tinktalker serve $(if $(MODEL),--model $(MODEL))
 
 # Replies/s and latency with batching on vs off, 1/4/16 clients (writes bench/results/api_batching.*)
@@ -44,9 +49,9 @@ bench-api: setup
 
 .PHONY: train bench-train
 # Fine-tune on a chat CSV: make train DATA=chat.csv OUT=trained [ARGS="--limit 60000 --resume"]
-train: setup
+train: $(call installed,train)
 	$(BIN)/tinktalker train --data $(DATA) --output $(OUT) $(if $(MODEL),--base $(MODEL)) $(ARGS)
 
 # Seconds per epoch: the original recipe vs HF Trainer vs training/ (writes bench/results/train_speed_cpu.*)
-bench-train: setup
+bench-train: $(call installed,train)
 	$(BIN)/python -m bench.train_speed

@@ -107,4 +107,8 @@ def build_medium_shaped_model(folder: Path | str) -> Path:
 if __name__ == "__main__":
     if len(sys.argv) != 2:
         sys.exit("usage: python -m tests.tiny_model FOLDER")
-    print(build_tiny_model(sys.argv[1]))
+    from tinktalker.entrypoints.random_weights import MARKER, NOTE
+
+    folder = build_tiny_model(sys.argv[1])
+    (folder / MARKER).write_text(f"This model has {NOTE}.\n", encoding="utf-8")
+    print(folder)

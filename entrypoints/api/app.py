@@ -6,14 +6,18 @@ import hmac
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 from litestar import Litestar, Request, Response, get
+from litestar.response import Redirect
 from litestar.connection import ASGIConnection
 from litestar.exceptions import HTTPException, NotAuthorizedException, ValidationException
 from litestar.handlers import BaseRouteHandler
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
 
+from tinktalker.entrypoints.api.access_log import AccessLog
+from tinktalker.entrypoints.api.binding import DOCS_PATH
 from tinktalker.entrypoints.api.docs_page import docs_assets_router, docs_render_plugins
 from tinktalker.entrypoints.api.metrics import ApiMetrics
 from tinktalker.entrypoints.api.openapi_truth import TruthfulJsonRenderPlugin
@@ -48,23 +52,31 @@ def make_app(container: Container, settings: Settings, api_key: str | None = Non
             "/health",
             "/ready",
             "/metrics",
+            "/",
         },
         lambda: getattr(serving.generator, "stats", None),
     )
-    serving.on_tokens.append(metrics.count_tokens)
+    access = AccessLog()
+    serving.on_tokens.extend([metrics.count_tokens, access.count_tokens])
 
-    @get("/metrics", include_in_schema=False)
+    @get("/metrics", tags=["probes"], summary="Prometheus metrics", media_type="text/plain")
     async def scrape() -> Response[bytes]:
+        """Requests, latency, tokens, batch sizes and queue depth in Prometheus' text format."""
         return Response(metrics.exposition(), media_type="text/plain; version=0.0.4")
+
+    @get("/", include_in_schema=False)
+    async def home() -> Redirect:
+        return Redirect(DOCS_PATH)
 
     types = request_types(serving.limits, serving.model_id)
     routes = [
         *generation_routes(serving, types, guards),
         *_probe_routes(serving),
         scrape,
+        home,
         docs_assets_router(),
     ]
-    return Litestar(
+    app = Litestar(
         route_handlers=routes,
         lifespan=[_lifespan(container, serving)],
         middleware=[metrics.middleware],
@@ -81,6 +93,21 @@ def make_app(container: Container, settings: Settings, api_key: str | None = Non
             Exception: _unexpected,
         },
     )
+    # Route middleware never sees an unknown path; `serve` wraps the whole app in this, so every request
+    # gets its line
+    app.state.access_log = access
+    return app
+
+
+def model_created(name_or_path: str) -> int:
+    """When a local model folder was written (its config.json, else the folder); 0 for a hub id."""
+    folder = Path(name_or_path).expanduser()
+    for written in (folder / "config.json", folder):
+        try:
+            return int(written.stat().st_mtime)
+        except OSError:
+            continue
+    return 0
 
 
 def _serving(settings: Settings) -> Serving:
@@ -100,6 +127,7 @@ def _serving(settings: Settings) -> Serving:
         settings.dialogue.context_size,
         settings.dialogue.control_fragments,
         server.request_timeout_s,
+        model_created=model_created(settings.model.name_or_path),
     )
 
 
@@ -225,7 +253,9 @@ def _problem(problem: dict) -> str:
     key = str(problem.get("key") or "body")
     text = f"{key}: {problem.get('message')}"
     if key in UNSUPPORTED:
-        text += f" ({key} is not supported by this server; send {UNSUPPORTED[key]})"
+        off = UNSUPPORTED[key]
+        fix = off if off == "leave it out" else f"send {off}"
+        text += f" ({key} is not supported by this server; {fix})"
     return text
 
 

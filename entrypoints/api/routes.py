@@ -152,7 +152,7 @@ def generation_routes(serving: Serving, types: RequestTypes, guards: list[Guard]
     )
     async def models() -> ModelList:
         """The one model this server serves; use its id as `model`."""
-        return ModelList([ModelCard(serving.model_id, 0)])
+        return ModelList([ModelCard(serving.model_id, serving.model_created)])
 
     return [answer, chat_completions, completions, models]
 

@@ -49,6 +49,7 @@ class Serving:
     generator: ReplyGenerator | None = None
     meter: PromptMeter | None = None
     ready: bool = False
+    model_created: int = 0  # /v1/models' `created`: when the model folder was written (0 = unknown)
     on_tokens: list = field(
         default_factory=list
     )  # callbacks (prompt_tokens, completion_tokens), for metrics

@@ -20,6 +20,7 @@ from tinktalker.entrypoints.bot.handlers import BotHandlers
 from tinktalker.entrypoints.bot.inbox import DurableInbox
 from tinktalker.entrypoints.bot.log_redaction import redact, redact_in_logs
 from tinktalker.entrypoints.container import Container
+from tinktalker.entrypoints.random_weights import NOTE, has_random_weights
 from tinktalker.entrypoints.resolving import resolved
 from tinktalker.entrypoints.settings import Settings
 
@@ -28,6 +29,7 @@ TOKEN_ENV = "TELEGRAM_TOKEN"
 WEBHOOK_SECRET_ENV = "TELEGRAM_WEBHOOK_SECRET"
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 _SECRET_TOKEN = re.compile(r"[A-Za-z0-9_-]{1,256}")
+_BOT_TOKEN = re.compile(r"[0-9]+:[A-Za-z0-9_-]{35}")  # the shape @BotFather hands out
 
 
 def serve_bot(container: Container, settings: Settings) -> int:
@@ -44,6 +46,8 @@ async def run_bot(
     """Answer chats until `stop` is set or a stop signal arrives; in-flight replies finish first."""
     env = os.environ if env is None else env
     container.telegram_token.override(read_token(env))
+    if settings.generator.backend == "local" and has_random_weights(settings.model.name_or_path):
+        log.warning("the model %s has %s", settings.model.name_or_path, NOTE)
     webhook_secret = _check_webhook(settings, env) if settings.bot.mode == "webhook" else None
     stop = asyncio.Event() if stop is None else stop
     try:
@@ -79,6 +83,11 @@ def read_token(env: Mapping[str, str]) -> str:
             f"{TOKEN_ENV} is not set; create a bot with @BotFather and export {TOKEN_ENV}=<its token>"
         )
     redact_in_logs(token)  # before any client exists that could log a URL holding it
+    if not _BOT_TOKEN.fullmatch(token):  # checked before the model loads or the network is tried
+        raise SetupError(
+            f"{TOKEN_ENV} is not a bot token (expected <digits>:<35 letters, digits, _ or ->); "
+            "copy it again from @BotFather"
+        )
     return token
 
 
