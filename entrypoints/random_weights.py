@@ -1,4 +1,4 @@
-"""A model folder of random weights (`make tiny-model`) carries a marker file, so every command can say so."""
+"""A model folder of random weights (`make tiny-model`) carries a marker file; commands say so."""
 
 from __future__ import annotations
 

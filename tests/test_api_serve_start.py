@@ -1,5 +1,5 @@
-"""`tinktalker serve` as a real process: its start block, one access line per request (never the key or
-the body), and a busy port found before the model loads."""
+"""`tinktalker serve` as a real process: its start block, one access line per request (never the key
+or the body), and a busy port found before the model loads."""
 
 from __future__ import annotations
 
@@ -79,3 +79,12 @@ def test_a_busy_port_is_one_line_before_any_model_is_looked_at(tmp_path):
         f"tinktalker: error: cannot listen on 127.0.0.1:{port}: the port is in use by another "
         "program; stop it or pick another port with --port (server.port)"
     ]
+
+
+def test_models_says_when_the_model_folder_was_written(tiny_model_dir):
+    written = int((tiny_model_dir / "config.json").stat().st_mtime)
+    with serve_process(tiny_model_dir) as (url, _):
+        card = httpx.get(f"{url}/v1/models").json()["data"][0]
+        home = httpx.get(f"{url}/", follow_redirects=False)
+    assert card["created"] == written > 0
+    assert (home.status_code, home.headers["location"]) == (302, "/schema")

@@ -1,4 +1,4 @@
-"""A malformed TELEGRAM_TOKEN, as a real process: one line naming it, exit 2, before the model or the network."""
+"""A malformed TELEGRAM_TOKEN as a real process: one line, exit 2, before the model or network."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""One INFO line per HTTP request: method, path, status, milliseconds and tokens; never a header or a body."""
+"""One INFO line per HTTP request: method, path, status, ms and tokens; never a header or body."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from contextvars import ContextVar
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 ACCESS_LOGGER = "tinktalker.access"
-# The tokens counted while one request is answered (prompt, generated); a request runs in one context.
+# Tokens counted while one request is answered (prompt, generated); a request runs in one context.
 _request_tokens: ContextVar[list[int] | None] = ContextVar("request_tokens", default=None)
 
 

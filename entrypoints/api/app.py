@@ -9,17 +9,18 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from litestar import Litestar, Request, Response, get
-from litestar.response import Redirect
 from litestar.connection import ASGIConnection
 from litestar.exceptions import HTTPException, NotAuthorizedException, ValidationException
 from litestar.handlers import BaseRouteHandler
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
+from litestar.response import Redirect
 
 from tinktalker.entrypoints.api.access_log import AccessLog
 from tinktalker.entrypoints.api.binding import DOCS_PATH
 from tinktalker.entrypoints.api.docs_page import docs_assets_router, docs_render_plugins
 from tinktalker.entrypoints.api.metrics import ApiMetrics
+from tinktalker.entrypoints.api.openapi_examples import ExampleFacts
 from tinktalker.entrypoints.api.openapi_truth import TruthfulJsonRenderPlugin
 from tinktalker.entrypoints.api.request_body import JsonBodyRequest
 from tinktalker.entrypoints.api.request_types import (
@@ -82,7 +83,7 @@ def make_app(container: Container, settings: Settings, api_key: str | None = Non
         middleware=[metrics.middleware],
         request_class=JsonBodyRequest,
         request_max_body_size=serving.limits.max_body_bytes,
-        openapi_config=_openapi(serving.limits, types, bool(api_key)),
+        openapi_config=_openapi(serving.limits, types, bool(api_key), _facts(settings)),
         # Litestar's default logging writes through a queue thread whose last records are lost when uvicorn
         # re-raises SIGTERM at exit; the process's own root logging writes synchronously, in one format.
         logging_config=None,
@@ -93,8 +94,8 @@ def make_app(container: Container, settings: Settings, api_key: str | None = Non
             Exception: _unexpected,
         },
     )
-    # Route middleware never sees an unknown path; `serve` wraps the whole app in this, so every request
-    # gets its line
+    # Route middleware never sees an unknown path; `serve` wraps the whole app in this, so every
+    # request gets its line
     app.state.access_log = access
     return app
 
@@ -193,7 +194,16 @@ def _bearer_guard(api_key: str):
     return require_key
 
 
-def _openapi(limits: ApiLimits, types: RequestTypes, secured: bool) -> OpenAPIConfig:
+def _facts(settings: Settings) -> ExampleFacts:
+    server = settings.server
+    return ExampleFacts(
+        server.model_id, server.max_tokens, settings.batching.max_queue, server.request_timeout_s
+    )
+
+
+def _openapi(
+    limits: ApiLimits, types: RequestTypes, secured: bool, facts: ExampleFacts
+) -> OpenAPIConfig:
     description = (
         f"TinkTalker replies: the original /answer and an OpenAI-compatible subset. Limits: request body "
         f"{limits.max_body_bytes} bytes, {limits.max_messages} messages of {limits.max_message_chars} "
@@ -215,10 +225,8 @@ def _openapi(limits: ApiLimits, types: RequestTypes, secured: bool) -> OpenAPICo
         "/v1/chat/completions": types.chat,
         "/v1/completions": types.completion,
     }
-    plugins = [
-        TruthfulJsonRenderPlugin(bodies, {"/v1/chat/completions", "/v1/completions"}),
-        *docs_render_plugins(),
-    ]
+    published = TruthfulJsonRenderPlugin(bodies, {"/v1/chat/completions", "/v1/completions"}, facts)
+    plugins = [published, *docs_render_plugins(published)]
     return OpenAPIConfig(
         title="TinkTalker API",
         version="1",

@@ -22,7 +22,7 @@ def listening_line(host: str, port: int) -> str:
 async def announce_when_listening(
     server, host: str, about: Sequence[str] = (), out: TextIO | None = None
 ) -> None:
-    """Print `about` and the listening line, as one block, once uvicorn serves (the port is the bound one)."""
+    """Print `about` and the listening line as one block once uvicorn serves (on the bound port)."""
     while not server.started:
         await asyncio.sleep(0.05)
     sockets = [s for listener in getattr(server, "servers", []) for s in listener.sockets]
@@ -31,7 +31,7 @@ async def announce_when_listening(
 
 
 def listening_socket(host: str, port: int) -> socket.socket:
-    """The server's socket, bound and listening before anything slow happens (a busy port fails at once)."""
+    """The server's socket, listening before anything slow happens (a busy port fails at once)."""
     try:
         family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
         sock = socket.socket(family, kind, proto)

@@ -3,16 +3,30 @@ package and are served by the app itself, instead of the CDN Litestar's plugins 
 
 from __future__ import annotations
 
-from litestar import Router
-from litestar.openapi.plugins import OpenAPIRenderPlugin, SwaggerRenderPlugin
+from typing import Any
+
+from litestar import Request, Router
+from litestar.openapi.plugins import JsonRenderPlugin, OpenAPIRenderPlugin, SwaggerRenderPlugin
 from litestar.static_files import create_static_files_router
 
 ASSETS_PATH = "/schema/assets"
 
 
-def docs_render_plugins() -> list[OpenAPIRenderPlugin]:
-    """Swagger UI at /schema (and /schema/swagger); the app adds its own plugin for /schema/openapi.json."""
-    swagger = SwaggerRenderPlugin(
+class PublishedSwaggerRenderPlugin(SwaggerRenderPlugin):
+    """Swagger UI showing the document /schema/openapi.json publishes, not Litestar's draft."""
+
+    def __init__(self, published: JsonRenderPlugin, **options: Any) -> None:
+        super().__init__(**options)
+        self._published = published
+
+    def render_json(self, request: Request, openapi_schema: dict[str, Any]) -> bytes:
+        return self._published.render(request, openapi_schema)
+
+
+def docs_render_plugins(published: JsonRenderPlugin) -> list[OpenAPIRenderPlugin]:
+    """Swagger UI at /schema (and /schema/swagger) showing what /schema/openapi.json serves."""
+    swagger = PublishedSwaggerRenderPlugin(
+        published,
         js_url=f"{ASSETS_PATH}/swagger-ui-bundle.js",
         css_url=f"{ASSETS_PATH}/swagger-ui.css",
         standalone_preset_js_url=f"{ASSETS_PATH}/swagger-ui-standalone-preset.js",

@@ -32,8 +32,8 @@ log = logging.getLogger(__name__)
 async def run_serve(container: Container, settings: Settings) -> int:
     """Serve until SIGINT/SIGTERM; requests in flight finish first (up to the request timeout)."""
     prepare_process()
-    # Bound first, so a busy port is one line at once; then loaded here rather than in the app's lifespan
-    # so a missing model ends in one clear line too (SetupError).
+    # Bound first, so a busy port is one line at once; then loaded here rather than in the app's
+    # lifespan so a missing model ends in one clear line too (SetupError).
     sock = listening_socket(settings.server.host, settings.server.port)
     await container.batching_reply_generator()
     api_key = os.environ.get(API_KEY_ENV) or None
