@@ -12,6 +12,7 @@ from pydantic import ValidationError
 
 from tinktalker.domain.errors import SetupError
 from tinktalker.entrypoints.container import Container
+from tinktalker.entrypoints.progress_bars import silence_library_progress_bars
 from tinktalker.entrypoints.settings import Settings, TrainingSettings
 from tinktalker.entrypoints.train.arguments import OVERRIDABLE
 
@@ -26,11 +27,14 @@ def run_train(
 
     plan = training_plan(args, settings)
     say = lambda line: print(line, file=out, flush=True)  # noqa: E731
+    progress_bars = not args.no_progress and sys.stderr.isatty()
+    if not progress_bars:
+        silence_library_progress_bars()
     summary = run_training(
         plan,
         container.model_loader(),
         container.prompt_vocabulary(),
-        progress_bars=not args.no_progress and sys.stderr.isatty(),
+        progress_bars=progress_bars,
         on_event=fault_hook(os.environ.get(FAULT_ENV)),
         say=say,
         finish_folder=container.serving_files_writer(),
