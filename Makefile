@@ -29,9 +29,18 @@ test: $(call installed,dev)
 chat: $(call installed,model)
 	$(BIN)/tinktalker chat $(if $(MODEL),--model $(MODEL))
 
-# A random-weight model folder, to try everything offline (it talks gibberish).
-tiny-model: setup
+# A random-weight model folder, to try everything offline (it talks gibberish, and chat/serve/bot say so).
+tiny-model: $(call installed,model)
 	$(BIN)/python -m tests.tiny_model $(or $(OUT),tiny-model)
+
+# A tiny model trained on a sample chat in about a minute: `make chat MODEL=demo-model` answers in its words.
+DEMO_CHAT ?= bench/data/sample_chat.csv
+DEMO := $(or $(OUT),demo-model)
+demo-model: $(call installed,train)
+	rm -rf $(DEMO) $(DEMO).random-base
+	HF_HUB_DISABLE_PROGRESS_BARS=1 $(BIN)/python -m tests.tiny_model $(DEMO).random-base $(DEMO_CHAT) >/dev/null
+	$(BIN)/tinktalker train --base $(DEMO).random-base --data $(DEMO_CHAT) --output $(DEMO) --no-progress
+	rm -rf $(DEMO).random-base
 
 # The Telegram bot (token from TELEGRAM_TOKEN; see the README's bot section).
 .PHONY: bot

@@ -133,7 +133,7 @@ class TrainingSettings(Section):
     limit: int | None = Field(None, ge=1)
     epochs: int = Field(3, ge=1)
     batch_size: int = Field(16, ge=1)
-    learning_rate: float = Field(5e-5, gt=0)
+    learning_rate: float | None = Field(None, gt=0)  # None: DEFAULT_LEARNING_RATES of the mode
     weight_decay: float = Field(0.0, ge=0)
     validation_fraction: float = Field(0.05, gt=0, lt=1)
     max_length: int = Field(300, ge=8)

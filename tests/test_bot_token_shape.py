@@ -40,3 +40,27 @@ def test_a_token_of_the_right_shape_passes_the_check(tmp_path):
     from tinktalker.entrypoints.bot.run import read_token
 
     assert read_token({"TELEGRAM_TOKEN": f" {TOKEN}\n"}) == TOKEN
+
+
+def test_the_bot_says_when_its_model_has_random_weights(tiny_model_dir, tmp_path):
+    from tinktalker.entrypoints.random_weights import MARKER
+
+    (tiny_model_dir / MARKER).write_text("random\n")
+    try:
+        result = subprocess.run(
+            [sys.executable, "-m", "tinktalker.entrypoints.cli", "bot"],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            env={
+                **os.environ,
+                "TELEGRAM_TOKEN": TOKEN,
+                "TINKTALKER_MODEL": str(tiny_model_dir),
+                "TINKTALKER__BOT__API_BASE_URL": "http://127.0.0.1:9/bot",  # nobody: it stops there
+                "TINKTALKER__STORE__BACKEND": "memory",
+            },
+        )
+    finally:
+        (tiny_model_dir / MARKER).unlink()
+    assert result.returncode == 2, result.stderr
+    assert f"the model {tiny_model_dir} has random weights, untrained" in result.stderr

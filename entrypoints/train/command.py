@@ -53,13 +53,15 @@ def run_train(
 
 
 def training_plan(args: argparse.Namespace, settings: Settings):
-    from tinktalker.training.plan import TrainingPlan
+    from tinktalker.training.plan import DEFAULT_LEARNING_RATES, TrainingPlan
 
     values = settings.training.model_dump()
     values.update(
         {key: getattr(args, key) for key in OVERRIDABLE if getattr(args, key, None) is not None}
     )
     values = _checked(values)
+    if values["learning_rate"] is None:
+        values["learning_rate"] = DEFAULT_LEARNING_RATES[values["mode"]]
     for key, flag in (("data", "--data"), ("output", "--output")):
         if not values[key]:
             raise SetupError(
