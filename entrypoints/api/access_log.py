@@ -5,8 +5,9 @@ from __future__ import annotations
 import logging
 import time
 from contextvars import ContextVar
+from typing import cast
 
-from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from litestar.types import ASGIApp, HTTPScope, Message, Receive, Scope, Send
 
 ACCESS_LOGGER = "tinktalker.access"
 # Tokens counted while one request is answered (prompt, generated); a request runs in one context.
@@ -38,19 +39,20 @@ class AccessLog:
                     status[0] = message["status"]
                 await send(message)
 
+            # the path only: a query string is the client's; the key travels in a header, unlogged
+            method, path = cast(HTTPScope, scope)["method"], scope["path"]
             try:
                 await app(scope, receive, send_noting_status)
             finally:
-                self._write(scope, status[0], time.monotonic() - started, counted)
+                self._write(method, path, status[0], time.monotonic() - started, counted)
 
         return logged
 
-    def _write(self, scope: Scope, status: int, seconds: float, counted: list[int]) -> None:
-        # the path only: a query string is the client's business, and the key travels in a header
+    def _write(
+        self, method: str, path: str, status: int, seconds: float, counted: list[int]
+    ) -> None:
         tokens = f" {counted[0]}+{counted[1]} tokens" if any(counted) else ""
-        self._log.info(
-            "%s %s %d %.0f ms%s", scope["method"], scope["path"], status, seconds * 1000, tokens
-        )
+        self._log.info("%s %s %d %.0f ms%s", method, path, status, seconds * 1000, tokens)
 
 
 def show_access_lines(configured_level: str) -> None:

@@ -1,13 +1,15 @@
-"""The interactive docs at /schema without a network: Swagger UI's files come from the swagger-ui-bundle-v2
-package and are served by the app itself, instead of the CDN Litestar's plugins load them from by default."""
+"""The interactive docs at /schema without a network: Swagger UI's files come from the
+swagger-ui-bundle-v2 package and are served by the app, not by the CDN Litestar's plugins use."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from litestar import Request, Router
-from litestar.openapi.plugins import JsonRenderPlugin, OpenAPIRenderPlugin, SwaggerRenderPlugin
+from litestar.openapi.plugins import OpenAPIRenderPlugin, SwaggerRenderPlugin
 from litestar.static_files import create_static_files_router
+
+from tinktalker.entrypoints.api.openapi_truth import TruthfulJsonRenderPlugin
 
 ASSETS_PATH = "/schema/assets"
 
@@ -15,15 +17,15 @@ ASSETS_PATH = "/schema/assets"
 class PublishedSwaggerRenderPlugin(SwaggerRenderPlugin):
     """Swagger UI showing the document /schema/openapi.json publishes, not Litestar's draft."""
 
-    def __init__(self, published: JsonRenderPlugin, **options: Any) -> None:
+    def __init__(self, published: TruthfulJsonRenderPlugin, **options: Any) -> None:
         super().__init__(**options)
         self._published = published
 
-    def render_json(self, request: Request, openapi_schema: dict[str, Any]) -> bytes:
-        return self._published.render(request, openapi_schema)
+    def render(self, request: Request, openapi_schema: dict[str, Any]) -> bytes:
+        return super().render(request, self._published.document(openapi_schema))
 
 
-def docs_render_plugins(published: JsonRenderPlugin) -> list[OpenAPIRenderPlugin]:
+def docs_render_plugins(published: TruthfulJsonRenderPlugin) -> list[OpenAPIRenderPlugin]:
     """Swagger UI at /schema (and /schema/swagger) showing what /schema/openapi.json serves."""
     swagger = PublishedSwaggerRenderPlugin(
         published,

@@ -44,12 +44,19 @@ class TruthfulJsonRenderPlugin(JsonRenderPlugin):
         self._bodies = bodies
         self._streaming = streaming_paths
         self._facts = facts
+        self._document: dict[str, Any] | None = None
         self._rendered: bytes | None = None
+
+    def document(self, openapi_schema: dict[str, Any]) -> dict[str, Any]:
+        """The published document (built once): what the docs page shows too."""
+        if self._document is None:
+            document = truthful(openapi_schema, self._bodies, self._streaming)
+            self._document = with_examples(document, self._facts)
+        return self._document
 
     def render(self, request: Request, openapi_schema: dict[str, Any]) -> bytes:
         if self._rendered is None:
-            document = truthful(openapi_schema, self._bodies, self._streaming)
-            self._rendered = super().render(request, with_examples(document, self._facts))
+            self._rendered = super().render(request, self.document(openapi_schema))
         return self._rendered
 
 
@@ -70,8 +77,8 @@ def truthful(
 
 
 def with_examples(document: dict[str, Any], facts: ExampleFacts) -> dict[str, Any]:
-    """`document` with an explicit example for each request body and answer, in place: what Swagger UI
-    makes up from the schemas alone is refused (2**63 - 1 as a seed, `{"additionalProp1": 0}` as
+    """`document` with an explicit example for each request body and answer, in place: what Swagger
+    UI makes up from the schemas alone is refused (2**63 - 1 as a seed, `{"additionalProp1": 0}` as
     logit_bias) or random (the 400/404 bodies Litestar generates)."""
     components = document.get("components", {}).get("schemas", {})
     for name in (
