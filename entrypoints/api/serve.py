@@ -7,6 +7,7 @@ import logging
 import os
 
 import uvicorn
+from litestar.types import ASGIApp
 
 from tinktalker.domain.errors import SetupError
 from tinktalker.entrypoints.api.access_log import show_access_lines
@@ -35,12 +36,29 @@ async def run_serve(container: Container, settings: Settings) -> int:
     # Bound first, so a busy port is one line at once; then loaded here rather than in the app's
     # lifespan so a missing model ends in one clear line too (SetupError).
     sock = listening_socket(settings.server.host, settings.server.port)
-    await container.batching_reply_generator()
-    api_key = os.environ.get(API_KEY_ENV) or None
-    app = make_app(container, settings, api_key=api_key)
-    show_access_lines(settings.logging.level)
-    config = uvicorn.Config(
-        app.state.access_log.middleware(app),
+    try:
+        await container.batching_reply_generator()
+        api_key = os.environ.get(API_KEY_ENV) or None
+        app = make_app(container, settings, api_key=api_key)
+        show_access_lines(settings.logging.level)
+        server = uvicorn.Server(_uvicorn_config(app.state.access_log.middleware(app), settings))
+        inner = await resolved(container.reply_generator())  # already open: no wait
+        about = start_block(settings, getattr(inner, "runs_as", ""), api_key)
+        announcer = asyncio.create_task(announce_when_listening(server, server.config.host, about))
+        try:
+            await server.serve(sockets=[sock])
+        except SystemExit:  # uvicorn exits when it cannot serve; say why in words
+            raise SetupError(bind_problem(server.config.host, server.config.port)) from None
+        finally:
+            announcer.cancel()
+    finally:
+        sock.close()
+    return 0 if server.started else 1
+
+
+def _uvicorn_config(app: ASGIApp, settings: Settings) -> uvicorn.Config:
+    return uvicorn.Config(
+        app,
         host=settings.server.host,
         port=settings.server.port,
         log_config=None,
@@ -48,18 +66,6 @@ async def run_serve(container: Container, settings: Settings) -> int:
         timeout_graceful_shutdown=int(settings.server.request_timeout_s),
         **connection_options(settings),
     )
-    server = uvicorn.Server(config)
-    inner = await resolved(container.reply_generator())  # already open: no wait
-    about = start_block(settings, getattr(inner, "runs_as", ""), api_key)
-    announcer = asyncio.create_task(announce_when_listening(server, config.host, about))
-    try:
-        await server.serve(sockets=[sock])
-    except SystemExit:  # uvicorn exits when it cannot bind; say why in words
-        raise SetupError(bind_problem(config.host, config.port)) from None
-    finally:
-        announcer.cancel()
-        sock.close()
-    return 0 if server.started else 1
 
 
 def start_block(settings: Settings, runs_as: str, api_key: str | None) -> list[str]:
