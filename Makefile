@@ -14,12 +14,14 @@ installed = $(VENV)/.installed-$(1)
 .PHONY: setup test chat tiny-model demo-model
 setup: $(call installed,$(EXTRAS))
 
+# torch goes first, so the project's torch range is already satisfied and no other build is pulled;
+# a venv that already holds `dev` (everything) installs nothing more.
 $(VENV)/.installed-%: pyproject.toml
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install -q --upgrade pip
-	# torch first, so the project's torch range is already satisfied and no other build is pulled
-	$(if $(filter-out bot api,$(subst +, ,$*)),$(BIN)/python -m pip install -q $(TORCH))
-	$(BIN)/python -m pip install -q -e ".[$(subst +,$(comma),$*)]"
+	@if [ $(VENV)/.installed-dev -nt pyproject.toml ]; then touch $@; exit 0; fi; set -ex; \
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV); \
+	$(BIN)/python -m pip install -q --upgrade pip; \
+	$(if $(filter-out bot api,$(subst +, ,$*)),$(BIN)/python -m pip install -q $(TORCH);) \
+	$(BIN)/python -m pip install -q -e ".[$(subst +,$(comma),$*)]"; \
 	touch $@
 
 test: $(call installed,dev)
