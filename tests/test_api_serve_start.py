@@ -33,7 +33,7 @@ def test_serve_says_what_it_runs_in_one_block_then_where_it_listens(tiny_model_d
     assert re.fullmatch(r"engine:   (torch|ctranslate2) on cpu, .+ threads.*", block[1]), block
     assert block[2].startswith("batching: up to 8 replies per model call")
     assert block[3] == "API key:  required (TINKTALKER_API_KEY)"
-    assert block[4] == f"listening on {url.replace('http://', 'http://')} (docs: /schema)"
+    assert block[4] == f"listening on {url} (docs: /schema)"
 
 
 def test_one_access_line_per_request_with_tokens_and_never_the_key_or_body(tiny_model_dir):
