@@ -29,7 +29,8 @@ def test_the_demo_model_learns_the_sample_chat_and_answers_in_its_words(tmp_path
     assert found and float(found[2]) < float(found[1]) / 10, trained.stdout  # learned, visibly
     chat = run_cli(
         "chat", "--model", str(demo), stdin="привет\nчто думаешь о рынке\nсбер брать\n/quit\n",
-        env={"TINKTALKER__STORE__BACKEND": "memory"},
+        # greedy, so the replies are the model's best and the same every run
+        env={"TINKTALKER__STORE__BACKEND": "memory", "TINKTALKER__GENERATION__DO_SAMPLE": "false"},
     )  # fmt: skip
     assert chat.returncode == 0, chat.stderr
     replies = [line.split("bot: ", 1)[1] for line in chat.stdout.splitlines() if "bot: " in line]
