@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from tests.test_cli_chat import run_cli
-from tests.tiny_model import build_chat_shaped_model, chat_lines
+from tests.tiny_model import chat_lines
 from tinktalker.entrypoints.random_weights import MARKER
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -18,7 +18,12 @@ WORD = re.compile(r"[а-яёa-z]{3,}")
 
 
 def test_the_demo_model_learns_the_sample_chat_and_answers_in_its_words(tmp_path):
-    base = build_chat_shaped_model(tmp_path / "base", SAMPLE_CHAT)
+    base = tmp_path / "base"  # built as `make demo-model` does, in its own process
+    made = subprocess.run(
+        [sys.executable, "-m", "tests.tiny_model", str(base), str(SAMPLE_CHAT)],
+        cwd=ROOT, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert made.returncode == 0, made.stderr
     demo = tmp_path / "demo"
     trained = run_cli(
         "train", "--base", str(base), "--data", str(SAMPLE_CHAT), "--output", str(demo),
