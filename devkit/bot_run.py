@@ -12,7 +12,7 @@ from tinktalker.entrypoints.bot.run import run_bot
 from tinktalker.entrypoints.container import Container, make_container
 from tinktalker.entrypoints.settings import Settings
 
-TOKEN = "123456789:AAH-stand_in-SECRET-token_Zx9"
+TOKEN = "123456789:AAH-stand_in-SECRET-token_Zx9abcdef"
 ALICE = {"id": 1001, "is_bot": False, "first_name": "Alice"}
 BOB = {"id": 1002, "is_bot": False, "first_name": "Bob"}
 CAROL = {"id": 1003, "is_bot": False, "first_name": "Carol"}

@@ -38,14 +38,17 @@ _CORPUS = [
 ]
 
 
-def build_tokenizer(folder: Path | None = None, vocab_size: int = 400):
-    """A byte-level BPE tokenizer that knows the two dialogue markers and an eos."""
+def build_tokenizer(
+    folder: Path | None = None, vocab_size: int = 400, corpus: list[str] | None = None
+):
+    """A byte-level BPE tokenizer that knows the two dialogue markers and an eos; `corpus` (e.g. a
+    chat's lines) gives it whole words to write, instead of bytes that need training to join up."""
     from tokenizers import ByteLevelBPETokenizer
     from transformers import PreTrainedTokenizerFast
 
     bpe = ByteLevelBPETokenizer()
     bpe.train_from_iterator(
-        _CORPUS * 20, vocab_size=vocab_size, min_frequency=1, show_progress=False
+        (corpus or []) + _CORPUS * 20, vocab_size=vocab_size, min_frequency=1, show_progress=False
     )
     tokenizer = PreTrainedTokenizerFast(
         tokenizer_object=bpe._tokenizer, eos_token=EOS, bos_token=EOS
@@ -66,6 +69,8 @@ def build_tiny_model(
     vocab_size: int | None = None,
     seed: int = 0,
     tie_word_embeddings: bool = True,
+    corpus: list[str] | None = None,
+    tokenizer_vocab: int = 400,
 ) -> Path:
     """Write a random GPT-2 and its tokenizer into `folder`; `vocab_size` pads the embedding."""
     import torch
@@ -75,7 +80,7 @@ def build_tiny_model(
 
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    tokenizer = build_tokenizer(folder)
+    tokenizer = build_tokenizer(folder, tokenizer_vocab, corpus)
     torch.manual_seed(seed)
     config = GPT2Config(
         vocab_size=max(vocab_size or 0, len(tokenizer)),
@@ -128,7 +133,29 @@ def build_medium_shaped_model(folder: Path | str) -> Path:
     )
 
 
+def chat_lines(csv_path: Path | str) -> list[str]:
+    """Every message of a chat CSV (header first, then one exchange per row)."""
+    import csv
+
+    with open(csv_path, newline="", encoding="utf-8") as handle:
+        return [cell for row in list(csv.reader(handle))[1:] for cell in row if cell]
+
+
+def build_chat_shaped_model(folder: Path | str, chat_csv: Path | str) -> Path:
+    """A random tiny model whose tokenizer writes the chat's words (the start of `make demo-model`)."""
+    return build_tiny_model(
+        folder, n_embd=64, corpus=chat_lines(chat_csv) * 5, tokenizer_vocab=1500
+    )
+
+
 if __name__ == "__main__":
-    if len(sys.argv) != 2:
-        sys.exit("usage: python -m devkit.tiny_model FOLDER")
-    print(build_tiny_model(sys.argv[1]))
+    if len(sys.argv) not in (2, 3):
+        sys.exit("usage: python -m devkit.tiny_model FOLDER [CHAT_CSV whose words it should know]")
+    from tinktalker.entrypoints.random_weights import MARKER, NOTE
+
+    if len(sys.argv) == 3:
+        folder = build_chat_shaped_model(sys.argv[1], sys.argv[2])
+    else:
+        folder = build_tiny_model(sys.argv[1])
+    (folder / MARKER).write_text(f"This model has {NOTE}.\n", encoding="utf-8")
+    print(folder)

@@ -14,6 +14,7 @@ from tinktalker.entrypoints.config_loading import load_settings
 from tinktalker.entrypoints.container import make_container
 from tinktalker.entrypoints.export.command import add_export_arguments
 from tinktalker.entrypoints.extras import missing_extra_line
+from tinktalker.entrypoints.progress_bars import silence_library_progress_bars
 from tinktalker.entrypoints.settings import ModelSettings, Settings
 from tinktalker.entrypoints.train.arguments import add_train_arguments
 from tinktalker.entrypoints.train.dataset_command import (
@@ -133,6 +134,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         settings = load_settings(args.config, model=args.model, flags=_setting_flags(args))
         _configure_logging(settings)
+        if not sys.stderr.isatty():  # a log gets no `\r` bars from the libraries either
+            silence_library_progress_bars()
         return _run(args, settings)
     except SetupError as error:
         print(f"tinktalker: error: {error}", file=sys.stderr)

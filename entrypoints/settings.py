@@ -157,6 +157,12 @@ class MarketSettings(Section):
     cache_s: float = Field(60.0, ge=0)
 
 
+# The learning rate when none is given. Head mode trains one linear layer on frozen features, which
+# barely moves at 5e-5 (bench/results/training_defaults.md: perplexity 916 -> 880 on the sample chat,
+# 916 -> 10.6 at 1e-2); tied and full move the whole model, where 5e-5 is the usual fine-tuning rate.
+DEFAULT_LEARNING_RATES = {"head": 1e-2, "tied": 5e-5, "full": 5e-5}
+
+
 class TrainingSettings(Section):
     data: str | None = None
     base: str | None = None
@@ -166,7 +172,7 @@ class TrainingSettings(Section):
     limit: int | None = Field(None, ge=1)
     epochs: int = Field(3, ge=1)
     batch_size: int = Field(16, ge=1)
-    learning_rate: float = Field(5e-5, gt=0)
+    learning_rate: float | None = Field(None, gt=0)  # None: DEFAULT_LEARNING_RATES of the mode
     weight_decay: float = Field(0.0, ge=0)
     validation_fraction: float = Field(0.05, gt=0, lt=1)
     max_length: int = Field(300, ge=8)

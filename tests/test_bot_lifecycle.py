@@ -29,7 +29,7 @@ def test_a_missing_token_names_the_variable_and_botfather(api):
 
 
 def test_a_rejected_token_is_one_line_without_the_token(api):
-    wrong = "999:WRONG-secret-token"
+    wrong = "999:WRONG-secret-token-of-the-right-sha"
     with pytest.raises(SetupError, match="Telegram rejected TELEGRAM_TOKEN") as raised:
         with BotRun(
             api, bot_settings(api, None), EchoContextGenerator(), env={"TELEGRAM_TOKEN": wrong}

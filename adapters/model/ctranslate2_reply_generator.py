@@ -39,6 +39,8 @@ class Ctranslate2ReplyGenerator(InProcessReplyGenerator):
     A request's `seed` is not honoured: CTranslate2 seeds its sampler once per worker thread.
     """
 
+    runs_as = "ctranslate2"  # how the model runs, in words (`serve` says it at start)
+
     def __init__(
         self,
         generator: ctranslate2.Generator,
@@ -182,6 +184,10 @@ def open_ctranslate2_reply_generator(
         markers,
         pad_to_messages,
         workers,
+    )
+    generator.runs_as = (
+        f"ctranslate2 on {device}, quantization {compute_type}, {threads} threads "
+        f"in {workers} parallel batches"
     )
     try:
         yield generator

@@ -23,6 +23,8 @@ __all__ = ["Decoding", "TorchReplyGenerator", "open_torch_reply_generator"]
 class TorchReplyGenerator(InProcessReplyGenerator):
     """Implements ports.ReplyGenerator; one model call at a time, off the event loop."""
 
+    runs_as = "torch"  # how the model runs, in words (`serve` says it at start)
+
     def __init__(
         self,
         model,
@@ -124,6 +126,8 @@ def open_torch_reply_generator(
         markers,
         pad_to_messages,
     )
+    dtype_name = str(model.dtype).removeprefix("torch.")
+    generator.runs_as = f"torch on {model.device}, {dtype_name}, {torch.get_num_threads()} threads, one batch at a time"
     try:
         yield generator
     finally:

@@ -6,18 +6,23 @@ import hmac
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
-from litestar import Litestar, Request, Response
+from litestar import Litestar, Request, Response, get
 from litestar.connection import ASGIConnection
 from litestar.di import Provide
 from litestar.exceptions import HTTPException, NotAuthorizedException, ValidationException
 from litestar.handlers import BaseRouteHandler
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
+from litestar.response import Redirect
 
+from tinktalker.entrypoints.api.access_log import AccessLog
+from tinktalker.entrypoints.api.binding import DOCS_PATH
 from tinktalker.entrypoints.api.docs_page import docs_assets_router, docs_render_plugins
 from tinktalker.entrypoints.api.limits import ApiLimits
 from tinktalker.entrypoints.api.metrics import ApiMetrics
+from tinktalker.entrypoints.api.openapi_examples import ExampleFacts
 from tinktalker.entrypoints.api.openapi_truth import SchemaTruth, TruthfulJsonRenderPlugin
 from tinktalker.entrypoints.api.probes import health, ready, scrape
 from tinktalker.entrypoints.api.request_body import JsonBodyRequest
@@ -44,6 +49,7 @@ def make_app(container: Container, settings: Settings, api_key: str | None = Non
         settings.server.model_id,
         min(settings.generation.max_new_tokens, settings.server.max_tokens),
         settings.server.request_timeout_s,
+        model_created=model_created(settings.model.name_or_path),
     )
     guards = [_bearer_guard(api_key)] if api_key else []
     metrics = ApiMetrics(
@@ -55,13 +61,15 @@ def make_app(container: Container, settings: Settings, api_key: str | None = Non
             "/health",
             "/ready",
             "/metrics",
+            "/",
         },
         lambda: serving.stats(),
     )
-    serving.on_tokens.append(metrics.count_tokens)
+    access = AccessLog()
+    serving.on_tokens.extend([metrics.count_tokens, access.count_tokens])
 
-    routes = [generation_router(guards), health, ready, scrape, docs_assets_router()]
-    return Litestar(
+    routes = [generation_router(guards), health, ready, scrape, home, docs_assets_router()]
+    app = Litestar(
         route_handlers=routes,
         dependencies={
             "serving": Provide(lambda: serving, use_cache=True, sync_to_thread=False),
@@ -71,7 +79,7 @@ def make_app(container: Container, settings: Settings, api_key: str | None = Non
         middleware=[metrics.middleware],
         request_class=JsonBodyRequest,
         request_max_body_size=serving.limits.max_body_bytes,
-        openapi_config=_openapi(serving, bool(api_key)),
+        openapi_config=_openapi(serving, bool(api_key), _facts(settings)),
         # Litestar's default logging writes through a queue thread whose last records are lost
         # when uvicorn re-raises SIGTERM at exit; the process's own root logging writes
         # synchronously, in one format.
@@ -83,6 +91,26 @@ def make_app(container: Container, settings: Settings, api_key: str | None = Non
             Exception: _unexpected,
         },
     )
+    # Route middleware never sees an unknown path; `serve` wraps the whole app in this, so every
+    # request gets its line
+    app.state.access_log = access
+    return app
+
+
+@get("/", include_in_schema=False)
+async def home() -> Redirect:
+    return Redirect(DOCS_PATH)
+
+
+def model_created(name_or_path: str) -> int:
+    """When a local model folder was written (its config.json, else the folder); 0 for a hub id."""
+    folder = Path(name_or_path).expanduser()
+    for written in (folder / "config.json", folder):
+        try:
+            return int(written.stat().st_mtime)
+        except OSError:
+            continue
+    return 0
 
 
 def _limits(settings: Settings) -> ApiLimits:
@@ -130,7 +158,14 @@ def _bearer_guard(api_key: str):
     return require_key
 
 
-def _openapi(serving: Serving, secured: bool) -> OpenAPIConfig:
+def _facts(settings: Settings) -> ExampleFacts:
+    server = settings.server
+    return ExampleFacts(
+        server.model_id, server.max_tokens, settings.batching.max_queue, server.request_timeout_s
+    )
+
+
+def _openapi(serving: Serving, secured: bool, facts: ExampleFacts) -> OpenAPIConfig:
     limits = serving.limits
     description = (
         "TinkTalker replies: the original /answer and an OpenAI-compatible subset. Limits: "
@@ -150,7 +185,8 @@ def _openapi(serving: Serving, secured: bool) -> OpenAPIConfig:
         model_id=serving.model_id,
         secured=secured,
     )
-    plugins = [TruthfulJsonRenderPlugin(truth), *docs_render_plugins()]
+    published = TruthfulJsonRenderPlugin(truth, facts)
+    plugins = [published, *docs_render_plugins(published)]
     config = OpenAPIConfig(
         title="TinkTalker API", version="1", description=description, render_plugins=plugins
     )
@@ -187,7 +223,9 @@ def _problem(problem: dict) -> str:
     key = str(problem.get("key") or "body")
     text = f"{key}: {problem.get('message')}"
     if key in UNSUPPORTED:
-        text += f" ({key} is not supported by this server; send {UNSUPPORTED[key]})"
+        off = UNSUPPORTED[key]
+        fix = off if off == "leave it out" else f"send {off}"
+        text += f" ({key} is not supported by this server; {fix})"
     return text
 
 

@@ -6,7 +6,10 @@ import asyncio
 import errno
 import socket
 import sys
+from collections.abc import Sequence
 from typing import TextIO
+
+from tinktalker.domain.errors import SetupError
 
 DOCS_PATH = "/schema"
 
@@ -16,13 +19,33 @@ def listening_line(host: str, port: int) -> str:
     return f"listening on http://{shown}:{port} (docs: {DOCS_PATH})"
 
 
-async def announce_when_listening(server, host: str, out: TextIO | None = None) -> None:
-    """Print the listening line once uvicorn's sockets are bound (the port is the bound one)."""
+async def announce_when_listening(
+    server, host: str, about: Sequence[str] = (), out: TextIO | None = None
+) -> None:
+    """Print `about` and the listening line as one block once uvicorn serves (on the bound port)."""
     while not server.started:
         await asyncio.sleep(0.05)
     sockets = [s for listener in getattr(server, "servers", []) for s in listener.sockets]
     port = sockets[0].getsockname()[1] if sockets else server.config.port
-    print(listening_line(host, port), file=out or sys.stderr, flush=True)
+    print(*about, listening_line(host, port), sep="\n", file=out or sys.stderr, flush=True)
+
+
+def listening_socket(host: str, port: int) -> socket.socket:
+    """The server's socket, listening before anything slow happens (a busy port fails at once)."""
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+        sock = socket.socket(family, kind, proto)
+    except OSError as error:
+        raise SetupError(describe_bind_error(host, port, error)) from None
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn does
+        sock.bind(address)
+        sock.listen(2048)
+    except OSError as error:
+        sock.close()
+        raise SetupError(describe_bind_error(host, port, error)) from None
+    sock.set_inheritable(True)
+    return sock
 
 
 def bind_problem(host: str, port: int) -> str:

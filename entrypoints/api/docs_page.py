@@ -1,18 +1,34 @@
-"""The interactive docs at /schema without a network: Swagger UI's files come from the swagger-ui-bundle-v2
-package and are served by the app itself, instead of the CDN Litestar's plugins load them from by default."""
+"""The interactive docs at /schema without a network: Swagger UI's files come from the
+swagger-ui-bundle-v2 package and are served by the app, not by the CDN Litestar's plugins use."""
 
 from __future__ import annotations
 
-from litestar import Router
+from typing import Any
+
+from litestar import Request, Router
 from litestar.openapi.plugins import OpenAPIRenderPlugin, SwaggerRenderPlugin
 from litestar.static_files import create_static_files_router
+
+from tinktalker.entrypoints.api.openapi_truth import TruthfulJsonRenderPlugin
 
 ASSETS_PATH = "/schema/assets"
 
 
-def docs_render_plugins() -> list[OpenAPIRenderPlugin]:
-    """Swagger UI at /schema (and /schema/swagger); the app adds its own plugin for /schema/openapi.json."""
-    swagger = SwaggerRenderPlugin(
+class PublishedSwaggerRenderPlugin(SwaggerRenderPlugin):
+    """Swagger UI showing the document /schema/openapi.json publishes, not Litestar's draft."""
+
+    def __init__(self, published: TruthfulJsonRenderPlugin, **options: Any) -> None:
+        super().__init__(**options)
+        self._published = published
+
+    def render(self, request: Request, openapi_schema: dict[str, Any]) -> bytes:
+        return super().render(request, self._published.document(openapi_schema))
+
+
+def docs_render_plugins(published: TruthfulJsonRenderPlugin) -> list[OpenAPIRenderPlugin]:
+    """Swagger UI at /schema (and /schema/swagger) showing what /schema/openapi.json serves."""
+    swagger = PublishedSwaggerRenderPlugin(
+        published,
         js_url=f"{ASSETS_PATH}/swagger-ui-bundle.js",
         css_url=f"{ASSETS_PATH}/swagger-ui.css",
         standalone_preset_js_url=f"{ASSETS_PATH}/swagger-ui-standalone-preset.js",

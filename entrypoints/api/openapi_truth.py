@@ -16,6 +16,14 @@ from litestar import Request
 from litestar.openapi.plugins import JsonRenderPlugin
 
 from tinktalker.entrypoints.api.limits import ApiLimits, publish_limits
+from tinktalker.entrypoints.api.openapi_examples import (
+    METRICS_EXAMPLE,
+    ExampleFacts,
+    body_example,
+    error_examples,
+    safe_integer_examples,
+    success_examples,
+)
 
 _REF = "#/components/schemas/{name}"
 _EVENT_STREAM = {
@@ -33,14 +41,23 @@ class TruthfulJsonRenderPlugin(JsonRenderPlugin):
     """Serves /schema/openapi.json with each POST body's schema written by msgspec from its real
     type."""
 
-    def __init__(self, truth: SchemaTruth) -> None:
+    def __init__(self, truth: SchemaTruth, facts: ExampleFacts) -> None:
         super().__init__()
         self._truth = truth
+        self._facts = facts
+        self._document: dict[str, Any] | None = None
         self._rendered: bytes | None = None
+
+    def document(self, openapi_schema: dict[str, Any]) -> dict[str, Any]:
+        """The published document (built once): what the docs page shows too."""
+        if self._document is None:
+            document = truthful(openapi_schema, self._truth)
+            self._document = with_examples(document, self._facts)
+        return self._document
 
     def render(self, request: Request, openapi_schema: dict[str, Any]) -> bytes:
         if self._rendered is None:
-            self._rendered = super().render(request, truthful(openapi_schema, self._truth))
+            self._rendered = super().render(request, self.document(openapi_schema))
         return self._rendered
 
 
@@ -73,3 +90,41 @@ def truthful(document: dict[str, Any], truth: SchemaTruth) -> dict[str, Any]:
         if path in streaming_paths:
             operation["responses"]["200"]["content"]["text/event-stream"] = _EVENT_STREAM
     return document
+
+
+def with_examples(document: dict[str, Any], facts: ExampleFacts) -> dict[str, Any]:
+    """`document` with an explicit example for each request body and answer, in place: what Swagger
+    UI makes up from the schemas alone is refused (2**63 - 1 as a seed, `{"additionalProp1": 0}` as
+    logit_bias) or random (the 400/404 bodies Litestar generates)."""
+    components = document.get("components", {}).get("schemas", {})
+    for name in (
+        "ErrorBody",
+        "ErrorDetail",
+    ):  # Litestar's made-up examples; the fields carry real ones
+        components.get(name, {}).pop("examples", None)
+    safe_integer_examples(components)
+    for path, operations in document["paths"].items():
+        for operation in operations.values():
+            body = operation.get("requestBody", {}).get("content", {}).get("application/json")
+            if body is not None:
+                body["example"] = body_example(body["schema"], components)
+            _answer_examples(path, operation.get("responses", {}), facts)
+    return document
+
+
+def _answer_examples(path: str, responses: dict[str, Any], facts: ExampleFacts) -> None:
+    errors, successes = error_examples(path, facts), success_examples(facts)
+    for code, response in responses.items():
+        content = response.get("content", {})
+        if path == "/metrics" and "text/plain" in content:
+            content["text/plain"]["example"] = METRICS_EXAMPLE
+        json_body = content.get("application/json")
+        if json_body is None:
+            continue
+        if code == "200" and path in successes:
+            json_body["schema"].pop("examples", None)
+            json_body["example"] = successes[path]
+        elif int(code) in errors and json_body["schema"].get("$ref", "").endswith("/ErrorBody"):
+            json_body["example"] = errors[int(code)]
+        elif path == "/ready" and code == "503":
+            json_body["example"] = {"status": "loading"}

@@ -29,6 +29,7 @@ async def ready(serving: Serving) -> Response[Status]:
     )
 
 
-@get("/metrics", include_in_schema=False)
+@get("/metrics", tags=["probes"], summary="Prometheus metrics", media_type="text/plain")
 async def scrape(metrics: ApiMetrics) -> Response[bytes]:
+    """Requests, latency, tokens, batch sizes and queue depth in Prometheus' text format."""
     return Response(metrics.exposition(), media_type="text/plain; version=0.0.4")

@@ -168,7 +168,7 @@ async def completions(
 @get("/v1/models", tags=["openai"], summary="Models served", responses=_error_specs(401))
 async def models(serving: Serving) -> ModelList:
     """The one model this server serves; use its id as `model`."""
-    return ModelList([ModelCard(serving.model_id, 0)])
+    return ModelList([ModelCard(serving.model_id, serving.model_created)])
 
 
 def generation_router(guards: list[Guard]) -> Router:

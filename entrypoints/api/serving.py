@@ -52,6 +52,7 @@ class Serving:
     replies: ReplyService | None = None
     stats: Callable[[], BatchingFigures | None] = lambda: None  # for metrics
     ready: bool = False
+    model_created: int = 0  # /v1/models' `created`: when the model folder was written (0 = unknown)
     # callbacks (prompt_tokens, completion_tokens), for metrics
     on_tokens: list[Callable[[int, int], None]] = field(default_factory=list)
 

@@ -28,12 +28,14 @@ from tinktalker.entrypoints.bot.watchdog import (
 )
 from tinktalker.entrypoints.container import Container
 from tinktalker.entrypoints.environment_secrets import TOKEN_ENV, WEBHOOK_SECRET_ENV, read_secrets
+from tinktalker.entrypoints.random_weights import NOTE, has_random_weights
 from tinktalker.entrypoints.resolving import resolved
 from tinktalker.entrypoints.settings import Settings
 
 log = logging.getLogger(__name__)
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 _SECRET_TOKEN = re.compile(r"[A-Za-z0-9_-]{1,256}")
+_BOT_TOKEN = re.compile(r"[0-9]+:[A-Za-z0-9_-]{35}")  # the shape @BotFather hands out
 
 
 class _ReplayingQueue(Protocol):
@@ -64,6 +66,8 @@ async def run_bot(
     env = os.environ if env is None else env
     quiet_rejected_token_tracebacks()
     container.telegram_token.override(read_token(env))
+    if settings.generator.backend == "local" and has_random_weights(settings.model.name_or_path):
+        log.warning("the model %s has %s", settings.model.name_or_path, NOTE)
     webhook_secret = _check_webhook(settings, env) if settings.bot.mode == "webhook" else None
     stop = asyncio.Event() if stop is None else stop
     try:
@@ -109,6 +113,11 @@ def read_token(env: Mapping[str, str]) -> str:
             f"{TOKEN_ENV} is not set; create a bot with @BotFather and export {TOKEN_ENV}=<its token>"
         )
     redact_in_logs(token)  # before any client exists that could log a URL holding it
+    if not _BOT_TOKEN.fullmatch(token):  # checked before the model loads or the network is tried
+        raise SetupError(
+            f"{TOKEN_ENV} is not a bot token (expected <digits>:<35 letters, digits, _ or ->); "
+            "copy it again from @BotFather"
+        )
     return token
 
 

@@ -14,6 +14,7 @@ from typing import TextIO
 from tinktalker.domain.dialogue import Conversation
 from tinktalker.domain.service import DialogueService
 from tinktalker.entrypoints.container import Container
+from tinktalker.entrypoints.random_weights import NOTE, has_random_weights
 from tinktalker.entrypoints.resolving import resolved
 
 CHAT_ID = Conversation("console")
@@ -43,6 +44,7 @@ async def run_chat(
         service = await resolved(
             container.dialogue_service(channel=container.console_channel(out=stdout))
         )
+        stdout.write(random_weights_line(container.config.model.name_or_path()))
         stdout.write(history_line(container) + GREETING)
         while (line := read_line("you> ")) is not None:
             exit_code = await _take(service, line.strip(), stdout)
@@ -52,6 +54,10 @@ async def run_chat(
         return 0
     finally:
         await resolved(container.shutdown_resources())
+
+
+def random_weights_line(model: str) -> str:
+    return f"The model {model} has {NOTE}.\n" if has_random_weights(model) else ""
 
 
 async def _take(service: DialogueService, text: str, stdout: TextIO) -> int | None:

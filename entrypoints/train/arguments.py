@@ -84,7 +84,8 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
         type=float,
         metavar="LR",
         dest="learning_rate",
-        help=f"AdamW learning rate {_default('learning_rate')}",
+        help="AdamW learning rate (default: training.learning_rate; unset, 1e-2 in head mode and "
+        "5e-5 in tied and full)",
     )
     parser.add_argument(
         "--mode",

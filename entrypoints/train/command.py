@@ -12,7 +12,8 @@ from pydantic import ValidationError
 
 from tinktalker.domain.errors import SetupError
 from tinktalker.entrypoints.container import Container
-from tinktalker.entrypoints.settings import Settings, TrainingSettings
+from tinktalker.entrypoints.progress_bars import silence_library_progress_bars
+from tinktalker.entrypoints.settings import DEFAULT_LEARNING_RATES, Settings, TrainingSettings
 from tinktalker.entrypoints.train.arguments import OVERRIDABLE
 from tinktalker.entrypoints.train.evaluation import evaluate
 
@@ -35,11 +36,14 @@ def run_train(
 
     plan = training_plan(args, settings)
     say = lambda line: print(line, file=out or sys.stdout, flush=True)  # noqa: E731
+    progress_bars = not args.no_progress and sys.stderr.isatty()
+    if not progress_bars:
+        silence_library_progress_bars()
     summary = run_training(
         plan,
         container.model_loader(),
         container.prompt_vocabulary(),
-        progress_bars=not args.no_progress and sys.stderr.isatty(),
+        progress_bars=progress_bars,
         on_event=fault_hook(os.environ.get(FAULT_ENV)),
         say=say,
         finish_folder=container.serving_files_writer(),
@@ -69,6 +73,10 @@ def training_plan(
         {key: getattr(args, key) for key in OVERRIDABLE if getattr(args, key, None) is not None}
     )
     training = _checked(values)
+    if training.learning_rate is None:
+        training = training.model_copy(
+            update={"learning_rate": DEFAULT_LEARNING_RATES[training.mode]}
+        )
     for key, flag in (("data", "--data"), ("output", "--output"))[: 2 if needs_output else 1]:
         if not getattr(training, key):
             raise SetupError(
