@@ -68,6 +68,8 @@ def test_killed_during_a_checkpoint_write_then_resumed_equals_uninterrupted(
     resumed = run_cli([*train_args(tiny_model_dir, data, tmp_path / "killed"), "--resume"])
     assert resumed.returncode == 0, resumed.stderr
     assert "resuming from" in resumed.stdout and "step-000000008" in resumed.stdout
+    # said before the cache is built, so a run too large for memory can be stopped at once
+    assert "the hidden-state cache will need about" in resumed.stdout
     monkeypatch.setenv("TINKTALKER__MODEL__DEVICE", "cpu")
     assert main(train_args(tiny_model_dir, data, tmp_path / "whole")) == 0
     expected, got = (

@@ -56,6 +56,11 @@ def test_limit_keeps_the_last_rows(tmp_path: Path) -> None:
         (b"first,second\na,b\na,b,c\n", "line 3: 3 cells, expected 2"),
         (b"only\na\n", "line 1: the header has 1 column; expected 2 or more"),
         (b"first,second\nNone,x\n,y\n", "no usable rows (2 rows read"),
+        (b"first,second\na,b\nc\x00,d\n", "line 3: a NUL byte"),
+        (
+            b'{"context": ["a"], "reply": "b"}\n{"context": ["\x00"], "reply": "b"}\n',
+            "line 2: a NUL",
+        ),
     ],
 )
 def test_malformed_files_name_the_file_and_line(
@@ -101,7 +106,8 @@ def test_only_the_reply_and_eos_are_scored() -> None:
 
 def test_long_exchanges_keep_the_context_end_and_fit() -> None:
     encoder = ExampleEncoder(
-        RuDialoGptPrompt.for_markers(build_tokenizer(), FIRST_MARKER, SECOND_MARKER, 3), max_length=16
+        RuDialoGptPrompt.for_markers(build_tokenizer(), FIRST_MARKER, SECOND_MARKER, 3),
+        max_length=16,
     )
     example = encoder.encode(pair("акции растут " * 20, "да"))
     assert len(example) == 16 and example.input_ids[-1] == encoder.eos_id
@@ -109,7 +115,8 @@ def test_long_exchanges_keep_the_context_end_and_fit() -> None:
 
 def test_padding_is_never_scored() -> None:
     encoder = ExampleEncoder(
-        RuDialoGptPrompt.for_markers(build_tokenizer(), FIRST_MARKER, SECOND_MARKER, 3), max_length=64
+        RuDialoGptPrompt.for_markers(build_tokenizer(), FIRST_MARKER, SECOND_MARKER, 3),
+        max_length=64,
     )
     short, long = (
         encoder.encode(pair("да", "нет")),
@@ -134,3 +141,23 @@ def test_batch_plans_are_seeded_complete_and_grouped_by_length() -> None:
 def test_config_yml_training_section_equals_the_schema_defaults() -> None:
     shipped = yaml.safe_load((Path(__file__).parents[1] / "config.yml").read_text(encoding="utf-8"))
     assert shipped["training"] == TrainingSettings().model_dump()
+
+
+def test_a_large_csv_is_read_row_by_row_and_limit_keeps_only_what_it_keeps(tmp_path: Path) -> None:
+    """Memory follows what is kept, not the file: ~16 MB of rows, --limit 1000."""
+    import tracemalloc
+
+    path = tmp_path / "big.csv"
+    row = "что думаешь о рынке сегодня коллеги?,думаю что индекс ещё подрастёт к вечеру\n"
+    with open(path, "w", encoding="utf-8") as handle:
+        handle.write("first,second\n")
+        handle.writelines(row.replace("?", f"? {i}") for i in range(120_000))
+    tracemalloc.start()
+    try:
+        data = read_chat_csv(path, limit=1000)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert data.used == 1000 and data.left_out == 119_000 and data.read == 120_000
+    assert data.exchanges[-1].context == ("что думаешь о рынке сегодня коллеги? 119999",)
+    assert peak < 4 * 2**20, f"reading kept {peak / 2**20:.1f} MiB at its peak"

@@ -4,8 +4,8 @@ and the reply. Two columns = a one-message context; `,`, `;` or tab between cell
 from __future__ import annotations
 
 import csv
-import io
-from collections import Counter
+from collections import Counter, deque
+from collections.abc import Iterator
 from pathlib import Path
 
 from tinktalker.domain.errors import SetupError
@@ -15,41 +15,68 @@ MISSING = {"", "none"}  # the original export wrote Python's None into empty cel
 DELIMITERS = {",": "comma", ";": "semicolon", "\t": "tab"}
 
 
-def read_chat_csv(path: Path, text: str, rules: DataRules) -> ChatData:
-    """The file's usable exchanges (`text` is its decoded content)."""
-    delimiter = _delimiter(text)
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
-    exchanges: list[Exchange] = []
+def read_chat_csv(path: Path, rules: DataRules, limit: int | None = None) -> ChatData:
+    """The file's usable exchanges, read row by row: with `limit`, only the last `limit` are kept,
+    so memory follows what is kept, not the file's size."""
+    exchanges: deque[Exchange] = deque(maxlen=limit or None)
     skipped: Counter[str] = Counter()
     rows = 0
-    row_start = 1  # a quoted cell may span lines: errors name the line its row began on
-    try:
-        width = _check_header(next(reader, None), path, delimiter)
-        row_start = reader.line_num + 1
-        for cells in reader:
-            rows += 1
-            exchange = _exchange(cells, width, rules, path, reader.line_num)
-            if exchange is None:
-                skipped["with the reply or the answered message empty"] += 1
-            else:
-                exchanges.append(exchange)
+    with open(path, "rb") as handle:
+        lines = checked_lines(handle, path)
+        header = next(lines, "")
+        delimiter = _delimiter(header)
+        reader = csv.reader(_chained(header, lines), delimiter=delimiter, strict=True)
+        row_start = 1  # a quoted cell may span lines: errors name the line its row began on
+        try:
+            width = _check_header(next(reader, None), path, delimiter)
             row_start = reader.line_num + 1
-    except csv.Error as error:
-        raise SetupError(
-            f"training data '{path}' line {row_start}: not valid CSV ({error}); "
-            "quote cells that contain the separator, quotes or line breaks"
-        ) from None
+            for cells in reader:
+                rows += 1
+                exchange = _exchange(cells, width, rules, path, reader.line_num)
+                if exchange is None:
+                    skipped["with the reply or the answered message empty"] += 1
+                else:
+                    exchanges.append(exchange)
+                row_start = reader.line_num + 1
+        except csv.Error as error:
+            raise SetupError(
+                f"training data '{path}' line {row_start}: not valid CSV ({error}); "
+                "quote cells that contain the separator, quotes or line breaks"
+            ) from None
     if not exchanges:
         raise SetupError(
             f"training data '{path}' has no usable rows ({rows} rows read, all missing a side); "
             "each row needs the message answered and the reply"
         )
     kind = "CSV" if delimiter == "," else f"CSV ({DELIMITERS[delimiter]}-separated)"
-    return ChatData(exchanges, kind, rows, "rows", skipped)
+    left_out = rows - sum(skipped.values()) - len(exchanges)
+    return ChatData(list(exchanges), kind, rows, "rows", skipped, left_out)
 
 
-def _delimiter(text: str) -> str:
-    header = text.split("\n", 1)[0]
+def checked_lines(handle: Iterator[bytes], path: Path) -> Iterator[str]:
+    """The file's lines as text, refusing what is not UTF-8 or holds NUL bytes (naming the line)."""
+    for number, raw in enumerate(handle, 1):
+        try:
+            line = raw.decode("utf-8-sig" if number == 1 else "utf-8")
+        except UnicodeDecodeError:
+            raise SetupError(
+                f"training data '{path}' line {number}: not UTF-8 text; re-save the file as "
+                "UTF-8 (e.g. `iconv -f cp1251 -t utf-8`)"
+            ) from None
+        if "\x00" in line:
+            raise SetupError(
+                f"training data '{path}' line {number}: a NUL byte; the file is binary or "
+                "damaged (remove the NULs, e.g. `tr -d '\\000'`)"
+            )
+        yield line
+
+
+def _chained(first: str, rest: Iterator[str]) -> Iterator[str]:
+    yield first
+    yield from rest
+
+
+def _delimiter(header: str) -> str:
     counts = {d: header.count(d) for d in DELIMITERS}
     best = max(counts, key=lambda d: (counts[d], d == ","))
     return best if counts[best] else ","

@@ -4,13 +4,13 @@ JSON Lines in the `tinktalker dataset` format, or a chat CSV. Also writes the JS
 from __future__ import annotations
 
 import json
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TextIO
 
 from tinktalker.domain.errors import SetupError
-from tinktalker.training.chat_csv import read_chat_csv
+from tinktalker.training.chat_csv import checked_lines, read_chat_csv
 from tinktalker.training.exchanges import ChatData, DataRules, Exchange
 
 FORMATS = "a Telegram Desktop export (result.json), JSON Lines of {context, reply}, or a CSV"
@@ -18,7 +18,7 @@ FORMATS = "a Telegram Desktop export (result.json), JSON Lines of {context, repl
 
 def read_chat_data(path: Path, rules: DataRules, limit: int | None = None) -> ChatData:
     """Every usable exchange of the file (the last `limit` when given), with what was skipped."""
-    return _read(Path(path), rules).limited(limit)
+    return _read(Path(path), rules, limit).limited(limit)
 
 
 def stream_exchanges(
@@ -44,7 +44,7 @@ def no_usable_exchange(path: Path, data: ChatData, rules: DataRules) -> SetupErr
     )
 
 
-def _read(path: Path, rules: DataRules) -> ChatData:
+def _read(path: Path, rules: DataRules, limit: int | None = None) -> ChatData:
     kind = _kind(path)
     if kind == "export":
         from tinktalker.training.telegram_export import read_export
@@ -53,10 +53,9 @@ def _read(path: Path, rules: DataRules) -> ChatData:
         if not data.exchanges:
             raise no_usable_exchange(path, data, rules)
         return data
-    text = _decoded(path)
     if kind == "jsonl":
-        return _read_json_lines(path, text, rules)
-    return read_chat_csv(path, text, rules)
+        return _read_json_lines(path, rules, limit)
+    return read_chat_csv(path, rules, limit)
 
 
 def _kind(path: Path) -> str:
@@ -85,34 +84,25 @@ def _head(path: Path) -> bytes:
         ) from None
 
 
-def _decoded(path: Path) -> str:
-    raw = path.read_bytes()
-    try:
-        return raw.decode("utf-8-sig")
-    except UnicodeDecodeError as error:
-        line = raw[: error.start].count(b"\n") + 1
-        raise SetupError(
-            f"training data '{path}' line {line}: not UTF-8 text; re-save the file as UTF-8 "
-            "(e.g. `iconv -f cp1251 -t utf-8`)"
-        ) from None
-
-
-def _read_json_lines(path: Path, text: str, rules: DataRules) -> ChatData:
-    exchanges: list[Exchange] = []
+def _read_json_lines(path: Path, rules: DataRules, limit: int | None) -> ChatData:
+    """Line by line; with `limit`, only the last `limit` exchanges are kept."""
+    exchanges: deque[Exchange] = deque(maxlen=limit or None)
     skipped: Counter[str] = Counter()
     lines = 0
-    for number, line in enumerate(text.splitlines(), 1):
-        if not line.strip():
-            continue
-        lines += 1
-        exchange = _json_line(line, path, number, rules)
-        if exchange is None:
-            skipped["with the reply or the answered message empty"] += 1
-        else:
-            exchanges.append(exchange)
+    with open(path, "rb") as handle:
+        for number, line in enumerate(checked_lines(handle, path), 1):
+            if not line.strip():
+                continue
+            lines += 1
+            exchange = _json_line(line, path, number, rules)
+            if exchange is None:
+                skipped["with the reply or the answered message empty"] += 1
+            else:
+                exchanges.append(exchange)
     if not exchanges:
         raise SetupError(f"training data '{path}' has no usable line ({lines} read)")
-    return ChatData(exchanges, "JSON Lines", lines, "lines", skipped)
+    left_out = lines - sum(skipped.values()) - len(exchanges)
+    return ChatData(list(exchanges), "JSON Lines", lines, "lines", skipped, left_out)
 
 
 def _json_line(line: str, path: Path, number: int, rules: DataRules) -> Exchange | None:

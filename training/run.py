@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -13,7 +13,7 @@ from tinktalker.domain.errors import SetupError
 from tinktalker.training.chat_files import read_chat_data
 from tinktalker.training.checkpoints import CheckpointStore
 from tinktalker.training.engines import CachedHeadEngine, HiddenStates, ModelEngine
-from tinktalker.training.examples import ExampleEncoder, PromptBuilder
+from tinktalker.training.examples import IGNORED, Example, ExampleEncoder, PromptBuilder
 from tinktalker.training.exchanges import ChatData, Exchange
 from tinktalker.training.file_modes import give_written_files_the_usual_mode
 from tinktalker.training.loop import TrainingLoop
@@ -85,6 +85,7 @@ def run_training(
         on_event,
         progress_bars,
         fingerprint,
+        say,
     )
     say(
         f"training on {len(train_rows)} exchanges, validating on the last "
@@ -126,6 +127,16 @@ def run_training(
     )
 
 
+def cache_needs(model, examples: Sequence[Example]) -> str:
+    """What the head-only cache will hold: one hidden state and one target per scored token."""
+    scored = sum(sum(label != IGNORED for label in e.labels[1:]) for e in examples)
+    width = int(model.config.hidden_size) * next(model.parameters()).element_size() + 8
+    return (
+        f"the hidden-state cache will need about {scored * width / 2**20:.0f} MiB of memory "
+        f"({scored} scored tokens; --limit N keeps fewer exchanges)"
+    )
+
+
 def model_positions(model) -> int:
     return int(getattr(model.config, "n_positions", None) or model.config.max_position_embeddings)
 
@@ -141,6 +152,7 @@ def _build_loop(
     on_event,
     progress_bars,
     fingerprint,
+    say: Callable[[str], None] = log.info,
 ) -> TrainingLoop:
     import torch
 
@@ -150,6 +162,8 @@ def _build_loop(
     )  # validation always measures the replies
     trainable = choose_trainable(model, plan.mode)
     names = {name: p for name, p in model.named_parameters() if p.requires_grad}
+    if plan.uses_cache:
+        say(cache_needs(model, [*train, *validation]))
     engine, optimizer = _engine(
         plan, model, trainable, train, validation, encoder.eos_id, accelerator, progress_bars
     )
