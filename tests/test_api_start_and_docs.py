@@ -68,9 +68,7 @@ def _lowest_unprivileged_port() -> int:
         return 1024
 
 
-@pytest.mark.skipif(
-    _lowest_unprivileged_port() <= 1, reason="this kernel lets anyone bind port 1"
-)
+@pytest.mark.skipif(_lowest_unprivileged_port() <= 1, reason="this kernel lets anyone bind port 1")
 def test_a_privileged_port_says_permission_denied(tiny_model_dir):
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "TINKTALKER__STORE__BACKEND": "memory"}
     result = subprocess.run(

@@ -101,7 +101,8 @@ def test_only_the_reply_and_eos_are_scored() -> None:
 
 def test_long_exchanges_keep_the_context_end_and_fit() -> None:
     encoder = ExampleEncoder(
-        RuDialoGptPrompt.for_markers(build_tokenizer(), FIRST_MARKER, SECOND_MARKER, 3), max_length=16
+        RuDialoGptPrompt.for_markers(build_tokenizer(), FIRST_MARKER, SECOND_MARKER, 3),
+        max_length=16,
     )
     example = encoder.encode(pair("акции растут " * 20, "да"))
     assert len(example) == 16 and example.input_ids[-1] == encoder.eos_id
@@ -109,7 +110,8 @@ def test_long_exchanges_keep_the_context_end_and_fit() -> None:
 
 def test_padding_is_never_scored() -> None:
     encoder = ExampleEncoder(
-        RuDialoGptPrompt.for_markers(build_tokenizer(), FIRST_MARKER, SECOND_MARKER, 3), max_length=64
+        RuDialoGptPrompt.for_markers(build_tokenizer(), FIRST_MARKER, SECOND_MARKER, 3),
+        max_length=64,
     )
     short, long = (
         encoder.encode(pair("да", "нет")),
