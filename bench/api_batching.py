@@ -1,12 +1,14 @@
-"""Load benchmark of `tinktalker serve`: micro-batching on vs off (max batch 1), C concurrent clients.
+"""Load benchmark of `tinktalker serve`: micro-batching on vs off (max batch 1), C concurrent
+clients.
 
     python bench/api_batching.py [--seconds 30] [--rounds 3] [--clients 1 4 16] [--model FOLDER]
 
-Builds a bench-size random GPT-2 (6 layers x 512, vocab 50261, 2048 positions) unless --model is given,
-starts two servers (batching on with the shipped defaults, and max_batch_size 1), then for each C runs
-closed-loop clients against one and then the other, alternating in rounds: each client sends its next request when the previous
-reply arrives, for --seconds; replies still in flight are awaited and counted. Decoding is the model
-card's (config.yml defaults). Prints a table and writes bench/results/api_batching.{md,json}.
+Builds a bench-size random GPT-2 (6 layers x 512, vocab 50261, 2048 positions) unless --model is
+given, starts two servers (batching on with the shipped defaults, and max_batch_size 1), then for
+each C runs closed-loop clients against one and then the other, alternating in rounds: each client
+sends its next request when the previous reply arrives, for --seconds; replies still in flight are
+awaited and counted. Decoding is the model card's (config.yml defaults). Prints a table and writes
+bench/results/api_batching.{md,json}.
 """
 
 from __future__ import annotations
@@ -43,7 +45,8 @@ MESSAGES = [
 async def load(
     url: str, clients: int, seconds: float, latencies: list[float]
 ) -> tuple[float, int, float, float]:
-    """Closed-loop clients for `seconds`; appends each reply's latency; (elapsed, errors, batches, batched replies)."""
+    """Closed-loop clients for `seconds`; appends each reply's latency; (elapsed, errors, batches,
+    batched replies)."""
     errors = 0
 
     async def client(index: int, http: httpx.AsyncClient, stop_at: float) -> None:

@@ -1,16 +1,18 @@
-"""Each engine behind a real `tinktalker serve`: tokens/s at 1 and 8 clients, and how full the batches get.
+"""Each engine behind a real `tinktalker serve`: tokens/s at 1 and 8 clients, and how full the
+batches get.
 
     python bench/api_engines.py [--rounds 2] [--fill ROUNDS] [--threads 2] [--model FOLDER]
 
-Builds a ruDialoGPT-medium-shaped random GPT-2 (24 x 1024, vocab 50261, untied head) unless --model is
-given. For torch fp32 and ctranslate2 int8 in turn (one server at a time: the box's memory is shared),
-starts `tinktalker serve` with model-card decoding and exactly 40 new tokens
+Builds a ruDialoGPT-medium-shaped random GPT-2 (24 x 1024, vocab 50261, untied head) unless --model
+is given. For torch fp32 and ctranslate2 int8 in turn (one server at a time: the box's memory is
+shared), starts `tinktalker serve` with model-card decoding and exactly 40 new tokens
 (generation.min_new_tokens = max_new_tokens = 40), then runs closed-loop clients: 1 client, and 8
 clients with one request each, for tokens/s; ctranslate2's 1-client latency is also measured with
-batching.refill_wait_s 0 (the batching policy before it). Writes bench/results/api_engines.{md,json}.
-With --fill ROUNDS: 4 and 8 clients where client 0 starts half a second before the others, which sets
-the trap of issue 12 (one request running alone while the rest queue behind it), with refill_wait_s
-0.05 and 0; mean batch comes from the server's /metrics. Writes bench/results/api_batch_fill.{md,json}.
+batching.refill_wait_s 0 (the batching policy before it). Writes
+bench/results/api_engines.{md,json}. With --fill ROUNDS: 4 and 8 clients where client 0 starts half
+a second before the others, which sets the trap of issue 12 (one request running alone while the
+rest queue behind it), with refill_wait_s 0.05 and 0; mean batch comes from the server's /metrics.
+Writes bench/results/api_batch_fill.{md,json}.
 """
 
 from __future__ import annotations
@@ -36,8 +38,9 @@ from devkit.loopback_server import serve_process  # noqa: E402
 from devkit.tiny_model import build_medium_shaped_model  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"
-# One message for every request: equally long prompts, so every reply is exactly 40 tokens on both engines
-# (in a CTranslate2 batch, a longer prompt's extra tokens count toward min_new_tokens; README)
+# One message for every request: equally long prompts, so every reply is exactly 40 tokens on both
+# engines (in a CTranslate2 batch, a longer prompt's extra tokens count toward min_new_tokens;
+# README)
 MESSAGE = "что думаешь о рынке?"
 
 

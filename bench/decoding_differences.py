@@ -1,12 +1,15 @@
-"""What CTranslate2's decoding changes against Hugging Face's, on a model `tinktalker train` really trained.
+"""What CTranslate2's decoding changes against Hugging Face's, on a model `tinktalker train` really
+trained.
 
     python bench/decoding_differences.py [--samples 40]
 
-Trains the tiny test GPT-2 head-only on the synthetic question -> answer chat of the tests (3 epochs;
-peaked but not perfect distributions), then asks each of its 6 questions with both engines in fp32:
-greedy with the model-card penalties, and model-card decoding (3 beams, sampling, penalties)
+Trains the tiny test GPT-2 head-only on the synthetic question -> answer chat of the tests (3
+epochs; peaked but not perfect distributions), then asks each of its 6 questions with both engines
+in fp32: greedy with the model-card penalties, and model-card decoding (3 beams, sampling,
+penalties)
 --samples times. Counts how often the reply is the learned answer, how often a reply repeats a token
-of its prompt, mean reply length and distinct replies. Writes bench/results/decoding_differences.{md,json}.
+of its prompt, mean reply length and distinct replies. Writes
+bench/results/decoding_differences.{md,json}.
 """
 
 from __future__ import annotations

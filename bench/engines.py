@@ -1,14 +1,15 @@
-"""In-process engine benchmark: torch fp32 / bf16 vs CTranslate2 fp32 / int8, batch 1 and 8, one run.
+"""In-process engine benchmark: torch fp32 / bf16 vs CTranslate2 fp32 / int8, batch 1 and 8, one
+run.
 
     python bench/engines.py [--reps 2] [--threads 2] [--model FOLDER]
 
-Builds a ruDialoGPT-medium-shaped random GPT-2 (24 layers x 1024, 16 heads, vocab 50261, untied head)
-unless --model is given, loads it into all four engines through the project's own resources (the
-same code `serve`, `chat` and `bot` use) and times `generate_batch` in turns with model-card decoding
-(3 beams, sampling top-k 10 / top-p 0.95 / temperature 1.2, no_repeat_ngram 2, repetition penalty 1.2)
-and exactly 40 new tokens: generation.min_new_tokens = max_new_tokens = 40 keeps every stop id out
-(HF: min_new_tokens suppresses the eos ids; CTranslate2: min_length does the same for end_token).
-Writes bench/results/engines.{md,json}.
+Builds a ruDialoGPT-medium-shaped random GPT-2 (24 layers x 1024, 16 heads, vocab 50261, untied
+head) unless --model is given, loads it into all four engines through the project's own resources
+(the same code `serve`, `chat` and `bot` use) and times `generate_batch` in turns with model-card
+decoding (3 beams, sampling top-k 10 / top-p 0.95 / temperature 1.2, no_repeat_ngram 2, repetition
+penalty 1.2) and exactly 40 new tokens: generation.min_new_tokens = max_new_tokens = 40 keeps every
+stop id out (HF: min_new_tokens suppresses the eos ids; CTranslate2: min_length does the same for
+end_token). Writes bench/results/engines.{md,json}.
 """
 
 from __future__ import annotations
@@ -77,7 +78,8 @@ def open_engine(engine: str, precision: str, model: Path, threads: int, cache: P
 
 
 def time_engines(model: Path, args, cache: Path) -> list[dict]:
-    """All four loaded at once (about 4 GB), then timed in turns, so drift in the machine's load hits each alike."""
+    """All four loaded at once (about 4 GB), then timed in turns, so drift in the machine's load
+    hits each alike."""
     resources, generators, load_s = [], {}, {}
     try:
         for engine, precision in ENGINES:

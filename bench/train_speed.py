@@ -1,10 +1,12 @@
-"""Seconds per epoch and tokens/s: the original recipe vs HF Trainer (fixed recipe) vs training/ (cached head).
+"""Seconds per epoch and tokens/s: the original recipe vs HF Trainer (fixed recipe) vs training/
+(cached head).
 
 One run, this machine, the same CSV and model for every row. The model is GPT-2 shaped with
 ruDialoGPT's vocabulary (50261) but fewer/narrower layers so the original recipe finishes on a CPU;
 `--layers 24 --embd 1024 --heads 16` is the real medium shape (for a GPU host).
 
-    python -m bench.train_speed            # prints a table, writes bench/results/train_speed_cpu.{md,json}
+    python -m bench.train_speed            # prints a table, writes
+    bench/results/train_speed_cpu.{md,json}
 """
 
 from __future__ import annotations
@@ -44,7 +46,8 @@ def write_chat(path: Path, rows: int) -> None:
 
 
 def pipeline_epochs(model_dir: Path, data: Path, folder: Path, args) -> tuple[float, list[float]]:
-    """(setup seconds incl. the one hidden-state pass, seconds of each epoch incl. validation + checkpoint)."""
+    """(setup seconds incl. the one hidden-state pass, seconds of each epoch incl. validation +
+    checkpoint)."""
     marks: list[float] = []
     plan = defaults.training_plan(
         data,

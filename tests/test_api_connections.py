@@ -1,5 +1,6 @@
-"""Connections against a real `tinktalker serve` process over real sockets: idle and slow ones are closed, the
-count is capped, the open-files limit is raised, and running out of descriptors does not flood the log."""
+"""Connections against a real `tinktalker serve` process over real sockets: idle and slow ones are
+closed, the count is capped, the open-files limit is raised, and running out of descriptors does not
+flood the log."""
 
 import resource
 import socket

@@ -1,4 +1,5 @@
-"""`tinktalker serve` says where it listens or why it cannot; its docs page works offline with examples that work."""
+"""`tinktalker serve` says where it listens or why it cannot; its docs page works offline with
+examples that work."""
 
 from __future__ import annotations
 
@@ -127,7 +128,8 @@ def test_the_docs_page_loads_nothing_from_outside():
 
 
 def example_of(schema: dict, components: dict):
-    """A body made of the examples the schema gives (following $ref), as a client reading the docs would write."""
+    """A body made of the examples the schema gives (following $ref), as a client reading the docs
+    would write."""
     if "$ref" in schema:
         return example_of(components[schema["$ref"].rsplit("/", 1)[1]], components)
     if "examples" in schema:

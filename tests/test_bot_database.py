@@ -1,5 +1,6 @@
-"""The bot's SQLite file: a damaged or read-only file stops `tinktalker bot` with one line naming the file
-and the fix; another process holding the file's lock stalls no chat; an old file gains forum topics."""
+"""The bot's SQLite file: a damaged or read-only file stops `tinktalker bot` with one line naming
+the file and the fix; another process holding the file's lock stalls no chat; an old file gains
+forum topics."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""`tinktalker chat` in a real pseudo-terminal: line editing, this session's history, /help, Ctrl-C."""
+"""`tinktalker chat` in a real pseudo-terminal: line editing, this session's history, /help,
+Ctrl-C."""
 
 from __future__ import annotations
 
@@ -20,7 +21,8 @@ PROMPT = b"you> "
 
 
 def _take_the_terminal() -> None:
-    """In the child: a new session whose controlling terminal is the pty, so Ctrl-C there sends SIGINT."""
+    """In the child: a new session whose controlling terminal is the pty, so Ctrl-C there sends
+    SIGINT."""
     os.setsid()
     fcntl.ioctl(0, termios.TIOCSCTTY, 0)
 

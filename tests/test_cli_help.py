@@ -1,5 +1,5 @@
-"""The command's own help: every flag explained with its default, the environment each command reads, --version,
-and a missing extra named in one line."""
+"""The command's own help: every flag explained with its default, the environment each command
+reads, --version, and a missing extra named in one line."""
 
 from __future__ import annotations
 

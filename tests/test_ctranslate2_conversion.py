@@ -1,4 +1,5 @@
-"""Conversion for CTranslate2: cached by content and quantization, committed by a rename, errors that name the fix."""
+"""Conversion for CTranslate2: cached by content and quantization, committed by a rename, errors
+that name the fix."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""TelegramUserChannel with a fake Bot: splitting long replies, the typing indicator, blocked users."""
+"""TelegramUserChannel with a fake Bot: splitting long replies, the typing indicator, blocked
+users."""
 
 from __future__ import annotations
 

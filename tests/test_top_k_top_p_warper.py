@@ -51,7 +51,8 @@ def test_equals_the_hf_chain_bit_for_bit(seed):
 
 @pytest.mark.slow
 def test_with_exact_ties_it_keeps_as_many_tokens_and_the_same_mass():
-    # which of several exactly-tied tokens survives at the nucleus edge is unspecified in HF too (unstable sort)
+    # which of several exactly-tied tokens survives at the nucleus edge is unspecified in HF too
+    # (unstable sort)
     generator = torch.Generator().manual_seed(123)
     for _ in range(100):
         scores, settings = random_case(generator, ties=True)
