@@ -95,7 +95,8 @@ def measure(
 
 def line(row: dict) -> str:
     return (
-        f"| {row['engine']} | {row['clients']}{' (staggered)' if row['staggered'] else ''} | {row['replies']} | {row['seconds']:.1f} | {row['p50_s']:.2f} | "
+        f"| {row['engine']} | {row['clients']}{' (staggered)' if row['staggered'] else ''} | "
+        f"{row['replies']} | {row['seconds']:.1f} | {row['p50_s']:.2f} | "
         f"{row['tokens_per_reply']:.0f} | {row['tokens_per_s']:.2f} | {row['mean_batch']:.2f} |"
     )
 
@@ -107,7 +108,8 @@ def ratio_lines(rows: list[dict]) -> list[str]:
         torch, ct2 = by.get(("torch float32", clients)), by.get(("ctranslate2 int8", clients))
         if torch and ct2:
             out.append(
-                f"{clients} client(s): ctranslate2 int8 = {ct2['tokens_per_s'] / torch['tokens_per_s']:.2f}x "
+                f"{clients} client(s): ctranslate2 int8 = "
+                f"{ct2['tokens_per_s'] / torch['tokens_per_s']:.2f}x "
                 "torch float32 tokens/s"
             )
     off, on = by.get(("ctranslate2 int8, refill_wait_s 0", 1)), by.get(("ctranslate2 int8", 1))
@@ -137,7 +139,8 @@ def throughput(model: Path, env: dict, r: int) -> tuple[list[dict], str]:
     )
     rows += measure(model, "torch", env, [(1, r, False), (8, 1, False)], "torch float32")
     return rows, (
-        f"1 client sends {r + 1} (ctranslate2) or {r} (torch) requests; 8 clients send one request each, "
+        f"1 client sends {r + 1} (ctranslate2) or {r} (torch) requests; 8 clients send one "
+        "request each, "
         "all at once"
     )
 
@@ -149,8 +152,10 @@ def batch_fill(model: Path, env: dict, rounds: int) -> tuple[list[dict], str]:
         model, "ctranslate2", {**env, **REFILL_OFF}, cells, "ctranslate2 int8, refill_wait_s 0"
     )
     return rows, (
-        f"each client sends {rounds} requests; client 0 starts 0.5 s before the rest, so its first request "
-        "runs alone while the others queue (the trap of issue 12); the first (lone) and last batch of a "
+        f"each client sends {rounds} requests; client 0 starts 0.5 s before the rest, so its "
+        "first request "
+        "runs alone while the others queue (the trap of issue 12); the first (lone) and last "
+        "batch of a "
         "cell pull its mean below N even when every batch between is full"
     )
 
@@ -213,7 +218,8 @@ def main() -> None:
             batch_fill(model, env, args.fill) if args.fill else throughput(model, env, args.rounds)
         )
     machine = (
-        f"{platform.machine()}, {os.cpu_count()} CPU cores visible (shared with other work), no GPU, "
+        f"{platform.machine()}, {os.cpu_count()} CPU cores visible (shared with other work), no "
+        "GPU, "
         f"Python {platform.python_version()}, model.threads {args.threads}"
     )
     if args.fill:

@@ -120,8 +120,10 @@ def time_engines(model: Path, args, cache: Path) -> list[dict]:
 
 def line(row: dict) -> str:
     return (
-        f"| {row['engine']:>11} | {row['precision']:>8} | {row['batch']} | {row['mean_s_per_call']:7.2f} | "
-        f"{row['s_per_call']:7.2f} | {row['tokens_per_reply']:4.0f} | {row['tokens_per_s']:6.1f} | {row['load_s']:5.1f} |"
+        f"| {row['engine']:>11} | {row['precision']:>8} | {row['batch']} | "
+        f"{row['mean_s_per_call']:7.2f} | "
+        f"{row['s_per_call']:7.2f} | {row['tokens_per_reply']:4.0f} | {row['tokens_per_s']:6.1f} "
+        f"| {row['load_s']:5.1f} |"
     )
 
 
@@ -133,7 +135,8 @@ def ratios(rows: list[dict]) -> list[str]:
         for key in [k for k in by if k[2] == batch and k[:2] != ("torch", "float32")]:
             if base:
                 out.append(
-                    f"batch {batch}: {key[0]} {key[1]} = {by[key]['tokens_per_s'] / base['tokens_per_s']:.2f}x "
+                    f"batch {batch}: {key[0]} {key[1]} = "
+                    f"{by[key]['tokens_per_s'] / base['tokens_per_s']:.2f}x "
                     "torch float32 tokens/s"
                 )
     return out
@@ -150,7 +153,8 @@ def main() -> None:
     )
     args = parser.parse_args()
     header = [
-        "| engine | precision | batch | mean s / call | best s / call | tokens / reply | tokens/s | load s |",
+        "| engine | precision | batch | mean s / call | best s / call | tokens / reply | "
+        "tokens/s | load s |",
         "| --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     print("\n".join(header), flush=True)
@@ -158,7 +162,8 @@ def main() -> None:
         model = args.model or build_medium_shaped_model(Path(scratch) / "medium")
         rows = time_engines(model, args, Path(scratch) / "cache")
     machine = (
-        f"{platform.machine()}, {os.cpu_count()} CPU cores visible (shared with other work), no GPU, "
+        f"{platform.machine()}, {os.cpu_count()} CPU cores visible (shared with other work), no "
+        "GPU, "
         f"Python {platform.python_version()}, {args.threads} thread(s)"
     )
     note = (
@@ -172,9 +177,12 @@ def main() -> None:
             "",
             f"- model: {note}",
             f"- machine: {machine}",
-            f"- decoding: model card, exactly {TOKENS} new tokens (min_new_tokens = max_new_tokens); "
-            f"{args.reps} timed call(s) per cell after one warm-up reply, the four engines loaded together "
-            "and timed in turns (batch 1 of each, then batch 8 of each, per round); tokens/s = generated "
+            f"- decoding: model card, exactly {TOKENS} new tokens (min_new_tokens = "
+            "max_new_tokens); "
+            f"{args.reps} timed call(s) per cell after one warm-up reply, the four engines loaded "
+            "together "
+            "and timed in turns (batch 1 of each, then batch 8 of each, per round); tokens/s = "
+            "generated "
             "tokens of all replies / seconds",
             "",
             *header,

@@ -5,8 +5,7 @@ One run, this machine, the same CSV and model for every row. The model is GPT-2 
 ruDialoGPT's vocabulary (50261) but fewer/narrower layers so the original recipe finishes on a CPU;
 `--layers 24 --embd 1024 --heads 16` is the real medium shape (for a GPU host).
 
-    python -m bench.train_speed            # prints a table, writes
-    bench/results/train_speed_cpu.{md,json}
+    python -m bench.train_speed  # prints a table, writes bench/results/train_speed_cpu.{md,json}
 """
 
 from __future__ import annotations
@@ -133,7 +132,8 @@ def report(results: dict, args) -> None:
             results["trainer_epoch_s"],
         ),
         (
-            f"training/: cached head, setup (load + hidden-state pass) shared by {len(epochs)} epochs",
+            f"training/: cached head, setup (load + hidden-state pass) shared by {len(epochs)} "
+            "epochs",
             amortised,
         ),
         (
@@ -146,9 +146,12 @@ def report(results: dict, args) -> None:
         "",
         f"CPU only (no GPU in this run): {platform.processor() or platform.machine()}, "
         f"{torch.get_num_threads()} torch threads; torch {torch.__version__}.",
-        f"Model: GPT-2 shape, {args.layers} layers x {args.embd} wide, vocab 50261; {results['train_rows']} "
-        f"training exchanges ({results['mean_tokens_per_exchange']:.1f} tokens each on average), batch "
-        f"{args.batch_size}. tokens/s = real (unpadded) exchange tokens of one epoch / seconds per epoch.",
+        f"Model: GPT-2 shape, {args.layers} layers x {args.embd} wide, vocab 50261; "
+        f"{results['train_rows']} "
+        f"training exchanges ({results['mean_tokens_per_exchange']:.1f} tokens each on average), "
+        "batch "
+        f"{args.batch_size}. tokens/s = real (unpadded) exchange tokens of one epoch / seconds "
+        "per epoch.",
         "",
         "| recipe | s/epoch | tokens/s | speed-up vs original |",
         "| --- | ---: | ---: | ---: |",
@@ -159,8 +162,10 @@ def report(results: dict, args) -> None:
     ]
     lines += [
         "",
-        f"Setup of training/ (model load, encoding, one hidden-state pass): {results['pipeline_setup_s']:.2f} s; "
-        f"epochs: {', '.join(f'{s:.2f}' for s in epochs)} s (each includes validation and a checkpoint).",
+        "Setup of training/ (model load, encoding, one hidden-state pass): "
+        f"{results['pipeline_setup_s']:.2f} s; "
+        f"epochs: {', '.join(f'{s:.2f}' for s in epochs)} s (each includes validation and a "
+        "checkpoint).",
     ]
     text = "\n".join(lines) + "\n"
     print(text)

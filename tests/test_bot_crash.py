@@ -134,5 +134,6 @@ def test_sigkill_mid_reply_loses_no_message_and_the_restart_answers_in_order(tmp
         ).fetchone() == (0,)
         assert connection.execute("SELECT count(*) FROM inbox").fetchone() == (30,)
     print(
-        f"answered before the kill: {answered_before_the_kill}/30, duplicates after restart: {duplicates}"
+        f"answered before the kill: {answered_before_the_kill}/30, duplicates after restart: "
+        f"{duplicates}"
     )

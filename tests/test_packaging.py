@@ -47,9 +47,12 @@ def test_a_non_editable_install_runs_on_the_documented_defaults(tmp_path):
         "generation:\n  top_k: 1\n"
     )  # another package's file
     check = (
-        "import yaml, tinktalker.entrypoints.config_loading as c; from tinktalker.entrypoints.settings import Settings; "
-        f"documented = Settings.model_validate(yaml.safe_load(open({str(ROOT / 'config.yml')!r}))); "
-        "assert c.__file__.startswith(sys.argv[1]), c.__file__; assert c.load_settings(None, env={}) == documented"
+        "import yaml, tinktalker.entrypoints.config_loading as c; from "
+        "tinktalker.entrypoints.settings import Settings; "
+        "documented = "
+        f"Settings.model_validate(yaml.safe_load(open({str(ROOT / 'config.yml')!r}))); "
+        "assert c.__file__.startswith(sys.argv[1]), c.__file__; assert c.load_settings(None, "
+        "env={}) == documented"
     )
     result = subprocess.run(
         [sys.executable, "-c", "import sys; " + check, str(tmp_path / "site")],
