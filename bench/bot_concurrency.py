@@ -81,7 +81,10 @@ def main() -> None:
                 pair[1]["last_reply_s"] / pair[0]["last_reply_s"], 1
             )
             rows.extend(pair)
-    header = "| chats | max_concurrent_updates | median reply (s) | last reply (s) | speed-up |\n|---|---|---|---|---|\n"
+    header = (
+        "| chats | max_concurrent_updates | median reply (s) | last reply (s) | speed-up |\n"
+        "|---|---|---|---|---|\n"
+    )
     table = header + "".join(
         f"| {r['chats']} | {r['max_concurrent_updates']} | {r['median_reply_s']} | "
         f"{r['last_reply_s']} | {r.get('speedup_vs_one_at_a_time', '')} |\n"

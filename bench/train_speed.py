@@ -68,7 +68,7 @@ def pipeline_epochs(model_dir: Path, data: Path, folder: Path, args) -> tuple[fl
             marks.append(time.perf_counter()) if name in ("train-start", "epoch-end") else None
         ),
     )
-    return marks[0] - started, [b - a for a, b in zip(marks, marks[1:])]
+    return marks[0] - started, [b - a for a, b in zip(marks, marks[1:], strict=False)]
 
 
 def main() -> None:

@@ -56,10 +56,10 @@ class Terminal:
             if select.select([self.master], [], [], 0.2)[0]:
                 try:
                     self.seen += os.read(self.master, 4096)
-                except OSError:  # the chat closed the terminal
-                    assert False, (
+                except OSError as error:  # the chat closed the terminal
+                    raise AssertionError(
                         f"the chat ended; it printed {self.seen.decode(errors='replace')!r}"
-                    )
+                    ) from error
 
     def close(self) -> None:
         if self.process.poll() is None:

@@ -63,5 +63,5 @@ def test_with_exact_ties_it_keeps_as_many_tokens_and_the_same_mass():
         kept_ours, kept_theirs = ours > -float("inf"), theirs > -float("inf")
         assert torch.equal(kept_ours.sum(-1), kept_theirs.sum(-1))
         warmed = scores / settings[0]
-        mass = lambda kept: torch.where(kept, warmed, -float("inf")).logsumexp(-1)  # noqa: E731
+        mass = lambda kept, warmed=warmed: torch.where(kept, warmed, -float("inf")).logsumexp(-1)  # noqa: E731
         assert torch.allclose(mass(kept_ours), mass(kept_theirs))
