@@ -164,8 +164,8 @@ def run(model: Path, clients: list[int], seconds: float, rounds: int, threads: i
 def _line(row: dict) -> str:
     return (
         f"| {row['batching']:>3} | {row['clients']:>2} | {row['replies']:>4} | "
-        f"{row['replies_per_s']:6.2f} | "
-        f"{row['p50_s']:6.2f} | {row['p95_s']:6.2f} | {row['mean_batch']:5.2f} |"
+        f"{row['replies_per_s']:6.2f} | {row['p50_s']:6.2f} | {row['p95_s']:6.2f} | "
+        f"{row['mean_batch']:5.2f} |"
     )
 
 
@@ -189,8 +189,7 @@ def write(rows: list[dict], args: argparse.Namespace, model_note: str) -> None:
     ]
     machine = (
         f"{platform.machine()}, {os.cpu_count()} CPU cores visible, no GPU, Python "
-        f"{platform.python_version()}, "
-        f"{args.threads} torch thread(s) per server"
+        f"{platform.python_version()}, {args.threads} torch thread(s) per server"
     )
     text = "\n".join(
         [
@@ -198,13 +197,12 @@ def write(rows: list[dict], args: argparse.Namespace, model_note: str) -> None:
             "",
             f"- model: {model_note}; decoding: model card (sampling, 3 beams, top_k 10, 40 new "
             "tokens)",
-            f"- machine: {machine}; load from other work on the machine is not controlled (see "
-            "the notes under the table)",
+            f"- machine: {machine}; load from other work on the machine is not controlled (see the "
+            "notes under the table)",
             f"- each cell: closed-loop clients for {args.seconds} s in {args.rounds} rounds "
-            "alternating on/off, against `tinktalker serve` (replies in flight at the"
-            " end awaited and counted); batching on = shipped defaults (max_batch_size 8, "
-            "max_wait_s 0.005),"
-            " off = max_batch_size 1",
+            "alternating on/off, against `tinktalker serve` (replies in flight at the end awaited "
+            "and counted); batching on = shipped defaults (max_batch_size 8, max_wait_s 0.005), "
+            "off = max_batch_size 1",
             "",
             *header,
             *(_line(r) for r in rows),

@@ -109,8 +109,7 @@ def ratio_lines(rows: list[dict]) -> list[str]:
         if torch and ct2:
             out.append(
                 f"{clients} client(s): ctranslate2 int8 = "
-                f"{ct2['tokens_per_s'] / torch['tokens_per_s']:.2f}x "
-                "torch float32 tokens/s"
+                f"{ct2['tokens_per_s'] / torch['tokens_per_s']:.2f}x torch float32 tokens/s"
             )
     off, on = by.get(("ctranslate2 int8, refill_wait_s 0", 1)), by.get(("ctranslate2 int8", 1))
     if off and on:  # one client in a closed loop: seconds / replies is its mean latency
@@ -139,9 +138,8 @@ def throughput(model: Path, env: dict, r: int) -> tuple[list[dict], str]:
     )
     rows += measure(model, "torch", env, [(1, r, False), (8, 1, False)], "torch float32")
     return rows, (
-        f"1 client sends {r + 1} (ctranslate2) or {r} (torch) requests; 8 clients send one "
-        "request each, "
-        "all at once"
+        f"1 client sends {r + 1} (ctranslate2) or {r} (torch) requests; 8 clients send one request "
+        "each, all at once"
     )
 
 
@@ -152,11 +150,9 @@ def batch_fill(model: Path, env: dict, rounds: int) -> tuple[list[dict], str]:
         model, "ctranslate2", {**env, **REFILL_OFF}, cells, "ctranslate2 int8, refill_wait_s 0"
     )
     return rows, (
-        f"each client sends {rounds} requests; client 0 starts 0.5 s before the rest, so its "
-        "first request "
-        "runs alone while the others queue (the trap of issue 12); the first (lone) and last "
-        "batch of a "
-        "cell pull its mean below N even when every batch between is full"
+        f"each client sends {rounds} requests; client 0 starts 0.5 s before the rest, so its first "
+        "request runs alone while the others queue (the trap of issue 12); the first (lone) and "
+        "last batch of a cell pull its mean below N even when every batch between is full"
     )
 
 
@@ -219,8 +215,7 @@ def main() -> None:
         )
     machine = (
         f"{platform.machine()}, {os.cpu_count()} CPU cores visible (shared with other work), no "
-        "GPU, "
-        f"Python {platform.python_version()}, model.threads {args.threads}"
+        f"GPU, Python {platform.python_version()}, model.threads {args.threads}"
     )
     if args.fill:
         write("api_batch_fill", "Batch fill behind `tinktalker serve`", rows, cells, machine)

@@ -115,12 +115,11 @@ def main() -> None:
             "# Decoding differences, torch vs CTranslate2 (`bench/decoding_differences.py`)",
             "",
             "- model: the tests' tiny GPT-2 (2 layers x 32), head-only trained by the real "
-            "pipeline on 120 "
-            "rows of 6 question -> answer pairs, 3 epochs; both engines fp32",
+            "pipeline on 120 rows of 6 question -> answer pairs, 3 epochs; both engines fp32",
             "- each of the 6 questions asked once greedily (model-card penalties) and "
-            f"{args.samples} times "
-            "with model-card decoding (3 beams, sampling top-k 10 / top-p 0.95 / temperature 1.2, "
-            "no_repeat_ngram 2, repetition penalty 1.2), 12 new tokens at most",
+            f"{args.samples} times with model-card decoding (3 beams, sampling top-k 10 / top-p "
+            "0.95 / temperature 1.2, no_repeat_ngram 2, repetition penalty 1.2), 12 new tokens at "
+            "most",
             "",
             "| figure | torch | ctranslate2 |",
             "| --- | --- | --- |",

@@ -121,9 +121,8 @@ def time_engines(model: Path, args, cache: Path) -> list[dict]:
 def line(row: dict) -> str:
     return (
         f"| {row['engine']:>11} | {row['precision']:>8} | {row['batch']} | "
-        f"{row['mean_s_per_call']:7.2f} | "
-        f"{row['s_per_call']:7.2f} | {row['tokens_per_reply']:4.0f} | {row['tokens_per_s']:6.1f} "
-        f"| {row['load_s']:5.1f} |"
+        f"{row['mean_s_per_call']:7.2f} | {row['s_per_call']:7.2f} | "
+        f"{row['tokens_per_reply']:4.0f} | {row['tokens_per_s']:6.1f} | {row['load_s']:5.1f} |"
     )
 
 
@@ -136,8 +135,7 @@ def ratios(rows: list[dict]) -> list[str]:
             if base:
                 out.append(
                     f"batch {batch}: {key[0]} {key[1]} = "
-                    f"{by[key]['tokens_per_s'] / base['tokens_per_s']:.2f}x "
-                    "torch float32 tokens/s"
+                    f"{by[key]['tokens_per_s'] / base['tokens_per_s']:.2f}x torch float32 tokens/s"
                 )
     return out
 
@@ -153,8 +151,8 @@ def main() -> None:
     )
     args = parser.parse_args()
     header = [
-        "| engine | precision | batch | mean s / call | best s / call | tokens / reply | "
-        "tokens/s | load s |",
+        "| engine | precision | batch | mean s / call | best s / call | tokens / reply | tokens/s "
+        "| load s |",
         "| --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     print("\n".join(header), flush=True)
@@ -163,8 +161,7 @@ def main() -> None:
         rows = time_engines(model, args, Path(scratch) / "cache")
     machine = (
         f"{platform.machine()}, {os.cpu_count()} CPU cores visible (shared with other work), no "
-        "GPU, "
-        f"Python {platform.python_version()}, {args.threads} thread(s)"
+        f"GPU, Python {platform.python_version()}, {args.threads} thread(s)"
     )
     note = (
         str(args.model)
@@ -178,12 +175,9 @@ def main() -> None:
             f"- model: {note}",
             f"- machine: {machine}",
             f"- decoding: model card, exactly {TOKENS} new tokens (min_new_tokens = "
-            "max_new_tokens); "
-            f"{args.reps} timed call(s) per cell after one warm-up reply, the four engines loaded "
-            "together "
-            "and timed in turns (batch 1 of each, then batch 8 of each, per round); tokens/s = "
-            "generated "
-            "tokens of all replies / seconds",
+            f"max_new_tokens); {args.reps} timed call(s) per cell after one warm-up reply, the "
+            "four engines loaded together and timed in turns (batch 1 of each, then batch 8 of "
+            "each, per round); tokens/s = generated tokens of all replies / seconds",
             "",
             *header,
             *(line(r) for r in rows),

@@ -147,11 +147,9 @@ def report(results: dict, args) -> None:
         f"CPU only (no GPU in this run): {platform.processor() or platform.machine()}, "
         f"{torch.get_num_threads()} torch threads; torch {torch.__version__}.",
         f"Model: GPT-2 shape, {args.layers} layers x {args.embd} wide, vocab 50261; "
-        f"{results['train_rows']} "
-        f"training exchanges ({results['mean_tokens_per_exchange']:.1f} tokens each on average), "
-        "batch "
-        f"{args.batch_size}. tokens/s = real (unpadded) exchange tokens of one epoch / seconds "
-        "per epoch.",
+        f"{results['train_rows']} training exchanges ({results['mean_tokens_per_exchange']:.1f} "
+        f"tokens each on average), batch {args.batch_size}. tokens/s = real (unpadded) exchange "
+        "tokens of one epoch / seconds per epoch.",
         "",
         "| recipe | s/epoch | tokens/s | speed-up vs original |",
         "| --- | ---: | ---: | ---: |",
@@ -163,9 +161,8 @@ def report(results: dict, args) -> None:
     lines += [
         "",
         "Setup of training/ (model load, encoding, one hidden-state pass): "
-        f"{results['pipeline_setup_s']:.2f} s; "
-        f"epochs: {', '.join(f'{s:.2f}' for s in epochs)} s (each includes validation and a "
-        "checkpoint).",
+        f"{results['pipeline_setup_s']:.2f} s; epochs: {', '.join(f'{s:.2f}' for s in epochs)} s "
+        "(each includes validation and a checkpoint).",
     ]
     text = "\n".join(lines) + "\n"
     print(text)

@@ -48,8 +48,7 @@ def test_a_busy_port_says_it_is_in_use(tiny_model_dir):
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert result.stderr.strip().splitlines()[-1] == (
         f"tinktalker: error: cannot listen on 127.0.0.1:{port}: the port is in use by another "
-        "program; "
-        "stop it or pick another port with --port (server.port)"
+        "program; stop it or pick another port with --port (server.port)"
     )
 
 
