@@ -1,12 +1,14 @@
-"""Load benchmark of `tinktalker serve`: micro-batching on vs off (max batch 1), C concurrent clients.
+"""Load benchmark of `tinktalker serve`: micro-batching on vs off (max batch 1), C concurrent
+clients.
 
     python bench/api_batching.py [--seconds 30] [--rounds 3] [--clients 1 4 16] [--model FOLDER]
 
-Builds a bench-size random GPT-2 (6 layers x 512, vocab 50261, 2048 positions) unless --model is given,
-starts two servers (batching on with the shipped defaults, and max_batch_size 1), then for each C runs
-closed-loop clients against one and then the other, alternating in rounds: each client sends its next request when the previous
-reply arrives, for --seconds; replies still in flight are awaited and counted. Decoding is the model
-card's (config.yml defaults). Prints a table and writes bench/results/api_batching.{md,json}.
+Builds a bench-size random GPT-2 (6 layers x 512, vocab 50261, 2048 positions) unless --model is
+given, starts two servers (batching on with the shipped defaults, and max_batch_size 1), then for
+each C runs closed-loop clients against one and then the other, alternating in rounds: each client
+sends its next request when the previous reply arrives, for --seconds; replies still in flight are
+awaited and counted. Decoding is the model card's (config.yml defaults). Prints a table and writes
+bench/results/api_batching.{md,json}.
 """
 
 from __future__ import annotations
@@ -43,7 +45,8 @@ MESSAGES = [
 async def load(
     url: str, clients: int, seconds: float, latencies: list[float]
 ) -> tuple[float, int, float, float]:
-    """Closed-loop clients for `seconds`; appends each reply's latency; (elapsed, errors, batches, batched replies)."""
+    """Closed-loop clients for `seconds`; appends each reply's latency; (elapsed, errors, batches,
+    batched replies)."""
     errors = 0
 
     async def client(index: int, http: httpx.AsyncClient, stop_at: float) -> None:
@@ -160,8 +163,9 @@ def run(model: Path, clients: list[int], seconds: float, rounds: int, threads: i
 
 def _line(row: dict) -> str:
     return (
-        f"| {row['batching']:>3} | {row['clients']:>2} | {row['replies']:>4} | {row['replies_per_s']:6.2f} | "
-        f"{row['p50_s']:6.2f} | {row['p95_s']:6.2f} | {row['mean_batch']:5.2f} |"
+        f"| {row['batching']:>3} | {row['clients']:>2} | {row['replies']:>4} | "
+        f"{row['replies_per_s']:6.2f} | {row['p50_s']:6.2f} | {row['p95_s']:6.2f} | "
+        f"{row['mean_batch']:5.2f} |"
     )
 
 
@@ -184,18 +188,21 @@ def write(rows: list[dict], args: argparse.Namespace, model_note: str) -> None:
         "| --- | --- | --- | --- | --- | --- | --- |",
     ]
     machine = (
-        f"{platform.machine()}, {os.cpu_count()} CPU cores visible, no GPU, Python {platform.python_version()}, "
-        f"{args.threads} torch thread(s) per server"
+        f"{platform.machine()}, {os.cpu_count()} CPU cores visible, no GPU, Python "
+        f"{platform.python_version()}, {args.threads} torch thread(s) per server"
     )
     text = "\n".join(
         [
             "# Micro-batching benchmark (`bench/api_batching.py`)",
             "",
-            f"- model: {model_note}; decoding: model card (sampling, 3 beams, top_k 10, 40 new tokens)",
-            f"- machine: {machine}; load from other work on the machine is not controlled (see the notes under the table)",
-            f"- each cell: closed-loop clients for {args.seconds} s in {args.rounds} rounds alternating on/off, against `tinktalker serve` (replies in flight at the"
-            " end awaited and counted); batching on = shipped defaults (max_batch_size 8, max_wait_s 0.005),"
-            " off = max_batch_size 1",
+            f"- model: {model_note}; decoding: model card (sampling, 3 beams, top_k 10, 40 new "
+            "tokens)",
+            f"- machine: {machine}; load from other work on the machine is not controlled (see the "
+            "notes under the table)",
+            f"- each cell: closed-loop clients for {args.seconds} s in {args.rounds} rounds "
+            "alternating on/off, against `tinktalker serve` (replies in flight at the end awaited "
+            "and counted); batching on = shipped defaults (max_batch_size 8, max_wait_s 0.005), "
+            "off = max_batch_size 1",
             "",
             *header,
             *(_line(r) for r in rows),

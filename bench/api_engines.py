@@ -1,16 +1,18 @@
-"""Each engine behind a real `tinktalker serve`: tokens/s at 1 and 8 clients, and how full the batches get.
+"""Each engine behind a real `tinktalker serve`: tokens/s at 1 and 8 clients, and how full the
+batches get.
 
     python bench/api_engines.py [--rounds 2] [--fill ROUNDS] [--threads 2] [--model FOLDER]
 
-Builds a ruDialoGPT-medium-shaped random GPT-2 (24 x 1024, vocab 50261, untied head) unless --model is
-given. For torch fp32 and ctranslate2 int8 in turn (one server at a time: the box's memory is shared),
-starts `tinktalker serve` with model-card decoding and exactly 40 new tokens
+Builds a ruDialoGPT-medium-shaped random GPT-2 (24 x 1024, vocab 50261, untied head) unless --model
+is given. For torch fp32 and ctranslate2 int8 in turn (one server at a time: the box's memory is
+shared), starts `tinktalker serve` with model-card decoding and exactly 40 new tokens
 (generation.min_new_tokens = max_new_tokens = 40), then runs closed-loop clients: 1 client, and 8
 clients with one request each, for tokens/s; ctranslate2's 1-client latency is also measured with
-batching.refill_wait_s 0 (the batching policy before it). Writes bench/results/api_engines.{md,json}.
-With --fill ROUNDS: 4 and 8 clients where client 0 starts half a second before the others, which sets
-the trap of issue 12 (one request running alone while the rest queue behind it), with refill_wait_s
-0.05 and 0; mean batch comes from the server's /metrics. Writes bench/results/api_batch_fill.{md,json}.
+batching.refill_wait_s 0 (the batching policy before it). Writes
+bench/results/api_engines.{md,json}. With --fill ROUNDS: 4 and 8 clients where client 0 starts half
+a second before the others, which sets the trap of issue 12 (one request running alone while the
+rest queue behind it), with refill_wait_s 0.05 and 0; mean batch comes from the server's /metrics.
+Writes bench/results/api_batch_fill.{md,json}.
 """
 
 from __future__ import annotations
@@ -36,8 +38,9 @@ from devkit.loopback_server import serve_process  # noqa: E402
 from devkit.tiny_model import build_medium_shaped_model  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"
-# One message for every request: equally long prompts, so every reply is exactly 40 tokens on both engines
-# (in a CTranslate2 batch, a longer prompt's extra tokens count toward min_new_tokens; README)
+# One message for every request: equally long prompts, so every reply is exactly 40 tokens on both
+# engines (in a CTranslate2 batch, a longer prompt's extra tokens count toward min_new_tokens;
+# README)
 MESSAGE = "что думаешь о рынке?"
 
 
@@ -92,7 +95,8 @@ def measure(
 
 def line(row: dict) -> str:
     return (
-        f"| {row['engine']} | {row['clients']}{' (staggered)' if row['staggered'] else ''} | {row['replies']} | {row['seconds']:.1f} | {row['p50_s']:.2f} | "
+        f"| {row['engine']} | {row['clients']}{' (staggered)' if row['staggered'] else ''} | "
+        f"{row['replies']} | {row['seconds']:.1f} | {row['p50_s']:.2f} | "
         f"{row['tokens_per_reply']:.0f} | {row['tokens_per_s']:.2f} | {row['mean_batch']:.2f} |"
     )
 
@@ -104,8 +108,8 @@ def ratio_lines(rows: list[dict]) -> list[str]:
         torch, ct2 = by.get(("torch float32", clients)), by.get(("ctranslate2 int8", clients))
         if torch and ct2:
             out.append(
-                f"{clients} client(s): ctranslate2 int8 = {ct2['tokens_per_s'] / torch['tokens_per_s']:.2f}x "
-                "torch float32 tokens/s"
+                f"{clients} client(s): ctranslate2 int8 = "
+                f"{ct2['tokens_per_s'] / torch['tokens_per_s']:.2f}x torch float32 tokens/s"
             )
     off, on = by.get(("ctranslate2 int8, refill_wait_s 0", 1)), by.get(("ctranslate2 int8", 1))
     if off and on:  # one client in a closed loop: seconds / replies is its mean latency
@@ -134,8 +138,8 @@ def throughput(model: Path, env: dict, r: int) -> tuple[list[dict], str]:
     )
     rows += measure(model, "torch", env, [(1, r, False), (8, 1, False)], "torch float32")
     return rows, (
-        f"1 client sends {r + 1} (ctranslate2) or {r} (torch) requests; 8 clients send one request each, "
-        "all at once"
+        f"1 client sends {r + 1} (ctranslate2) or {r} (torch) requests; 8 clients send one request "
+        "each, all at once"
     )
 
 
@@ -146,9 +150,9 @@ def batch_fill(model: Path, env: dict, rounds: int) -> tuple[list[dict], str]:
         model, "ctranslate2", {**env, **REFILL_OFF}, cells, "ctranslate2 int8, refill_wait_s 0"
     )
     return rows, (
-        f"each client sends {rounds} requests; client 0 starts 0.5 s before the rest, so its first request "
-        "runs alone while the others queue (the trap of issue 12); the first (lone) and last batch of a "
-        "cell pull its mean below N even when every batch between is full"
+        f"each client sends {rounds} requests; client 0 starts 0.5 s before the rest, so its first "
+        "request runs alone while the others queue (the trap of issue 12); the first (lone) and "
+        "last batch of a cell pull its mean below N even when every batch between is full"
     )
 
 
@@ -210,8 +214,8 @@ def main() -> None:
             batch_fill(model, env, args.fill) if args.fill else throughput(model, env, args.rounds)
         )
     machine = (
-        f"{platform.machine()}, {os.cpu_count()} CPU cores visible (shared with other work), no GPU, "
-        f"Python {platform.python_version()}, model.threads {args.threads}"
+        f"{platform.machine()}, {os.cpu_count()} CPU cores visible (shared with other work), no "
+        f"GPU, Python {platform.python_version()}, model.threads {args.threads}"
     )
     if args.fill:
         write("api_batch_fill", "Batch fill behind `tinktalker serve`", rows, cells, machine)

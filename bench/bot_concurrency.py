@@ -2,11 +2,12 @@
 
     python bench/bot_concurrency.py [--chats 1 10 50] [--reply-seconds 1.0]
 
-The real bot (python-telegram-bot, rate limiter, SQLite history) polls the loopback Bot API stand-in;
-the generator is a fake that takes --reply-seconds per reply without using the CPU (as the `http` backend
-waiting on a server with spare capacity would). Runs each N with the shipped max_concurrent_updates and
-with 1 (one update at a time, as the original bot), and reports the time until the last reply landed
-and the ratio. Prints a table and writes bench/results/bot_concurrency.{md,json}.
+The real bot (python-telegram-bot, rate limiter, SQLite history) polls the loopback Bot API
+stand-in; the generator is a fake that takes --reply-seconds per reply without using the CPU (as the
+`http` backend waiting on a server with spare capacity would). Runs each N with the shipped
+max_concurrent_updates and with 1 (one update at a time, as the original bot), and reports the time
+until the last reply landed and the ratio. Prints a table and writes
+bench/results/bot_concurrency.{md,json}.
 """
 
 from __future__ import annotations
@@ -80,7 +81,10 @@ def main() -> None:
                 pair[1]["last_reply_s"] / pair[0]["last_reply_s"], 1
             )
             rows.extend(pair)
-    header = "| chats | max_concurrent_updates | median reply (s) | last reply (s) | speed-up |\n|---|---|---|---|---|\n"
+    header = (
+        "| chats | max_concurrent_updates | median reply (s) | last reply (s) | speed-up |\n"
+        "|---|---|---|---|---|\n"
+    )
     table = header + "".join(
         f"| {r['chats']} | {r['max_concurrent_updates']} | {r['median_reply_s']} | "
         f"{r['last_reply_s']} | {r.get('speedup_vs_one_at_a_time', '')} |\n"

@@ -1,12 +1,15 @@
-"""What CTranslate2's decoding changes against Hugging Face's, on a model `tinktalker train` really trained.
+"""What CTranslate2's decoding changes against Hugging Face's, on a model `tinktalker train` really
+trained.
 
     python bench/decoding_differences.py [--samples 40]
 
-Trains the tiny test GPT-2 head-only on the synthetic question -> answer chat of the tests (3 epochs;
-peaked but not perfect distributions), then asks each of its 6 questions with both engines in fp32:
-greedy with the model-card penalties, and model-card decoding (3 beams, sampling, penalties)
+Trains the tiny test GPT-2 head-only on the synthetic question -> answer chat of the tests (3
+epochs; peaked but not perfect distributions), then asks each of its 6 questions with both engines
+in fp32: greedy with the model-card penalties, and model-card decoding (3 beams, sampling,
+penalties)
 --samples times. Counts how often the reply is the learned answer, how often a reply repeats a token
-of its prompt, mean reply length and distinct replies. Writes bench/results/decoding_differences.{md,json}.
+of its prompt, mean reply length and distinct replies. Writes
+bench/results/decoding_differences.{md,json}.
 """
 
 from __future__ import annotations
@@ -111,11 +114,12 @@ def main() -> None:
         [
             "# Decoding differences, torch vs CTranslate2 (`bench/decoding_differences.py`)",
             "",
-            "- model: the tests' tiny GPT-2 (2 layers x 32), head-only trained by the real pipeline on 120 "
-            "rows of 6 question -> answer pairs, 3 epochs; both engines fp32",
-            f"- each of the 6 questions asked once greedily (model-card penalties) and {args.samples} times "
-            "with model-card decoding (3 beams, sampling top-k 10 / top-p 0.95 / temperature 1.2, "
-            "no_repeat_ngram 2, repetition penalty 1.2), 12 new tokens at most",
+            "- model: the tests' tiny GPT-2 (2 layers x 32), head-only trained by the real "
+            "pipeline on 120 rows of 6 question -> answer pairs, 3 epochs; both engines fp32",
+            "- each of the 6 questions asked once greedily (model-card penalties) and "
+            f"{args.samples} times with model-card decoding (3 beams, sampling top-k 10 / top-p "
+            "0.95 / temperature 1.2, no_repeat_ngram 2, repetition penalty 1.2), 12 new tokens at "
+            "most",
             "",
             "| figure | torch | ctranslate2 |",
             "| --- | --- | --- |",

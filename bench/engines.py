@@ -1,14 +1,15 @@
-"""In-process engine benchmark: torch fp32 / bf16 vs CTranslate2 fp32 / int8, batch 1 and 8, one run.
+"""In-process engine benchmark: torch fp32 / bf16 vs CTranslate2 fp32 / int8, batch 1 and 8, one
+run.
 
     python bench/engines.py [--reps 2] [--threads 2] [--model FOLDER]
 
-Builds a ruDialoGPT-medium-shaped random GPT-2 (24 layers x 1024, 16 heads, vocab 50261, untied head)
-unless --model is given, loads it into all four engines through the project's own resources (the
-same code `serve`, `chat` and `bot` use) and times `generate_batch` in turns with model-card decoding
-(3 beams, sampling top-k 10 / top-p 0.95 / temperature 1.2, no_repeat_ngram 2, repetition penalty 1.2)
-and exactly 40 new tokens: generation.min_new_tokens = max_new_tokens = 40 keeps every stop id out
-(HF: min_new_tokens suppresses the eos ids; CTranslate2: min_length does the same for end_token).
-Writes bench/results/engines.{md,json}.
+Builds a ruDialoGPT-medium-shaped random GPT-2 (24 layers x 1024, 16 heads, vocab 50261, untied
+head) unless --model is given, loads it into all four engines through the project's own resources
+(the same code `serve`, `chat` and `bot` use) and times `generate_batch` in turns with model-card
+decoding (3 beams, sampling top-k 10 / top-p 0.95 / temperature 1.2, no_repeat_ngram 2, repetition
+penalty 1.2) and exactly 40 new tokens: generation.min_new_tokens = max_new_tokens = 40 keeps every
+stop id out (HF: min_new_tokens suppresses the eos ids; CTranslate2: min_length does the same for
+end_token). Writes bench/results/engines.{md,json}.
 """
 
 from __future__ import annotations
@@ -77,7 +78,8 @@ def open_engine(engine: str, precision: str, model: Path, threads: int, cache: P
 
 
 def time_engines(model: Path, args, cache: Path) -> list[dict]:
-    """All four loaded at once (about 4 GB), then timed in turns, so drift in the machine's load hits each alike."""
+    """All four loaded at once (about 4 GB), then timed in turns, so drift in the machine's load
+    hits each alike."""
     resources, generators, load_s = [], {}, {}
     try:
         for engine, precision in ENGINES:
@@ -118,8 +120,9 @@ def time_engines(model: Path, args, cache: Path) -> list[dict]:
 
 def line(row: dict) -> str:
     return (
-        f"| {row['engine']:>11} | {row['precision']:>8} | {row['batch']} | {row['mean_s_per_call']:7.2f} | "
-        f"{row['s_per_call']:7.2f} | {row['tokens_per_reply']:4.0f} | {row['tokens_per_s']:6.1f} | {row['load_s']:5.1f} |"
+        f"| {row['engine']:>11} | {row['precision']:>8} | {row['batch']} | "
+        f"{row['mean_s_per_call']:7.2f} | {row['s_per_call']:7.2f} | "
+        f"{row['tokens_per_reply']:4.0f} | {row['tokens_per_s']:6.1f} | {row['load_s']:5.1f} |"
     )
 
 
@@ -131,8 +134,8 @@ def ratios(rows: list[dict]) -> list[str]:
         for key in [k for k in by if k[2] == batch and k[:2] != ("torch", "float32")]:
             if base:
                 out.append(
-                    f"batch {batch}: {key[0]} {key[1]} = {by[key]['tokens_per_s'] / base['tokens_per_s']:.2f}x "
-                    "torch float32 tokens/s"
+                    f"batch {batch}: {key[0]} {key[1]} = "
+                    f"{by[key]['tokens_per_s'] / base['tokens_per_s']:.2f}x torch float32 tokens/s"
                 )
     return out
 
@@ -148,7 +151,8 @@ def main() -> None:
     )
     args = parser.parse_args()
     header = [
-        "| engine | precision | batch | mean s / call | best s / call | tokens / reply | tokens/s | load s |",
+        "| engine | precision | batch | mean s / call | best s / call | tokens / reply | tokens/s "
+        "| load s |",
         "| --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     print("\n".join(header), flush=True)
@@ -156,8 +160,8 @@ def main() -> None:
         model = args.model or build_medium_shaped_model(Path(scratch) / "medium")
         rows = time_engines(model, args, Path(scratch) / "cache")
     machine = (
-        f"{platform.machine()}, {os.cpu_count()} CPU cores visible (shared with other work), no GPU, "
-        f"Python {platform.python_version()}, {args.threads} thread(s)"
+        f"{platform.machine()}, {os.cpu_count()} CPU cores visible (shared with other work), no "
+        f"GPU, Python {platform.python_version()}, {args.threads} thread(s)"
     )
     note = (
         str(args.model)
@@ -170,10 +174,10 @@ def main() -> None:
             "",
             f"- model: {note}",
             f"- machine: {machine}",
-            f"- decoding: model card, exactly {TOKENS} new tokens (min_new_tokens = max_new_tokens); "
-            f"{args.reps} timed call(s) per cell after one warm-up reply, the four engines loaded together "
-            "and timed in turns (batch 1 of each, then batch 8 of each, per round); tokens/s = generated "
-            "tokens of all replies / seconds",
+            f"- decoding: model card, exactly {TOKENS} new tokens (min_new_tokens = "
+            f"max_new_tokens); {args.reps} timed call(s) per cell after one warm-up reply, the "
+            "four engines loaded together and timed in turns (batch 1 of each, then batch 8 of "
+            "each, per round); tokens/s = generated tokens of all replies / seconds",
             "",
             *header,
             *(line(r) for r in rows),

@@ -1,7 +1,7 @@
 """The fixed recipe (untied head only, dynamic padding, reply-only loss) on Hugging Face's Trainer.
 
-Measured to decide between Trainer and the custom loop: Trainer runs the model every step, so it cannot
-reuse the frozen body's outputs the way training/ does.
+Measured to decide between Trainer and the custom loop: Trainer runs the model every step, so it
+cannot reuse the frozen body's outputs the way training/ does.
 """
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""The notebook's recipe, kept only to be measured against: tied head, padding to 300, loss on everything."""
+"""The notebook's recipe, kept only to be measured against: tied head, padding to 300, loss on
+everything."""
 
 from __future__ import annotations
 
@@ -12,7 +13,8 @@ from tinktalker.training.exchanges import Exchange
 def original_epoch(
     model, tokenizer, exchanges: list[Exchange], batch_size: int, learning_rate: float
 ) -> float:
-    """Seconds for one epoch of the original training: every step runs and backpropagates the whole model."""
+    """Seconds for one epoch of the original training: every step runs and backpropagates the whole
+    model."""
     texts = [
         f"@@ПЕРВЫЙ@@ {e.context[-1]} @@ВТОРОЙ@@ {e.reply}{tokenizer.eos_token}" for e in exchanges
     ]

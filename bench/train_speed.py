@@ -1,10 +1,11 @@
-"""Seconds per epoch and tokens/s: the original recipe vs HF Trainer (fixed recipe) vs training/ (cached head).
+"""Seconds per epoch and tokens/s: the original recipe vs HF Trainer (fixed recipe) vs training/
+(cached head).
 
 One run, this machine, the same CSV and model for every row. The model is GPT-2 shaped with
 ruDialoGPT's vocabulary (50261) but fewer/narrower layers so the original recipe finishes on a CPU;
 `--layers 24 --embd 1024 --heads 16` is the real medium shape (for a GPU host).
 
-    python -m bench.train_speed            # prints a table, writes bench/results/train_speed_cpu.{md,json}
+    python -m bench.train_speed  # prints a table, writes bench/results/train_speed_cpu.{md,json}
 """
 
 from __future__ import annotations
@@ -44,7 +45,8 @@ def write_chat(path: Path, rows: int) -> None:
 
 
 def pipeline_epochs(model_dir: Path, data: Path, folder: Path, args) -> tuple[float, list[float]]:
-    """(setup seconds incl. the one hidden-state pass, seconds of each epoch incl. validation + checkpoint)."""
+    """(setup seconds incl. the one hidden-state pass, seconds of each epoch incl. validation +
+    checkpoint)."""
     marks: list[float] = []
     plan = defaults.training_plan(
         data,
@@ -66,7 +68,7 @@ def pipeline_epochs(model_dir: Path, data: Path, folder: Path, args) -> tuple[fl
             marks.append(time.perf_counter()) if name in ("train-start", "epoch-end") else None
         ),
     )
-    return marks[0] - started, [b - a for a, b in zip(marks, marks[1:])]
+    return marks[0] - started, [b - a for a, b in zip(marks, marks[1:], strict=False)]
 
 
 def main() -> None:
@@ -130,7 +132,8 @@ def report(results: dict, args) -> None:
             results["trainer_epoch_s"],
         ),
         (
-            f"training/: cached head, setup (load + hidden-state pass) shared by {len(epochs)} epochs",
+            f"training/: cached head, setup (load + hidden-state pass) shared by {len(epochs)} "
+            "epochs",
             amortised,
         ),
         (
@@ -143,9 +146,10 @@ def report(results: dict, args) -> None:
         "",
         f"CPU only (no GPU in this run): {platform.processor() or platform.machine()}, "
         f"{torch.get_num_threads()} torch threads; torch {torch.__version__}.",
-        f"Model: GPT-2 shape, {args.layers} layers x {args.embd} wide, vocab 50261; {results['train_rows']} "
-        f"training exchanges ({results['mean_tokens_per_exchange']:.1f} tokens each on average), batch "
-        f"{args.batch_size}. tokens/s = real (unpadded) exchange tokens of one epoch / seconds per epoch.",
+        f"Model: GPT-2 shape, {args.layers} layers x {args.embd} wide, vocab 50261; "
+        f"{results['train_rows']} training exchanges ({results['mean_tokens_per_exchange']:.1f} "
+        f"tokens each on average), batch {args.batch_size}. tokens/s = real (unpadded) exchange "
+        "tokens of one epoch / seconds per epoch.",
         "",
         "| recipe | s/epoch | tokens/s | speed-up vs original |",
         "| --- | ---: | ---: | ---: |",
@@ -156,8 +160,9 @@ def report(results: dict, args) -> None:
     ]
     lines += [
         "",
-        f"Setup of training/ (model load, encoding, one hidden-state pass): {results['pipeline_setup_s']:.2f} s; "
-        f"epochs: {', '.join(f'{s:.2f}' for s in epochs)} s (each includes validation and a checkpoint).",
+        "Setup of training/ (model load, encoding, one hidden-state pass): "
+        f"{results['pipeline_setup_s']:.2f} s; epochs: {', '.join(f'{s:.2f}' for s in epochs)} s "
+        "(each includes validation and a checkpoint).",
     ]
     text = "\n".join(lines) + "\n"
     print(text)

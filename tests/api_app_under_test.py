@@ -1,4 +1,5 @@
-"""The API app wired through the container, with the generator and prompt meter overridden by fakes."""
+"""The API app wired through the container, with the generator and prompt meter overridden by
+fakes."""
 
 from __future__ import annotations
 

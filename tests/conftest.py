@@ -53,7 +53,8 @@ def _starts_processes(module: types.ModuleType) -> bool:
 
 @pytest.fixture(scope="session", autouse=True)
 def conversion_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """model.engine auto converts models for CTranslate2 into the user's cache folder: tests use their own."""
+    """model.engine auto converts models for CTranslate2 into the user's cache folder: tests use
+    their own."""
     folder = tmp_path_factory.mktemp("xdg-cache")
     os.environ["XDG_CACHE_HOME"] = str(folder)
     return folder

@@ -1,4 +1,5 @@
-"""A hand-written ReplyGenerator for API and batching tests: echoes, records batches, can be slow or fail."""
+"""A hand-written ReplyGenerator for API and batching tests: echoes, records batches, can be slow or
+fail."""
 
 from __future__ import annotations
 

@@ -85,8 +85,8 @@ class FakeReplyGenerator:
 
 
 class FakeUserChannel:
-    """Records what was sent (and which message it quoted) and whether typing was showing at the time;
-    the next `failures` sends raise DeliveryFailed."""
+    """Records what was sent (and which message it quoted) and whether typing was showing at the
+    time; the next `failures` sends raise DeliveryFailed."""
 
     def __init__(self) -> None:
         self.sent: list[tuple[Conversation, str]] = []

@@ -1,5 +1,6 @@
-"""Connections against a real `tinktalker serve` process over real sockets: idle and slow ones are closed, the
-count is capped, the open-files limit is raised, and running out of descriptors does not flood the log."""
+"""Connections against a real `tinktalker serve` process over real sockets: idle and slow ones are
+closed, the count is capped, the open-files limit is raised, and running out of descriptors does not
+flood the log."""
 
 import resource
 import socket
@@ -87,9 +88,9 @@ def test_the_soft_open_files_limit_is_raised_at_start(server):
     _, process = server
     _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     line = next(
-        l
-        for l in open(f"/proc/{process.pid}/limits").read().splitlines()
-        if l.startswith("Max open files")
+        entry
+        for entry in open(f"/proc/{process.pid}/limits").read().splitlines()
+        if entry.startswith("Max open files")
     )
     assert line.split()[3] == str(hard), line  # soft == hard
 

@@ -1,4 +1,5 @@
-"""Container wiring for the API work: the http backend, batching over any backend, and config.yml defaults."""
+"""Container wiring for the API work: the http backend, batching over any backend, and config.yml
+defaults."""
 
 import asyncio
 from pathlib import Path

@@ -1,5 +1,6 @@
-"""Property-based fuzzing of the OpenAPI schema against the real tiny model: no request may cause a 5xx, and
-every request the published schema allows is accepted (the schema tells the truth about the limits)."""
+"""Property-based fuzzing of the OpenAPI schema against the real tiny model: no request may cause a
+5xx, and every request the published schema allows is accepted (the schema tells the truth about the
+limits)."""
 
 import pytest
 import schemathesis
@@ -43,7 +44,8 @@ def fuzzed_url(tiny_model_dir):
 
 
 def operations(url: str):
-    # Built at run time from the live server's schema (schemathesis' lazy pytest fixture breaks on pytest 9).
+    # Built at run time from the live server's schema (schemathesis' lazy pytest fixture breaks on
+    # pytest 9).
     schema = schemathesis.openapi.from_url(f"{url}/schema/openapi.json")
     return [result.ok() for result in schema.get_all_operations()]
 
@@ -66,9 +68,9 @@ def test_no_request_the_schema_allows_or_forbids_causes_a_server_error(fuzzed_ur
             response = case.call(base_url=fuzzed_url, timeout=30)
             seen.append(response.status_code)
             assert response.status_code < 500, (case.method, case.path, case.body, response.text)
-            # and every answer, errors included, is one the schema documents, in the documented shape
-            # (not negative_data_rejection: Litestar converts leniently, e.g. 0 for false, and accepting more
-            # than the schema allows breaks no client)
+            # and every answer, errors included, is one the schema documents, in the documented
+            # shape (not negative_data_rejection: Litestar converts leniently, e.g. 0 for false, and
+            # accepting more than the schema allows breaks no client)
             case.validate_response(
                 response,
                 checks=[

@@ -1,5 +1,5 @@
-"""What OpenAI clients send is accepted, and `stream: true` works with the official client (fake generator,
-real uvicorn); the schema publishes every limit the server enforces."""
+"""What OpenAI clients send is accepted, and `stream: true` works with the official client (fake
+generator, real uvicorn); the schema publishes every limit the server enforces."""
 
 import asyncio
 
@@ -75,7 +75,8 @@ def test_a_prompt_too_long_is_cut_from_its_oldest_side_not_refused(served):
     }
     response = httpx.post(url + CHAT, json=body)
     assert response.status_code == 200, response.text
-    # 40 positions - 20 for the reply: the two older messages go, then the first four words of the last
+    # 40 positions - 20 for the reply: the two older messages go, then the first four words of the
+    # last
     assert generator.batches[-1][0][0].split() == letters[4:]
 
 
@@ -182,8 +183,9 @@ def _chat(text: str, **extra) -> dict:
     return {"model": "tinktalker", "messages": [{"role": "user", "content": text}], **extra}
 
 
-# A seeded sampled reply is repeatable on torch; CTranslate2 does not honour seeds, so it decodes greedily
-# here, held to 8 tokens at least (the random model's likeliest first token ends the reply).
+# A seeded sampled reply is repeatable on torch; CTranslate2 does not honour seeds, so it decodes
+# greedily here, held to 8 tokens at least (the random model's likeliest first token ends the
+# reply).
 @pytest.mark.parametrize(
     "engine, sampling, generation",
     [

@@ -1,5 +1,5 @@
-"""`tinktalker serve` as a real process: the official openai client, the original /answer format, the API key,
-the HttpReplyGenerator against it, and a graceful stop."""
+"""`tinktalker serve` as a real process: the official openai client, the original /answer format,
+the API key, the HttpReplyGenerator against it, and a graceful stop."""
 
 import asyncio
 import json
@@ -18,8 +18,9 @@ KEY = "test-key-123"
 
 @pytest.fixture(scope="module")
 def server(tiny_model_dir):
-    # torch: these tests count the tokens of a random model's deterministic beam-search reply, and CTranslate2
-    # ends a beam search when its best beam ends (here at once: an empty reply); its own serve test is elsewhere
+    # torch: these tests count the tokens of a random model's deterministic beam-search reply, and
+    # CTranslate2 ends a beam search when its best beam ends (here at once: an empty reply); its own
+    # serve test is elsewhere
     env = {
         "TINKTALKER_API_KEY": KEY,
         "TINKTALKER__STORE__BACKEND": "memory",
@@ -182,7 +183,8 @@ def test_sigterm_stops_the_server_cleanly(tiny_model_dir):
     with serve_process(tiny_model_dir, env) as (url, process):
         assert httpx.get(f"{url}/ready").status_code == 200
         process.terminate()
-        # uvicorn finishes in-flight work and the lifespan, then re-raises SIGTERM so the exit says why
+        # uvicorn finishes in-flight work and the lifespan, then re-raises SIGTERM so the exit says
+        # why
         assert process.wait(20) in (0, -15)
         log = process.stderr.read()
     assert "Application shutdown complete" in log and "Traceback" not in log

@@ -1,4 +1,5 @@
-"""The API's answers to bad input, floods, slow models and clients that leave (fake generator, real uvicorn)."""
+"""The API's answers to bad input, floods, slow models and clients that leave (fake generator, real
+uvicorn)."""
 
 import asyncio
 import time

@@ -1,4 +1,5 @@
-"""`tinktalker serve` says where it listens or why it cannot; its docs page works offline with examples that work."""
+"""`tinktalker serve` says where it listens or why it cannot; its docs page works offline with
+examples that work."""
 
 from __future__ import annotations
 
@@ -47,8 +48,8 @@ def test_a_busy_port_says_it_is_in_use(tiny_model_dir):
         )
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert result.stderr.strip().splitlines() == [  # one line: bound before the model loads
-        f"tinktalker: error: cannot listen on 127.0.0.1:{port}: the port is in use by another program; "
-        "stop it or pick another port with --port (server.port)"
+        f"tinktalker: error: cannot listen on 127.0.0.1:{port}: the port is in use by another "
+        "program; stop it or pick another port with --port (server.port)"
     ]
 
 
@@ -69,9 +70,7 @@ def _lowest_unprivileged_port() -> int:
         return 1024
 
 
-@pytest.mark.skipif(
-    _lowest_unprivileged_port() <= 1, reason="this kernel lets anyone bind port 1"
-)
+@pytest.mark.skipif(_lowest_unprivileged_port() <= 1, reason="this kernel lets anyone bind port 1")
 def test_a_privileged_port_says_permission_denied(tiny_model_dir):
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "TINKTALKER__STORE__BACKEND": "memory"}
     result = subprocess.run(
@@ -130,7 +129,8 @@ def test_the_docs_page_loads_nothing_from_outside():
 
 
 def example_of(schema: dict, components: dict):
-    """A body made of the examples the schema gives (following $ref), as a client reading the docs would write."""
+    """A body made of the examples the schema gives (following $ref), as a client reading the docs
+    would write."""
     if "$ref" in schema:
         return example_of(components[schema["$ref"].rsplit("/", 1)[1]], components)
     if "examples" in schema:

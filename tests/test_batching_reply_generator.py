@@ -173,8 +173,8 @@ def test_greedy_fp32_replies_are_the_same_batched_and_one_by_one(tiny_model_dir)
 async def closed_loop(
     batching: BatchingReplyGenerator, inner: EchoReplyGenerator, clients: int, rounds: int
 ) -> None:
-    """Client 0's first batch runs alone, the rest arrive during it (the 1, 7, 1, 7 trap); each asks again
-    after a think time longer than max_wait_s and shorter than a batch."""
+    """Client 0's first batch runs alone, the rest arrive during it (the 1, 7, 1, 7 trap); each asks
+    again after a think time longer than max_wait_s and shorter than a batch."""
 
     async def client(index: int) -> None:
         for turn in range(rounds):

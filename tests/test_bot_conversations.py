@@ -34,7 +34,8 @@ def test_many_chats_at_once_each_reply_lands_in_its_chat_and_contexts_never_mix(
         ]
         assert alice_reply == [echo([user("slow привет")])]
 
-        # the slow chat held up nobody: the others were answered while Alice's reply was being written
+        # the slow chat held up nobody: the others were answered while Alice's reply was being
+        # written
         alice_at = api.sent(chat_id=ALICE["id"])[0].at
         assert all(api.sent(chat_id=c)[0].at < alice_at - 1.0 for c in (BOB["id"], CAROL["id"]))
         # typing was shown, and re-sent while the slow reply was written
@@ -58,8 +59,8 @@ def test_messages_in_one_chat_are_answered_in_order(api):
 
 
 def test_typing_indicators_never_eat_a_groups_message_allowance(api):
-    # Telegram allows a bot about 20 messages a minute per group; AIORateLimiter enforces that. Typing
-    # actions queued in the same allowance would hold replies up for a minute.
+    # Telegram allows a bot about 20 messages a minute per group; AIORateLimiter enforces that.
+    # Typing actions queued in the same allowance would hold replies up for a minute.
     generator = EchoContextGenerator(slow_s=0.3)
     with BotRun(
         api,

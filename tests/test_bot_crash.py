@@ -1,5 +1,6 @@
-"""At-least-once delivery, tried as it fails in production: a real `tinktalker bot` process (http backend
-against a slow fake model server) is SIGKILLed mid-reply and restarted on the same SQLite file."""
+"""At-least-once delivery, tried as it fails in production: a real `tinktalker bot` process (http
+backend against a slow fake model server) is SIGKILLed mid-reply and restarted on the same SQLite
+file."""
 
 from __future__ import annotations
 
@@ -59,7 +60,8 @@ def slow_model_server(seconds: float) -> Iterator[str]:
 
 
 def start_bot(api: BotApiStandIn, model_url: str, db: Path, **settings: str) -> subprocess.Popen:
-    """`tinktalker bot` on the shipped config.yml, with `settings` as extra environment variables."""
+    """`tinktalker bot` on the shipped config.yml, with `settings` as extra environment
+    variables."""
     env = {
         **os.environ,
         "TELEGRAM_TOKEN": TOKEN,
@@ -132,5 +134,6 @@ def test_sigkill_mid_reply_loses_no_message_and_the_restart_answers_in_order(tmp
         ).fetchone() == (0,)
         assert connection.execute("SELECT count(*) FROM inbox").fetchone() == (30,)
     print(
-        f"answered before the kill: {answered_before_the_kill}/30, duplicates after restart: {duplicates}"
+        f"answered before the kill: {answered_before_the_kill}/30, duplicates after restart: "
+        f"{duplicates}"
     )

@@ -1,5 +1,6 @@
-"""The bot's SQLite file: a damaged or read-only file stops `tinktalker bot` with one line naming the file
-and the fix; another process holding the file's lock stalls no chat; an old file gains forum topics."""
+"""The bot's SQLite file: a damaged or read-only file stops `tinktalker bot` with one line naming
+the file and the fix; another process holding the file's lock stalls no chat; an old file gains
+forum topics."""
 
 from __future__ import annotations
 
@@ -125,7 +126,7 @@ def _wait_for_log(caplog, text: str, timeout: float = 20) -> None:
         time.sleep(0.05)
 
 
-async def test_reads_go_on_while_another_process_writes_and_blocked_writes_are_kept_until_it_is_done(
+async def test_reads_go_on_while_another_process_writes_and_blocked_writes_are_kept_until_it_is_done(  # noqa: E501 (the test's name)
     tmp_path,
 ):
     db = tmp_path / "bot.sqlite3"

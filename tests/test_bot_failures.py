@@ -1,5 +1,5 @@
-"""End to end: the bot survives a dead or slow generator, Telegram's 429s and blocked users; the token
-never reaches a log; a restarted bot continues every conversation from the SQLite file."""
+"""End to end: the bot survives a dead or slow generator, Telegram's 429s and blocked users; the
+token never reaches a log; a restarted bot continues every conversation from the SQLite file."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
-"""Forum topics and groups with the real bot against the stand-in: each topic its own conversation, replies
-in the topic they answer and quoting the question; one fast sender cannot hog the model."""
+"""Forum topics and groups with the real bot against the stand-in: each topic its own conversation,
+replies in the topic they answer and quoting the question; one fast sender cannot hog the model."""
 
 from __future__ import annotations
 

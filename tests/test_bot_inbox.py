@@ -1,5 +1,6 @@
 """The durable inbox with the real bot: re-deliveries are never answered twice, an old backlog is
-acknowledged without replies, and in webhook mode Telegram's 200 comes only once the update is recorded."""
+acknowledged without replies, and in webhook mode Telegram's 200 comes only once the update is
+recorded."""
 
 from __future__ import annotations
 

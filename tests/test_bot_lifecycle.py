@@ -1,4 +1,5 @@
-"""The bot's start and stop: setup errors in one line, webhook mode with its secret, SIGTERM mid-reply."""
+"""The bot's start and stop: setup errors in one line, webhook mode with its secret, SIGTERM
+mid-reply."""
 
 from __future__ import annotations
 

@@ -126,7 +126,10 @@ def test_setup_problems_exit_2_with_one_line(env, message, tmp_path):
 
 
 def test_a_bot_install_without_torch_says_which_extra_the_local_backend_needs(tmp_path):
-    script = "import sys; sys.modules['torch'] = None; from entrypoints.cli import main; sys.exit(main(['bot']))"
+    script = (
+        "import sys; sys.modules['torch'] = None; from entrypoints.cli import main; "
+        "sys.exit(main(['bot']))"
+    )
     result = subprocess.run(
         [sys.executable, "-c", script],
         cwd=ROOT,

@@ -1,4 +1,5 @@
-"""`tinktalker chat` in a real pseudo-terminal: line editing, this session's history, /help, Ctrl-C."""
+"""`tinktalker chat` in a real pseudo-terminal: line editing, this session's history, /help,
+Ctrl-C."""
 
 from __future__ import annotations
 
@@ -20,7 +21,8 @@ PROMPT = b"you> "
 
 
 def _take_the_terminal() -> None:
-    """In the child: a new session whose controlling terminal is the pty, so Ctrl-C there sends SIGINT."""
+    """In the child: a new session whose controlling terminal is the pty, so Ctrl-C there sends
+    SIGINT."""
     os.setsid()
     fcntl.ioctl(0, termios.TIOCSCTTY, 0)
 
@@ -54,10 +56,10 @@ class Terminal:
             if select.select([self.master], [], [], 0.2)[0]:
                 try:
                     self.seen += os.read(self.master, 4096)
-                except OSError:  # the chat closed the terminal
-                    assert False, (
+                except OSError as error:  # the chat closed the terminal
+                    raise AssertionError(
                         f"the chat ended; it printed {self.seen.decode(errors='replace')!r}"
-                    )
+                    ) from error
 
     def close(self) -> None:
         if self.process.poll() is None:

@@ -1,5 +1,5 @@
-"""The command's own help: every flag explained with its default, the environment each command reads, --version,
-and a missing extra named in one line."""
+"""The command's own help: every flag explained with its default, the environment each command
+reads, --version, and a missing extra named in one line."""
 
 from __future__ import annotations
 
@@ -80,7 +80,10 @@ def test_every_train_flag_has_help_and_a_default_and_the_required_ones_say_so(ca
     [("serve", "uvicorn", "api"), ("train", "accelerate", "train"), ("bot", "telegram", "bot")],
 )
 def test_a_missing_extra_is_one_line_naming_it(tiny_model_dir, command, module, extra):
-    hide = f"import sys; sys.modules[{module!r}] = None; from entrypoints.cli import main; sys.exit(main(sys.argv[1:]))"
+    hide = (
+        f"import sys; sys.modules[{module!r}] = None; from entrypoints.cli import main; "
+        "sys.exit(main(sys.argv[1:]))"
+    )
     args = [command, "--model", str(tiny_model_dir)]
     if command == "train":
         args += ["--data", "chat.csv", "--output", "out"]

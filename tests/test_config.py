@@ -153,8 +153,8 @@ def test_an_ill_typed_environment_value_blames_the_variable_not_the_file():
         load_settings(SHIPPED_CONFIG, env={"TINKTALKER__BOT__ALLOWED_USER_IDS": "[1, x]"})
     message = str(error.value)
     assert (
-        "config key 'bot.allowed_user_ids.1' (from environment variable TINKTALKER__BOT__ALLOWED_USER_IDS)"
-        in message
+        "config key 'bot.allowed_user_ids.1' (from environment variable "
+        "TINKTALKER__BOT__ALLOWED_USER_IDS)" in message
     )
     assert "config.yml" not in message
 

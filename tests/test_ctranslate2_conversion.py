@@ -1,4 +1,5 @@
-"""Conversion for CTranslate2: cached by content and quantization, committed by a rename, errors that name the fix."""
+"""Conversion for CTranslate2: cached by content and quantization, committed by a rename, errors
+that name the fix."""
 
 from __future__ import annotations
 
@@ -75,7 +76,8 @@ KILLED_CONVERSION = textwrap.dedent("""
 
     def convert_then_hang(self, output_dir, **kwargs):
         result = original(self, output_dir, **kwargs)
-        print("written", flush=True)  # the temporary folder is complete; the rename has not happened
+        # the temporary folder is complete; the rename has not happened
+        print("written", flush=True)
         time.sleep(600)
         return result
 
@@ -139,7 +141,10 @@ def test_auto_picks_ctranslate2_on_a_cpu_when_installed(engine, device, installe
 def run_chat(
     model: Path, env: dict, tmp_path: Path, preamble: str = ""
 ) -> subprocess.CompletedProcess:
-    code = f"{preamble}import sys; from entrypoints.cli import main; sys.exit(main(['chat', '--model', {str(model)!r}]))"
+    code = (
+        f"{preamble}import sys; from entrypoints.cli import main; "
+        f"sys.exit(main(['chat', '--model', {str(model)!r}]))"
+    )
     environment = {
         **os.environ,
         "HF_HUB_OFFLINE": "1",

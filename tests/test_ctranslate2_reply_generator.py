@@ -1,4 +1,5 @@
-"""The CTranslate2 engine against the torch engine, on a tiny random GPT-2 and on one `tinktalker train` trained."""
+"""The CTranslate2 engine against the torch engine, on a tiny random GPT-2 and on one `tinktalker
+train` trained."""
 
 from __future__ import annotations
 
@@ -21,7 +22,8 @@ from tinktalker.training.run import run_training
 U = Speaker.USER
 GREEDY = GenerationOptions(do_sample=False, num_beams=1)
 BEAMS = GenerationOptions(do_sample=False, num_beams=3)
-# Without the penalties the engines compute the same thing; with them they differ by design (README).
+# Without the penalties the engines compute the same thing; with them they differ by design
+# (README).
 NO_PENALTIES = {"repetition_penalty": 1.0, "no_repeat_ngram_size": 0}
 
 pytestmark = pytest.mark.slow  # trains a model, converts it, serves it
@@ -29,7 +31,8 @@ pytestmark = pytest.mark.slow  # trains a model, converts it, serves it
 
 @pytest.fixture(scope="module")
 def trained_dir(tiny_model_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A head-only run of the real training pipeline: an untied lm_head (tie_word_embeddings false)."""
+    """A head-only run of the real training pipeline: an untied lm_head (tie_word_embeddings
+    false)."""
     scratch = tmp_path_factory.mktemp("trained")
     plan = defaults.training_plan(
         write_dialogue_csv(scratch / "chat.csv", rows=120),
@@ -108,8 +111,9 @@ def test_fp32_greedy_replies_are_identical_token_for_token(
 
 
 def test_beam_search_without_sampling_keeps_the_same_top_beam(tiny_model_dir, tmp_path):
-    # min_new_tokens = max_new_tokens: the engines end beams differently (HF keeps searching after a beam
-    # ends and compares length-normalised scores; CTranslate2 stops when its best beam ends), so no beam may end
+    # min_new_tokens = max_new_tokens: the engines end beams differently (HF keeps searching after a
+    # beam ends and compares length-normalised scores; CTranslate2 stops when its best beam ends),
+    # so no beam may end
     forced = {"min_new_tokens": 12, **NO_PENALTIES}
     torch_replies = replies("torch", tiny_model_dir, CONTEXTS, BEAMS, tmp_path, **forced)
     assert (
@@ -118,8 +122,8 @@ def test_beam_search_without_sampling_keeps_the_same_top_beam(tiny_model_dir, tm
 
 
 def test_int8_agrees_with_fp32_on_the_trained_model(trained_dir, tmp_path):
-    # The bound: every greedy reply of int8 equals fp32's (the trained distributions are peaked, so int8's
-    # rounding of the matrices never flips the top token on these held-out-by-form questions)
+    # The bound: every greedy reply of int8 equals fp32's (the trained distributions are peaked, so
+    # int8's rounding of the matrices never flips the top token on these held-out-by-form questions)
     fp32 = replies("ctranslate2", trained_dir, QUESTIONS, GREEDY, tmp_path)
     int8 = replies("ctranslate2", trained_dir, QUESTIONS, GREEDY, tmp_path, quantization="int8")
     assert int8 == fp32
@@ -184,7 +188,8 @@ def test_serve_answers_openai_chat_with_the_ctranslate2_engine(trained_dir, tmp_
 
 @pytest.mark.parametrize("engine", ["torch", "ctranslate2"])
 def test_a_top_p_that_rounds_to_zero_keeps_the_likeliest_token(engine, trained_dir, tmp_path):
-    # schemathesis sent top_p=5e-324: float32 makes it 0, which CTranslate2 refused with a ValueError (a 500)
+    # schemathesis sent top_p=5e-324: float32 makes it 0, which CTranslate2 refused with a
+    # ValueError (a 500)
     options = GenerationOptions(do_sample=True, num_beams=1, top_p=5e-324, temperature=1.0)
     sampled = replies(engine, trained_dir, QUESTIONS[:2], options, tmp_path, **NO_PENALTIES)
     greedy = replies(engine, trained_dir, QUESTIONS[:2], GREEDY, tmp_path, **NO_PENALTIES)

@@ -1,4 +1,5 @@
-"""Dockerfile.inference without Docker: what it copies exists, and its CMD and HEALTHCHECK work on this machine."""
+"""Dockerfile.inference without Docker: what it copies exists, and its CMD and HEALTHCHECK work on
+this machine."""
 
 import json
 import os

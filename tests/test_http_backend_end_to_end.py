@@ -1,4 +1,5 @@
-"""The bot and the terminal chat with `generator.backend: http`, talking to a real `tinktalker serve`."""
+"""The bot and the terminal chat with `generator.backend: http`, talking to a real `tinktalker
+serve`."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""HttpReplyGenerator against a loopback stand-in server that answers, fails, hangs and refuses as scripted."""
+"""HttpReplyGenerator against a loopback stand-in server that answers, fails, hangs and refuses as
+scripted."""
 
 import asyncio
 import json
@@ -34,7 +35,8 @@ TEXT_COMPLETION = {
 
 
 class StandIn:
-    """Answers each request with the next scripted step: 'ok', a status code, or ('hang', seconds)."""
+    """Answers each request with the next scripted step: 'ok', a status code, or ('hang',
+    seconds)."""
 
     def __init__(self) -> None:
         self.script: list = []

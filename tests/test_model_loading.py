@@ -69,10 +69,11 @@ def test_library_warnings_are_printed_once(tiny_model_dir):
     import sys
 
     code = (
-        "import logging, sys; logging.basicConfig(format='%(name)s: %(message)s'); "
-        "from adapters.model.loading import load_model_and_tokenizer; load_model_and_tokenizer(sys.argv[1]); "
-        "from huggingface_hub.utils import logging as hub; hub.get_logger('huggingface_hub.x').warning('hub says'); "
-        "from transformers.utils import logging as tf; tf.get_logger('transformers.y').warning('transformers says')"
+        "import logging, sys; logging.basicConfig(format='%(name)s: %(message)s'); from "
+        "adapters.model.loading import load_model_and_tokenizer; "
+        "load_model_and_tokenizer(sys.argv[1]); from huggingface_hub.utils import logging as hub; "
+        "hub.get_logger('huggingface_hub.x').warning('hub says'); from transformers.utils import "
+        "logging as tf; tf.get_logger('transformers.y').warning('transformers says')"
     )
     result = subprocess.run(
         [sys.executable, "-c", code, str(tiny_model_dir)],

@@ -1,4 +1,5 @@
-"""No network, no model: found out in one quick request, told in one line; a cached hub model still loads."""
+"""No network, no model: found out in one quick request, told in one line; a cached hub model still
+loads."""
 
 from __future__ import annotations
 
@@ -17,7 +18,8 @@ ROOT = Path(__file__).resolve().parents[1]
 def run_chat(
     *args: str, hf_home: Path, stdin: str = ""
 ) -> tuple[subprocess.CompletedProcess, float]:
-    """`tinktalker chat` with the hub made unreachable: its endpoint is a closed loopback port, offline mode off."""
+    """`tinktalker chat` with the hub made unreachable: its endpoint is a closed loopback port,
+    offline mode off."""
     env = {
         key: value
         for key, value in os.environ.items()
@@ -78,7 +80,8 @@ def test_a_cached_hub_model_loads_when_the_hub_is_unreachable(tmp_path, tiny_mod
 
 
 def test_a_hub_that_never_answers_is_given_up_on(tmp_path):
-    """A listening socket that accepts and says nothing: the check's own timeout, not the hub library's retries."""
+    """A listening socket that accepts and says nothing: the check's own timeout, not the hub
+    library's retries."""
     import socket
 
     with socket.socket() as silent:

@@ -1,4 +1,5 @@
-"""What ships: a non-editable install has the right defaults, torch is pinned alike, the Docker context stays small."""
+"""What ships: a non-editable install has the right defaults, torch is pinned alike, the Docker
+context stays small."""
 
 from __future__ import annotations
 
@@ -25,7 +26,8 @@ def test_a_non_editable_install_runs_on_the_documented_defaults(tmp_path):
             ROOT / package, source / package, ignore=shutil.ignore_patterns("__pycache__")
         )
     pip = [sys.executable, "-m", "pip", "--disable-pip-version-check", "-q"]
-    # the venv's own setuptools when it has one (Python 3.11's venvs do): no download, seconds instead of a minute
+    # the venv's own setuptools when it has one (Python 3.11's venvs do): no download, seconds
+    # instead of a minute
     isolation = [] if importlib.util.find_spec("setuptools") is None else ["--no-build-isolation"]
     subprocess.run(
         [*pip, "wheel", "--no-deps", *isolation, ".", "-w", str(tmp_path / "wheel")],
@@ -45,9 +47,12 @@ def test_a_non_editable_install_runs_on_the_documented_defaults(tmp_path):
         "generation:\n  top_k: 1\n"
     )  # another package's file
     check = (
-        "import yaml, tinktalker.entrypoints.config_loading as c; from tinktalker.entrypoints.settings import Settings; "
-        f"documented = Settings.model_validate(yaml.safe_load(open({str(ROOT / 'config.yml')!r}))); "
-        "assert c.__file__.startswith(sys.argv[1]), c.__file__; assert c.load_settings(None, env={}) == documented"
+        "import yaml, tinktalker.entrypoints.config_loading as c; from "
+        "tinktalker.entrypoints.settings import Settings; "
+        "documented = "
+        f"Settings.model_validate(yaml.safe_load(open({str(ROOT / 'config.yml')!r}))); "
+        "assert c.__file__.startswith(sys.argv[1]), c.__file__; assert c.load_settings(None, "
+        "env={}) == documented"
     )
     result = subprocess.run(
         [sys.executable, "-c", "import sys; " + check, str(tmp_path / "site")],
@@ -79,7 +84,8 @@ def test_torch_is_pinned_the_same_everywhere():
 
 
 def dockerignored(path: str) -> bool:
-    """Docker's rule: the last pattern matching the path or a folder above it decides; `!` lets it back in."""
+    """Docker's rule: the last pattern matching the path or a folder above it decides; `!` lets it
+    back in."""
     ignored = False
     for line in (ROOT / ".dockerignore").read_text().splitlines():
         pattern = line.strip()
@@ -130,7 +136,8 @@ def test_the_docker_context_keeps_the_sources_and_a_model_to_bake_in(path):
 
 
 def test_other_distributions_top_level_entrypoints_and_adapters_cannot_shadow_ours(tmp_path):
-    """PyPI's `entrypoints` (a module) and `adapters` (AdapterHub's package) installed ahead of us."""
+    """PyPI's `entrypoints` (a module) and `adapters` (AdapterHub's package) installed ahead of
+    us."""
     (tmp_path / "entrypoints.py").write_text("raise ImportError('PyPI entrypoints, not ours')\n")
     (tmp_path / "adapters").mkdir()
     (tmp_path / "adapters" / "__init__.py").write_text(

@@ -1,4 +1,5 @@
-"""RowStreamer: pieces that add up to the final reply, never the start of a marker or a half-written character."""
+"""RowStreamer: pieces that add up to the final reply, never the start of a marker or a half-written
+character."""
 
 import torch
 

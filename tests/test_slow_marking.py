@@ -1,4 +1,5 @@
-"""`make test-fast` leaves out the tests that start processes or servers: the conftest hook finds them."""
+"""`make test-fast` leaves out the tests that start processes or servers: the conftest hook finds
+them."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""TelegramUserChannel with a fake Bot: splitting long replies, the typing indicator, blocked users."""
+"""TelegramUserChannel with a fake Bot: splitting long replies, the typing indicator, blocked
+users."""
 
 from __future__ import annotations
 
@@ -128,7 +129,7 @@ def test_typing_is_resent_every_interval_until_the_block_ends():
     seen = asyncio.run(scenario())
     assert 3 <= seen <= 6  # ~0.23 s / 0.05 s, with slack for a busy machine
     assert {(chat, action) for chat, action, _ in bot.actions} == {(7, "typing")}
-    gaps = [b[2] - a[2] for a, b in zip(bot.actions, bot.actions[1:])]
+    gaps = [b[2] - a[2] for a, b in zip(bot.actions, bot.actions[1:], strict=False)]
     assert all(gap >= 0.04 for gap in gaps)
 
 

@@ -45,7 +45,8 @@ def test_loads_on_cpu_in_fp32_by_default(tiny_model_dir):
 
 
 async def test_batch_equals_one_by_one_under_greedy_fp32(generator):
-    # model-card penalties stay on (repetition_penalty, no_repeat_ngram_size): padding must not change them
+    # model-card penalties stay on (repetition_penalty, no_repeat_ngram_size): padding must not
+    # change them
     one_by_one = [await generator.generate(c, GREEDY) for c in CONTEXTS]
     batched = await generator.generate_batch(CONTEXTS, GREEDY)
     assert batched == one_by_one

@@ -1,4 +1,5 @@
-"""`tinktalker train` end to end: a process SIGKILLed while writing a checkpoint resumes to the same model."""
+"""`tinktalker train` end to end: a process SIGKILLed while writing a checkpoint resumes to the same
+model."""
 
 from __future__ import annotations
 
@@ -78,7 +79,8 @@ def test_killed_during_a_checkpoint_write_then_resumed_equals_uninterrupted(
     )
     assert all(torch.equal(expected[name], got[name]) for name in expected)
     assert "100 rows, 100 used, 0 skipped" in capsys.readouterr().out
-    # the trained folder is ready for other engines too: chat template and the marker-stopping generation config
+    # the trained folder is ready for other engines too: chat template and the marker-stopping
+    # generation config
     assert "chat_template" in (tmp_path / "whole" / "tokenizer_config.json").read_text(
         encoding="utf-8"
     )

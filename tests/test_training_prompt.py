@@ -43,7 +43,9 @@ async def ids_the_bot_sends(model_dir: Path, history: list[Message], incoming: s
     )
     store, conversation = InMemoryDialogueStore(), Conversation("chat")
     await store.append(conversation, history)
-    replies = ReplyService(generator, None, reply_rules(context_size=3, control_fragments=FRAGMENTS))
+    replies = ReplyService(
+        generator, None, reply_rules(context_size=3, control_fragments=FRAGMENTS)
+    )
     service = DialogueService(
         replies,
         store,
@@ -72,7 +74,9 @@ async def test_an_example_prompt_is_token_for_token_what_the_bot_sends(
     ]
     lines.append(message(len(lines) + 1, "boris", "я держу долгосрок", 9, reply_to=len(lines)))
     export = write_export(tmp_path / "result.json", chat(lines))
-    exchange = read_chat_data(export, defaults.data_rules(context_size=3, control_fragments=FRAGMENTS))
+    exchange = read_chat_data(
+        export, defaults.data_rules(context_size=3, control_fragments=FRAGMENTS)
+    )
     last = exchange.exchanges[-1]
     _, tokenizer = load_model_and_tokenizer(str(tiny_model_dir), device="cpu")
     example = ExampleEncoder(

@@ -1,4 +1,5 @@
-"""Training runs on a tiny model: it learns, head-only is head-only, a crashed run resumes exactly."""
+"""Training runs on a tiny model: it learns, head-only is head-only, a crashed run resumes
+exactly."""
 
 from __future__ import annotations
 
