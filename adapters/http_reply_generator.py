@@ -1,5 +1,6 @@
-"""ReplyGenerator on a model server over HTTP: OpenAI-compatible chat (tinktalker serve, vLLM with a chat template),
-OpenAI text completions with the prompt built here (servers without a chat template), or the original /answer."""
+"""ReplyGenerator on a model server over HTTP: OpenAI-compatible chat (tinktalker serve, vLLM with a
+chat template), OpenAI text completions with the prompt built here (servers without a chat
+template), or the original /answer."""
 
 from __future__ import annotations
 
@@ -34,8 +35,9 @@ EXTENSIONS = {
 class HttpReplyGenerator:
     """Implements ports.ReplyGenerator; one pooled connection set per instance, closed by `aclose`.
 
-    Retries connection errors, 429 and 503 up to `max_retries` times, waiting `backoff_s` doubling or the
-    server's Retry-After, all within `deadline_s` per reply. Other failures raise `ReplyUnavailable`.
+    Retries connection errors, 429 and 503 up to `max_retries` times, waiting `backoff_s` doubling
+    or the server's Retry-After, all within `deadline_s` per reply. Other failures raise
+    `ReplyUnavailable`.
     """
 
     def __init__(
@@ -105,7 +107,8 @@ class HttpReplyGenerator:
     async def stream_batch(
         self, contexts: Sequence[Sequence[Message]], options: GenerationOptions | None = None
     ) -> AsyncGenerator[StreamEvent, None]:
-        """The replies once written, as the stream's one event: the whole text follows as one piece."""
+        """The replies once written, as the stream's one event: the whole text follows as one
+        piece."""
         yield await self.generate_batch(contexts, options)
 
     def _request(self, context: Sequence[Message], options: GenerationOptions) -> tuple[str, dict]:

@@ -116,7 +116,8 @@ def build_marker_loving_model(folder: Path) -> Path:
 
 
 def build_medium_shaped_model(folder: Path | str) -> Path:
-    """A random model of ruDialoGPT-medium's shape (24 x 1024, 16 heads, vocab 50261, untied head), for benches."""
+    """A random model of ruDialoGPT-medium's shape (24 x 1024, 16 heads, vocab 50261, untied head),
+    for benches."""
     return build_tiny_model(
         folder,
         n_layer=24,

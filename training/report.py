@@ -1,4 +1,5 @@
-"""What a run leaves beside the model: a JSON log of losses and learning rate, and a PNG of the curves."""
+"""What a run leaves beside the model: a JSON log of losses and learning rate, and a PNG of the
+curves."""
 
 from __future__ import annotations
 

@@ -1,6 +1,7 @@
 """Where a model name points before loading: a folder, a cached hub model, the hub, or nowhere.
 
-The hub library retries an unreachable hub for about 50 s; one short request here finds that out in seconds.
+The hub library retries an unreachable hub for about 50 s; one short request here finds that out in
+seconds.
 """
 
 from __future__ import annotations
@@ -88,7 +89,8 @@ def offline_error(hub_id: str) -> SetupError:
 
 
 def hub_files_only(hub_id: str, local_files_only: bool) -> bool:
-    """Whether to load `hub_id` from the cache only; SetupError when neither the cache nor the hub has it."""
+    """Whether to load `hub_id` from the cache only; SetupError when neither the cache nor the hub
+    has it."""
     if local_files_only or offline_by_environment():
         return local_files_only
     if hub_is_reachable():

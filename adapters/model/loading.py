@@ -115,14 +115,16 @@ def quiet_library_handlers() -> None:
 
 
 def _checked_source(name_or_path: str, local_files_only: bool) -> tuple[str, bool]:
-    """A local folder's checked path, or a hub id and whether only the HF cache may serve it (hub unreachable)."""
+    """A local folder's checked path, or a hub id and whether only the HF cache may serve it (hub
+    unreachable)."""
     if looks_like_path(name_or_path) or not is_hub_id(name_or_path):
         return check_folder(name_or_path), local_files_only
     return name_or_path, hub_files_only(name_or_path, local_files_only)
 
 
 def local_source(name_or_path: str, local_files_only: bool = False) -> Path:
-    """The model as a folder on disk: a local folder as is, a hub id downloaded (or found in the HF cache)."""
+    """The model as a folder on disk: a local folder as is, a hub id downloaded (or found in the HF
+    cache)."""
     source, local_files_only = _checked_source(name_or_path, local_files_only)
     if Path(source).is_dir():
         return Path(source)

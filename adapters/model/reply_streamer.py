@@ -1,5 +1,5 @@
-"""Hands each row's reply text to its listener while `generate()` writes it (one beam: the only decoding
-whose tokens are final as they come)."""
+"""Hands each row's reply text to its listener while `generate()` writes it (one beam: the only
+decoding whose tokens are final as they come)."""
 
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ VisibleText = Callable[
 
 
 class RowStreamer(BaseStreamer):
-    """Sends only text that can no longer change: whitespace at the end, an incomplete character and the
-    start of a marker or stop string wait for the next token (the reply may be cut there)."""
+    """Sends only text that can no longer change: whitespace at the end, an incomplete character and
+    the start of a marker or stop string wait for the next token (the reply may be cut there)."""
 
     def __init__(
         self,

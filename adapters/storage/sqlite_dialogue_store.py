@@ -45,9 +45,9 @@ class _Row(NamedTuple):
 
 
 class SqliteDialogueStore:
-    """Implements ports.DialogueStore on a shared SqliteDatabase. An exchange that cannot be written now
-    (another process holds the file) is kept in memory, included by `load_recent`, and written with the
-    next one; `append` still raises StorageUnavailable so the caller can log it."""
+    """Implements ports.DialogueStore on a shared SqliteDatabase. An exchange that cannot be written
+    now (another process holds the file) is kept in memory, included by `load_recent`, and written
+    with the next one; `append` still raises StorageUnavailable so the caller can log it."""
 
     def __init__(self, database: SqliteDatabase) -> None:
         self._db = database

@@ -27,8 +27,9 @@ _COLUMNS = "update_id, chat_id, topic_id, message_id, text, sent_at, payload"
 
 
 class SqliteUpdateInbox:
-    """Implements ports.UpdateInbox on a shared SqliteDatabase. A `finish` that cannot be written now is
-    kept and written with the next one (until then a restart would handle that update once more)."""
+    """Implements ports.UpdateInbox on a shared SqliteDatabase. A `finish` that cannot be written
+    now is kept and written with the next one (until then a restart would handle that update once
+    more)."""
 
     def __init__(self, database: SqliteDatabase) -> None:
         self._db = database

@@ -1,4 +1,5 @@
-"""What `serve` says on start: where it listens, and, when it cannot, why (in use, permission, no such address)."""
+"""What `serve` says on start: where it listens, and, when it cannot, why (in use, permission, no
+such address)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,6 @@
-"""The interactive docs at /schema without a network: Swagger UI's files come from the swagger-ui-bundle-v2
-package and are served by the app itself, instead of the CDN Litestar's plugins load them from by default."""
+"""The interactive docs at /schema without a network: Swagger UI's files come from the
+swagger-ui-bundle-v2 package and are served by the app itself, instead of the CDN Litestar's plugins
+load them from by default."""
 
 from __future__ import annotations
 
@@ -11,7 +12,8 @@ ASSETS_PATH = "/schema/assets"
 
 
 def docs_render_plugins() -> list[OpenAPIRenderPlugin]:
-    """Swagger UI at /schema (and /schema/swagger); the app adds its own plugin for /schema/openapi.json."""
+    """Swagger UI at /schema (and /schema/swagger); the app adds its own plugin for
+    /schema/openapi.json."""
     swagger = SwaggerRenderPlugin(
         js_url=f"{ASSETS_PATH}/swagger-ui-bundle.js",
         css_url=f"{ASSETS_PATH}/swagger-ui.css",

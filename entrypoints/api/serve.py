@@ -1,4 +1,5 @@
-"""`tinktalker serve`: the HTTP API under uvicorn, the model loaded once before the first request."""
+"""`tinktalker serve`: the HTTP API under uvicorn, the model loaded once before the first
+request."""
 
 from __future__ import annotations
 
@@ -26,7 +27,8 @@ log = logging.getLogger(__name__)
 async def run_serve(container: Container, settings: Settings) -> int:
     """Serve until SIGINT/SIGTERM; requests in flight finish first (up to the request timeout)."""
     prepare_process()
-    # Loaded here rather than in the app's lifespan so a missing model ends in one clear line (SetupError).
+    # Loaded here rather than in the app's lifespan so a missing model ends in one clear line
+    # (SetupError).
     await resolved(container.batching_reply_generator())
     app = make_app(container, settings, api_key=read_secrets().api_key or None)
     config = uvicorn.Config(

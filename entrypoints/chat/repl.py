@@ -34,7 +34,8 @@ QUIT = ("/quit", "/exit")
 async def run_chat(
     container: Container, stdin: TextIO = sys.stdin, stdout: TextIO = sys.stdout
 ) -> int:
-    """Read lines until /quit, end of input or Ctrl-C at the prompt; each line is one user message."""
+    """Read lines until /quit, end of input or Ctrl-C at the prompt; each line is one user
+    message."""
     stdout.write("Loading the model…\n")
     stdout.flush()
     read_line = _terminal_reader() if _is_terminal(stdin, stdout) else _stream_reader(stdin, stdout)
@@ -55,7 +56,8 @@ async def run_chat(
 
 
 async def _take(service: DialogueService, text: str, stdout: TextIO) -> int | None:
-    """Act on one line: a command, or a message for the model. An exit code when the chat ends here."""
+    """Act on one line: a command, or a message for the model. An exit code when the chat ends
+    here."""
     if text in QUIT:
         return 0
     if text == "/reset":
@@ -99,8 +101,8 @@ def _stream_reader(stdin: TextIO, stdout: TextIO):
 def _terminal_reader():
     """A terminal: GNU readline edits the line and keeps this session's lines (Up/Down, Ctrl-R).
 
-    The model waits while a person types, so the line is read right here; Ctrl-C, which asyncio would
-    only note until Enter, interrupts the read at once and leaves."""
+    The model waits while a person types, so the line is read right here; Ctrl-C, which asyncio
+    would only note until Enter, interrupts the read at once and leaves."""
     import readline  # noqa: F401  (importing it is what turns line editing on for input())
 
     def read_line(prompt: str) -> str | None:
@@ -120,8 +122,8 @@ def _terminal_reader():
 
 @contextmanager
 def _ctrl_c_during_a_reply(stdout: TextIO) -> Iterator[list[int]]:
-    """The model runs in a thread that cannot be stopped, and leaving waits for it: so the first Ctrl-C
-    says so and leaves after the reply, a second one leaves at once."""
+    """The model runs in a thread that cannot be stopped, and leaving waits for it: so the first
+    Ctrl-C says so and leaves after the reply, a second one leaves at once."""
     presses: list[int] = []  # one entry per Ctrl-C seen; non-empty = leave after the reply
     if not _main_thread():
         yield presses
