@@ -223,7 +223,7 @@ class BatchingReplyGenerator:
             self._sizes[len(batch)] += 1
             self._batch_seconds = 0.8 * self._batch_seconds + 0.2 * (time.monotonic() - started)
             self._freed_at, self._in_play = time.monotonic(), len(batch) + len(self._queue)
-        for job, reply in zip(batch, replies):
+        for job, reply in zip(batch, replies, strict=False):
             if not job.future.done():
                 job.future.set_result(reply)
 

@@ -81,7 +81,7 @@ class Ctranslate2ReplyGenerator(InProcessReplyGenerator):
         )
         return [
             self._prompt.read_reply(r.sequences_ids[0], len(p), stops)
-            for r, p in zip(results, prompts)
+            for r, p in zip(results, prompts, strict=True)
         ]
 
 
@@ -126,8 +126,8 @@ def pick_ct2_device(device: str) -> tuple[str, int]:
     if device.startswith("cuda"):
         if not gpus:
             raise SetupError(
-                f"model.device is '{device}' but CTranslate2 sees no CUDA GPU (a CPU-only build or no "
-                f"driver); set model.device: cpu, {FALLBACK}"
+                f"model.device is '{device}' but CTranslate2 sees no CUDA GPU "
+                f"(a CPU-only build or no driver); set model.device: cpu, {FALLBACK}"
             )
         return "cuda", int(device.partition(":")[2] or 0)
     return device, 0

@@ -82,9 +82,10 @@ def not_a_folder(name: str) -> SetupError:
 
 def offline_error(hub_id: str) -> SetupError:
     return SetupError(
-        f"model '{hub_id}' is not on this machine and the Hugging Face hub ({hub_endpoint()}) cannot be "
-        f"reached (offline?): pass --model FOLDER with a copy of it, or download it where there is a "
-        f"network (`hf download {hub_id} --local-dir ./model`) and copy the folder here"
+        f"model '{hub_id}' is not on this machine and the Hugging Face hub "
+        f"({hub_endpoint()}) cannot be reached (offline?): pass --model FOLDER with a copy of "
+        f"it, or download it where there is a network "
+        f"(`hf download {hub_id} --local-dir ./model`) and copy the folder here"
     )
 
 

@@ -138,10 +138,14 @@ def local_source(name_or_path: str, local_files_only: bool = False) -> Path:
 
 def _load_failure(source: str, error: OSError | ValueError) -> str:
     if Path(source).is_dir():
-        return f"model folder '{source}' could not be loaded ({error}); it needs config.json, weights and tokenizer files"
+        return (
+            f"model folder '{source}' could not be loaded ({error}); "
+            "it needs config.json, weights and tokenizer files"
+        )
     if offline_by_environment():
         return f"{offline_error(source)} (HF_HUB_OFFLINE is set, and the hub cache has no copy)"
     return (
-        f"could not load model '{source}' from the Hugging Face hub ({type(error).__name__}: {error}); "
+        f"could not load model '{source}' from the Hugging Face hub "
+        f"({type(error).__name__}: {error}); "
         f"check the name, or pass --model FOLDER with a downloaded copy"
     )

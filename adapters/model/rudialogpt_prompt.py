@@ -92,7 +92,8 @@ class RuDialoGptPrompt:
         ids = self._encode(marker)
         if not ids:
             raise SetupError(
-                f"the tokenizer turns the marker '{marker}' into no tokens; check the prompt markers"
+                f"the tokenizer turns the marker '{marker}' into no tokens; "
+                "check the prompt markers"
             )
         return ids
 

@@ -63,7 +63,10 @@ class TorchReplyGenerator(InProcessReplyGenerator):
                 **self._kwargs(decoding),
             )
         generated = output[:, input_ids.shape[1] :].tolist()
-        return [self._prompt.read_reply(ids, len(p), stops) for ids, p in zip(generated, prompts)]
+        return [
+            self._prompt.read_reply(ids, len(p), stops)
+            for ids, p in zip(generated, prompts, strict=True)
+        ]
 
     def _kwargs(self, decoding: Decoding) -> dict:
         kwargs = decoding.generate_kwargs()

@@ -30,7 +30,10 @@ _INDEXES = """
 CREATE INDEX IF NOT EXISTS messages_by_conversation ON messages (chat_id, topic_id, id);
 CREATE UNIQUE INDEX IF NOT EXISTS messages_by_turn_key ON messages (turn_key);
 """
-_INSERT = "INSERT OR IGNORE INTO messages (chat_id, topic_id, speaker, text, turn_key) VALUES (?, ?, ?, ?, ?)"
+_INSERT = (
+    "INSERT OR IGNORE INTO messages (chat_id, topic_id, speaker, text, turn_key) "
+    "VALUES (?, ?, ?, ?, ?)"
+)
 _MAX_UNSAVED = (
     10_000  # messages kept in memory while the file cannot be written; older ones are dropped
 )

@@ -50,7 +50,8 @@ class SqliteUpdateInbox:
         inserted = await self._db.write(
             lambda db: (
                 db.execute(
-                    f"INSERT OR IGNORE INTO inbox ({_COLUMNS}, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    f"INSERT OR IGNORE INTO inbox ({_COLUMNS}, recorded_at) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                     row,
                 ).rowcount
             )

@@ -112,7 +112,8 @@ class QuietAcceptErrors:
         if now - self._last >= self._every_s:
             soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
             log.error(
-                "out of file descriptors (limit %d): new connections wait (%d refused accepts); lower "
+                "out of file descriptors (limit %d): new connections wait (%d refused accepts); "
+                "lower "
                 "server.max_connections or raise `ulimit -n`",
                 soft,
                 self._missed,

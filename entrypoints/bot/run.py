@@ -107,7 +107,8 @@ def read_token(env: Mapping[str, str]) -> str:
     token = read_secrets(env).telegram_token
     if not token:
         raise SetupError(
-            f"{TOKEN_ENV} is not set; create a bot with @BotFather and export {TOKEN_ENV}=<its token>"
+            f"{TOKEN_ENV} is not set; create a bot with @BotFather and "
+            f"export {TOKEN_ENV}=<its token>"
         )
     redact_in_logs(token)  # before any client exists that could log a URL holding it
     return token

@@ -20,14 +20,16 @@ CHAT_ID = Conversation("console")
 GREETING = (
     "Type a message and press Enter. /help lists the commands; /quit, Ctrl-D or Ctrl-C leaves.\n"
 )
-HELP = """\
-/reset   forget this conversation (the model starts afresh)
-/help    this list
-/quit    leave (also /exit, Ctrl-D at an empty prompt, or Ctrl-C)
-Ctrl-C at the prompt leaves at once. While a reply is being written (the model cannot stop midway) the
-first Ctrl-C leaves when it is done, a second leaves at once.
-Arrow keys edit the line; Up and Down recall earlier lines of this session; Ctrl-R searches them.
-"""
+HELP = (
+    "/reset   forget this conversation (the model starts afresh)\n"
+    "/help    this list\n"
+    "/quit    leave (also /exit, Ctrl-D at an empty prompt, or Ctrl-C)\n"
+    "Ctrl-C at the prompt leaves at once. While a reply is being written (the model cannot stop "
+    "midway) the\n"
+    "first Ctrl-C leaves when it is done, a second leaves at once.\n"
+    "Arrow keys edit the line; Up and Down recall earlier lines of this session; "
+    "Ctrl-R searches them.\n"
+)
 QUIT = ("/quit", "/exit")
 
 
@@ -80,7 +82,10 @@ def history_line(container: Container) -> str:
     if container.config.store.backend() == "memory":
         return "History is kept in memory only and forgotten on exit (store.backend: memory).\n"
     path = Path(container.config.store.sqlite_path()).expanduser().resolve()
-    return f"History is kept in {path} (store.sqlite_path) and continues next time; /reset forgets it.\n"
+    return (
+        f"History is kept in {path} (store.sqlite_path) and continues next time; "
+        "/reset forgets it.\n"
+    )
 
 
 def _is_terminal(stdin: TextIO, stdout: TextIO) -> bool:
