@@ -208,7 +208,9 @@ class HttpReplyGenerator:
                     raise TypeError("the /answer format is a JSON string")
                 return Reply(data)
             choice, usage = data["choices"][0], data.get("usage") or {}
-            finish = "length" if choice.get("finish_reason") == "length" else "stop"
+            finish: Literal["stop", "length"] = (
+                "length" if choice.get("finish_reason") == "length" else "stop"
+            )
             text = (
                 choice["text"] if self._protocol == "completions" else choice["message"]["content"]
             )

@@ -78,7 +78,8 @@ def load_model_and_tokenizer(
     except (OSError, ValueError) as error:
         raise SetupError(_load_failure(source, error)) from error
     log.info("loaded model %s on %s as %s", source, device, torch_dtype)
-    return model.to(device).eval(), tokenizer
+    # transformers types `to` through a decorator whose stub takes the model for its first argument.
+    return model.to(device).eval(), tokenizer  # type: ignore[arg-type]
 
 
 def check_folder(name: str) -> str:

@@ -48,9 +48,9 @@ class RowStreamer(BaseStreamer):
         pass  # the caller sends what is left from the final reply
 
     def _send(self, row: int, text: str) -> None:
-        sent = self._sent[row]
-        if len(text) > len(sent) and text.startswith(sent):
-            self._listeners[row](text[len(sent) :])
+        sent, listener = self._sent[row], self._listeners[row]
+        if listener is not None and len(text) > len(sent) and text.startswith(sent):
+            listener(text[len(sent) :])
             self._sent[row] = text
 
     def _settled(self, text: str) -> str:

@@ -14,6 +14,7 @@ from litestar.exceptions import HTTPException, NotAuthorizedException, Validatio
 from litestar.handlers import BaseRouteHandler
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
+from litestar.types import ControllerRouterHandler
 
 from tinktalker.entrypoints.api.docs_page import docs_assets_router, docs_render_plugins
 from tinktalker.entrypoints.api.limits import ApiLimits
@@ -60,7 +61,13 @@ def make_app(container: Container, settings: Settings, api_key: str | None = Non
     )
     serving.on_tokens.append(metrics.count_tokens)
 
-    routes = [generation_router(guards), health, ready, scrape, docs_assets_router()]
+    routes: list[ControllerRouterHandler] = [
+        generation_router(guards),
+        health,
+        ready,
+        scrape,
+        docs_assets_router(),
+    ]
     return Litestar(
         route_handlers=routes,
         dependencies={

@@ -9,7 +9,7 @@ import logging
 import resource
 import time
 
-from uvicorn.protocols.http.h11_impl import H11Protocol
+from uvicorn.protocols.http.h11_impl import H11Protocol, RequestResponseCycle
 
 log = logging.getLogger(__name__)
 
@@ -27,6 +27,9 @@ def guarded_h11(
     to the complete head; a connection beyond `max_connections` gets a short grace instead."""
 
     class GuardedH11Protocol(H11Protocol):
+        _seen_cycle: RequestResponseCycle | None
+        _head_started: bool | None  # None once the head is whole
+
         def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
             super().connection_made(transport)
             self._deadline: asyncio.TimerHandle | None = None
