@@ -41,7 +41,7 @@ class BatchingStats:
     batch_sizes: dict[int, int]
 
 
-class BatchingReplyGenerator:
+class BatchingReplyGenerator(ReplyGenerator):
     """Implements ports.ReplyGenerator over another one, answering concurrent requests in batches.
 
     Requests with identical options share a batch of at most `max_batch_size`; the first waits at

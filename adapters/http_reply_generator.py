@@ -17,6 +17,7 @@ import httpx
 from tinktalker.adapters.model.rudialogpt_prompt import PromptMarkers, prompt_text
 from tinktalker.domain.dialogue import GenerationOptions, Message, Reply, Speaker, StreamEvent
 from tinktalker.domain.errors import ReplyUnavailable
+from tinktalker.ports.reply_generator import ReplyGenerator
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +33,7 @@ EXTENSIONS = {
 }
 
 
-class HttpReplyGenerator:
+class HttpReplyGenerator(ReplyGenerator):
     """Implements ports.ReplyGenerator; one pooled connection set per instance, closed by `aclose`.
 
     Retries connection errors, 429 and 503 up to `max_retries` times, waiting `backoff_s` doubling

@@ -11,6 +11,7 @@ from typing import NamedTuple
 from tinktalker.adapters.storage.sqlite_database import SqliteDatabase
 from tinktalker.domain.dialogue import Conversation, Message, Speaker
 from tinktalker.domain.errors import StorageUnavailable
+from tinktalker.ports.dialogue_store import DialogueStore
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +48,7 @@ class _Row(NamedTuple):
     turn_key: str
 
 
-class SqliteDialogueStore:
+class SqliteDialogueStore(DialogueStore):
     """Implements ports.DialogueStore on a shared SqliteDatabase. An exchange that cannot be written
     now (another process holds the file) is kept in memory, included by `load_recent`, and written
     with the next one; `append` still raises StorageUnavailable so the caller can log it."""
