@@ -6,7 +6,7 @@ TORCH ?= torch==2.13.0
 EXTRAS ?= dev
 BIN := $(VENV)/bin
 
-.PHONY: setup test test-fast chat tiny-model
+.PHONY: setup test test-fast lint chat tiny-model
 setup: $(VENV)/.installed-$(EXTRAS)
 
 $(VENV)/.installed-$(EXTRAS): pyproject.toml
@@ -19,7 +19,19 @@ $(VENV)/.installed-$(EXTRAS): pyproject.toml
 
 test: setup
 	$(BIN)/lint-imports
+	$(MAKE) lint
 	$(BIN)/pytest
+
+# ruff's rules and format, then mypy on the installed package names (tinktalker.*): the folders are
+# linked under build/typecheck/tinktalker so imports resolve as they do once installed.
+TYPECHECKED := domain ports adapters entrypoints training
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	mkdir -p build/typecheck/tinktalker
+	for p in $(TYPECHECKED); do ln -sfn ../../../$$p build/typecheck/tinktalker/$$p; done
+	MYPYPATH=build/typecheck $(BIN)/mypy -p tinktalker.domain -p tinktalker.ports \
+		-p tinktalker.adapters -p tinktalker.entrypoints
 
 # Unit tests only: no processes, servers or real training runs (tests marked slow; see tests/conftest.py)
 test-fast: setup
