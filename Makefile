@@ -11,7 +11,7 @@ comma := ,
 BOT_EXTRAS ?= model+bot
 installed = $(VENV)/.installed-$(1)
 
-.PHONY: setup test test-fast chat tiny-model demo-model
+.PHONY: setup test test-fast lint chat tiny-model demo-model
 setup: $(call installed,$(EXTRAS))
 
 # torch goes first, so the project's torch range is already satisfied and no other build is pulled;
@@ -26,7 +26,19 @@ $(VENV)/.installed-%: pyproject.toml
 
 test: $(call installed,dev)
 	$(BIN)/lint-imports
+	$(MAKE) lint
 	$(BIN)/pytest
+
+# ruff's rules and format, then mypy on the installed package names (tinktalker.*): the folders are
+# linked under build/typecheck/tinktalker so imports resolve as they do once installed.
+TYPECHECKED := domain ports adapters entrypoints training
+lint: $(call installed,dev)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	mkdir -p build/typecheck/tinktalker
+	for p in $(TYPECHECKED); do ln -sfn ../../../$$p build/typecheck/tinktalker/$$p; done
+	MYPYPATH=build/typecheck $(BIN)/mypy -p tinktalker.domain -p tinktalker.ports \
+		-p tinktalker.adapters -p tinktalker.entrypoints
 
 # Unit tests only: no processes, servers or real training runs (tests marked slow; see tests/conftest.py)
 test-fast: $(call installed,dev)

@@ -1,4 +1,5 @@
-"""ReplyGenerator decorator: gathers concurrent requests into one `generate_batch` call on the inner generator."""
+"""ReplyGenerator decorator: gathers concurrent requests into one `generate_batch` call on the inner
+generator."""
 
 from __future__ import annotations
 
@@ -31,7 +32,8 @@ class _Job:
 
 @dataclass(frozen=True)
 class BatchingStats:
-    """Cumulative figures for metrics: batches run, replies made, how often each batch size occurred."""
+    """Cumulative figures for metrics: batches run, replies made, how often each batch size
+    occurred."""
 
     batches: int
     replies: int
@@ -39,19 +41,20 @@ class BatchingStats:
     batch_sizes: dict[int, int]
 
 
-class BatchingReplyGenerator:
+class BatchingReplyGenerator(ReplyGenerator):
     """Implements ports.ReplyGenerator over another one, answering concurrent requests in batches.
 
-    Requests with identical options share a batch of at most `max_batch_size`; the first waits at most
-    `max_wait_s` for company (none when enough are already queued, e.g. while the previous batch ran).
-    Right after a batch, the clients it answered are likely to ask again within milliseconds (a chat, a
-    closed-loop client): for up to `refill_wait_s` after the model frees, the next batch keeps waiting
-    while fewer requests are back than were in play (just answered + already waiting), so closed-loop
-    clients settle into full batches instead of a lone early request running by itself while the rest
-    queue behind it. A lone client waits no longer than `max_wait_s`, as without the window.
-    Streamed requests (`stream_batch`) join the same batches; the inner generator streams a batch
-    that holds one. Seeded requests run alone, so a seed gives the same reply under any load. At most `max_queue`
-    requests wait; more raise `GeneratorBusy`. A cancelled request leaves the queue at once.
+    Requests with identical options share a batch of at most `max_batch_size`; the first waits at
+    most `max_wait_s` for company (none when enough are already queued, e.g. while the previous
+    batch ran). Right after a batch, the clients it answered are likely to ask again within
+    milliseconds (a chat, a closed-loop client): for up to `refill_wait_s` after the model frees,
+    the next batch keeps waiting while fewer requests are back than were in play (just answered +
+    already waiting), so closed-loop clients settle into full batches instead of a lone early
+    request running by itself while the rest queue behind it. A lone client waits no longer than
+    `max_wait_s`, as without the window. Streamed requests (`stream_batch`) join the same batches;
+    the inner generator streams a batch that holds one. Seeded requests run alone, so a seed gives
+    the same reply under any load. At most `max_queue` requests wait; more raise `GeneratorBusy`. A
+    cancelled request leaves the queue at once.
     """
 
     def __init__(
@@ -193,7 +196,8 @@ class BatchingReplyGenerator:
         return [job for job in batch if not job.future.done()]
 
     def _refill_window(self, first: _Job) -> tuple[float, int]:
-        """(until when, for how many) the batch that `first` opens waits for the clients just answered."""
+        """(until when, for how many) the batch that `first` opens waits for the clients just
+        answered."""
         refill_until = self._freed_at + self._refill_wait
         if time.monotonic() < refill_until and first.options.seed is None:
             return refill_until, min(self._max_batch, self._in_play)
@@ -219,7 +223,7 @@ class BatchingReplyGenerator:
             self._sizes[len(batch)] += 1
             self._batch_seconds = 0.8 * self._batch_seconds + 0.2 * (time.monotonic() - started)
             self._freed_at, self._in_play = time.monotonic(), len(batch) + len(self._queue)
-        for job, reply in zip(batch, replies):
+        for job, reply in zip(batch, replies, strict=False):
             if not job.future.done():
                 job.future.set_result(reply)
 

@@ -8,9 +8,10 @@ from contextlib import asynccontextmanager
 from typing import TextIO
 
 from tinktalker.domain.dialogue import Conversation
+from tinktalker.ports.user_channel import UserChannel
 
 
-class ConsoleUserChannel:
+class ConsoleUserChannel(UserChannel):
     """Implements ports.UserChannel for `tinktalker chat`."""
 
     def __init__(

@@ -1,5 +1,6 @@
-"""ReplyGenerator on a model server over HTTP: OpenAI-compatible chat (tinktalker serve, vLLM with a chat template),
-OpenAI text completions with the prompt built here (servers without a chat template), or the original /answer."""
+"""ReplyGenerator on a model server over HTTP: OpenAI-compatible chat (tinktalker serve, vLLM with a
+chat template), OpenAI text completions with the prompt built here (servers without a chat
+template), or the original /answer."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ import httpx
 from tinktalker.adapters.model.rudialogpt_prompt import PromptMarkers, prompt_text
 from tinktalker.domain.dialogue import GenerationOptions, Message, Reply, Speaker, StreamEvent
 from tinktalker.domain.errors import ReplyUnavailable
+from tinktalker.ports.reply_generator import ReplyGenerator
 
 log = logging.getLogger(__name__)
 
@@ -31,11 +33,12 @@ EXTENSIONS = {
 }
 
 
-class HttpReplyGenerator:
+class HttpReplyGenerator(ReplyGenerator):
     """Implements ports.ReplyGenerator; one pooled connection set per instance, closed by `aclose`.
 
-    Retries connection errors, 429 and 503 up to `max_retries` times, waiting `backoff_s` doubling or the
-    server's Retry-After, all within `deadline_s` per reply. Other failures raise `ReplyUnavailable`.
+    Retries connection errors, 429 and 503 up to `max_retries` times, waiting `backoff_s` doubling
+    or the server's Retry-After, all within `deadline_s` per reply. Other failures raise
+    `ReplyUnavailable`.
     """
 
     def __init__(
@@ -105,7 +108,8 @@ class HttpReplyGenerator:
     async def stream_batch(
         self, contexts: Sequence[Sequence[Message]], options: GenerationOptions | None = None
     ) -> AsyncGenerator[StreamEvent, None]:
-        """The replies once written, as the stream's one event: the whole text follows as one piece."""
+        """The replies once written, as the stream's one event: the whole text follows as one
+        piece."""
         yield await self.generate_batch(contexts, options)
 
     def _request(self, context: Sequence[Message], options: GenerationOptions) -> tuple[str, dict]:
@@ -205,7 +209,9 @@ class HttpReplyGenerator:
                     raise TypeError("the /answer format is a JSON string")
                 return Reply(data)
             choice, usage = data["choices"][0], data.get("usage") or {}
-            finish = "length" if choice.get("finish_reason") == "length" else "stop"
+            finish: Literal["stop", "length"] = (
+                "length" if choice.get("finish_reason") == "length" else "stop"
+            )
             text = (
                 choice["text"] if self._protocol == "completions" else choice["message"]["content"]
             )

@@ -1,7 +1,8 @@
-"""A Bot API stand-in on loopback: speaks enough of Telegram's JSON for python-telegram-bot to poll it.
+"""A Bot API stand-in on loopback: speaks enough of Telegram's JSON for python-telegram-bot to poll
+it.
 
-Tests queue user messages with `say(...)`, read what the bot sent from `calls`, and can make a method
-fail (e.g. 429 with retry_after) a number of times.
+Tests queue user messages with `say(...)`, read what the bot sent from `calls`, and can make a
+method fail (e.g. 429 with retry_after) a number of times.
 """
 
 from __future__ import annotations
@@ -105,8 +106,9 @@ class BotApiStandIn:
         topic: int | None = None,
         age_s: float = 0,
     ) -> int:
-        """Queue a text message; '/command' and '@username' get their entities, as Telegram sends them.
-        `topic`: posted in that forum topic; `age_s`: sent that long ago (a backlog). Returns its message id."""
+        """Queue a text message; '/command' and '@username' get their entities, as Telegram sends
+        them. `topic`: posted in that forum topic; `age_s`: sent that long ago (a backlog). Returns
+        its message id."""
         message = self._message(chat, user, text=text, entities=_entities(text))
         message["date"] -= int(age_s)
         if reply_to_bot:
@@ -128,7 +130,8 @@ class BotApiStandIn:
         return self._push(self._message(chat, user, sticker=sticker))
 
     def redeliver(self) -> None:
-        """Send every update again, already-confirmed ones included, as Telegram may after a failover."""
+        """Send every update again, already-confirmed ones included, as Telegram may after a
+        failover."""
         with self._changed:
             self._updates = list(self._history)
             self._changed.notify_all()
@@ -277,8 +280,8 @@ class BotApiStandIn:
         return None
 
     def _updates_after(self, params: dict[str, str]) -> list[dict]:
-        # As Telegram: asking with offset N confirms (forgets) every update below N; unconfirmed ones
-        # are sent again on every call until then.
+        # As Telegram: asking with offset N confirms (forgets) every update below N; unconfirmed
+        # ones are sent again on every call until then.
         offset = int(params.get("offset", 0) or 0)
         deadline = time.monotonic() + min(float(params.get("timeout", 0) or 0), 5.0)
         with self._changed:

@@ -1,4 +1,5 @@
-"""Hand-written fakes for the bot's tests: a generator that shows the context it saw, and a Telegram Bot."""
+"""Hand-written fakes for the bot's tests: a generator that shows the context it saw, and a Telegram
+Bot."""
 
 from __future__ import annotations
 
@@ -12,8 +13,8 @@ from tinktalker.domain.errors import ReplyUnavailable
 
 class EchoContextGenerator:
     """Implements ports.ReplyGenerator: the reply spells out the context it was given, so a test can
-    see exactly which messages reached the model. A user text containing 'slow' waits `slow_s` first;
-    `failure` (an exception) is raised instead of answering while it is set."""
+    see exactly which messages reached the model. A user text containing 'slow' waits `slow_s`
+    first; `failure` (an exception) is raised instead of answering while it is set."""
 
     def __init__(self, slow_s: float = 1.0) -> None:
         self.slow_s = slow_s

@@ -1,4 +1,5 @@
-"""Runs the real bot (`entrypoints.bot.run.run_bot`) in a thread with its own event loop, against a stand-in."""
+"""Runs the real bot (`entrypoints.bot.run.run_bot`) in a thread with its own event loop, against a
+stand-in."""
 
 from __future__ import annotations
 
@@ -43,7 +44,8 @@ def bot_settings(api: BotApiStandIn, db: Path | None, **bot: Any) -> Settings:
 
 
 class BotRun:
-    """`with BotRun(...)`: the bot is up (it has polled once) inside the block and fully stopped after it."""
+    """`with BotRun(...)`: the bot is up (it has polled once) inside the block and fully stopped
+    after it."""
 
     def __init__(
         self,

@@ -1,4 +1,5 @@
-"""Generated chat CSVs for the training tests: a learnable question → answer set in the tiny model's words."""
+"""Generated chat CSVs for the training tests: a learnable question → answer set in the tiny model's
+words."""
 
 from __future__ import annotations
 
@@ -16,7 +17,8 @@ PAIRS = [
 
 
 def write_dialogue_csv(path: Path, rows: int = 120, extra: list[list[str]] | None = None) -> Path:
-    """`rows` exchanges cycling through PAIRS (each question always gets its answer), then `extra` rows."""
+    """`rows` exchanges cycling through PAIRS (each question always gets its answer), then `extra`
+    rows."""
     with open(path, "w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
         writer.writerow(["first", "second"])

@@ -1,4 +1,5 @@
-"""Runs ASGI apps under a real uvicorn on 127.0.0.1 for tests: in a thread, or `tinktalker serve` as a process."""
+"""Runs ASGI apps under a real uvicorn on 127.0.0.1 for tests: in a thread, or `tinktalker serve` as
+a process."""
 
 from __future__ import annotations
 
@@ -73,8 +74,9 @@ def serve_process(
     open_files: tuple[int, int] | None = None,
     ready_timeout_s: float = 60.0,
 ) -> Iterator[tuple[str, subprocess.Popen]]:
-    """`tinktalker serve` as its own process on a free loopback port; stopped with SIGTERM afterwards.
-    `open_files` starts it under that (soft, hard) RLIMIT_NOFILE, as `ulimit -n` would."""
+    """`tinktalker serve` as its own process on a free loopback port; stopped with SIGTERM
+    afterwards. `open_files` starts it under that (soft, hard) RLIMIT_NOFILE, as `ulimit -n`
+    would."""
     port = free_port()
     command = [
         sys.executable,

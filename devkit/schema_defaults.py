@@ -1,4 +1,5 @@
-"""The settings schema's defaults in the shapes adapters and training take, with a test's changes."""
+"""The settings schema's defaults in the shapes adapters and training take, with a test's
+changes."""
 
 from __future__ import annotations
 
@@ -34,7 +35,8 @@ def markers() -> PromptMarkers:
 
 
 def training_plan(data: Path, base: Path | str, output: Path, **changes: Any) -> TrainingPlan:
-    """The plan `tinktalker train --data D --base B --output O` makes, then `changes` (any field)."""
+    """The plan `tinktalker train --data D --base B --output O` makes, then `changes` (any
+    field)."""
     training = TrainingSettings(data=str(data), base=str(base), output=str(output))
     return dataclasses.replace(plan_from_settings(Settings(training=training)), **changes)
 

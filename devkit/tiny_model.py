@@ -121,7 +121,8 @@ def build_marker_loving_model(folder: Path) -> Path:
 
 
 def build_medium_shaped_model(folder: Path | str) -> Path:
-    """A random model of ruDialoGPT-medium's shape (24 x 1024, 16 heads, vocab 50261, untied head), for benches."""
+    """A random model of ruDialoGPT-medium's shape (24 x 1024, 16 heads, vocab 50261, untied head),
+    for benches."""
     return build_tiny_model(
         folder,
         n_layer=24,
@@ -142,7 +143,7 @@ def chat_lines(csv_path: Path | str) -> list[str]:
 
 
 def build_chat_shaped_model(folder: Path | str, chat_csv: Path | str) -> Path:
-    """A random tiny model whose tokenizer writes the chat's words (the start of `make demo-model`)."""
+    """A random tiny model whose tokenizer writes the chat's words (`make demo-model` starts so)."""
     return build_tiny_model(
         folder, n_embd=64, corpus=chat_lines(chat_csv) * 5, tokenizer_vocab=1500
     )

@@ -22,7 +22,8 @@ class Conversation:
         return self.chat_id if self.topic_id is None else f"{self.chat_id}/{self.topic_id}"
 
 
-class Speaker(str, Enum):
+# StrEnum would change str() and format() of a member ("user", not "Speaker.USER").
+class Speaker(str, Enum):  # noqa: UP042
     USER = "user"
     BOT = "bot"
 

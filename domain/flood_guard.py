@@ -7,7 +7,8 @@ from collections.abc import Hashable
 from enum import Enum
 
 
-class Verdict(str, Enum):
+# StrEnum would change str() and format() of a member ("answer", not "Verdict.ANSWER").
+class Verdict(str, Enum):  # noqa: UP042
     ANSWER = "answer"
     WARN = "warn"  # the first message over the limit: tell the sender to slow down
     DROP = "drop"  # later ones, until the sender is under the limit again

@@ -8,7 +8,8 @@ from tinktalker.domain.dialogue import Message, ReplyPiece
 
 
 def strip_fragments(text: str, fragments: Iterable[str]) -> str:
-    """Remove every fragment until none is left (removal can join a new one, e.g. '@@ПЕР@@ПЕРВЫЙ@@ВЫЙ@@')."""
+    """Remove every fragment until none is left (removal can join a new one, e.g.
+    '@@ПЕР@@ПЕРВЫЙ@@ВЫЙ@@')."""
     fragments = [f for f in fragments if f]
     previous = None
     while previous != text:

@@ -32,10 +32,14 @@ COMMAND_ENVIRONMENT = {
     "chat": "  TINKTALKER_GENERATOR_API_KEY  the model server's key (generator.backend: http)\n",
     "bot": (
         "  TELEGRAM_TOKEN              the bot's token from @BotFather (required)\n"
-        "  TELEGRAM_WEBHOOK_SECRET     webhook mode: the secret Telegram sends (random when unset)\n"
+        "  TELEGRAM_WEBHOOK_SECRET     webhook mode: the secret Telegram sends "
+        "(random when unset)\n"
         "  TINKTALKER_GENERATOR_API_KEY  the model server's key (generator.backend: http)\n"
     ),
-    "serve": "  TINKTALKER_API_KEY          when set, generating endpoints want 'Authorization: Bearer <key>'\n",
+    "serve": (
+        "  TINKTALKER_API_KEY          when set, generating endpoints want "
+        "'Authorization: Bearer <key>'\n"
+    ),
     "train": "",
     "export": "",
     "dataset": "",

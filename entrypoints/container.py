@@ -75,7 +75,8 @@ def _open_local_generator(
 
 
 def _telegram_application(**settings):
-    # python-telegram-bot loads only for `tinktalker bot`, so other hosts need not install the bot extra
+    # python-telegram-bot loads only for `tinktalker bot`, so other hosts need not install the bot
+    # extra
     from tinktalker.adapters.telegram.application import build_telegram_application
 
     return build_telegram_application(**settings)
@@ -159,7 +160,8 @@ class Container(containers.DeclarativeContainer):
         config.generator.backend, local=local_generator, http=http_generator
     )
 
-    # The same generator with micro-batching in front (tinktalker serve uses it; so can an in-process bot).
+    # The same generator with micro-batching in front (tinktalker serve uses it; so can an
+    # in-process bot).
     batching_reply_generator = providers.Resource(
         open_batching_reply_generator,
         inner=reply_generator,
@@ -169,7 +171,8 @@ class Container(containers.DeclarativeContainer):
         refill_wait_s=config.batching.refill_wait_s,
     )
 
-    # One SQLite file holds the history and the bot's inbox; it is checked (intact, writable) when opened.
+    # One SQLite file holds the history and the bot's inbox; it is checked (intact, writable) when
+    # opened.
     sqlite_database = providers.Resource(
         open_sqlite_database,
         path=config.store.sqlite_path,
@@ -186,9 +189,10 @@ class Container(containers.DeclarativeContainer):
         memory=providers.Singleton(InMemoryUpdateInbox),
     )
 
-    # Stripped from user text and replies: the prompt's markers, then dialogue.control_fragments (the
-    # special tokens; the in-process prompt also drops every special token id of its tokenizer). Not
-    # read from a loaded tokenizer, so the policy never waits for, or loads, a model.
+    # Stripped from user text and replies: the prompt's markers, then dialogue.control_fragments
+    # (the special tokens; the in-process prompt also drops every special token id of its
+    # tokenizer). Not read from a loaded tokenizer, so the policy never waits for, or loads, a
+    # model.
     control_fragments = providers.Callable(
         PromptMarkers.control_fragments, prompt_markers, (), config.dialogue.control_fragments
     )
@@ -204,12 +208,15 @@ class Container(containers.DeclarativeContainer):
 
     console_channel = providers.Factory(ConsoleUserChannel)  # chat passes its output stream
 
-    # `tinktalker train` loads its base model through the same loader (torch is imported only when called)
+    # `tinktalker train` loads its base model through the same loader (torch is imported only when
+    # called)
     model_loader = providers.Object(load_model_and_tokenizer)
-    # ...and encodes its exchanges with the chat prompt's own vocabulary, so it learns what serving sends
+    # ...and encodes its exchanges with the chat prompt's own vocabulary, so it learns what serving
+    # sends
     prompt_vocabulary = providers.Object(RuDialoGptPrompt.for_markers)
-    # `train` and `export` finish a model folder with this: writer(folder, tokenizer) adds the chat template
-    # and generation_config.json, so vLLM and friends build the same prompt and stop at the markers
+    # `train` and `export` finish a model folder with this: writer(folder, tokenizer) adds the chat
+    # template and generation_config.json, so vLLM and friends build the same prompt and stop at the
+    # markers
     serving_files_writer = providers.Factory(
         functools.partial,
         write_serving_files,
@@ -223,12 +230,14 @@ class Container(containers.DeclarativeContainer):
     # replies end at the markers on llama.cpp
     gguf_converter = providers.Factory(functools.partial, convert_to_gguf, markers=prompt_markers)
 
-    # Conversations (chat, bot) batch concurrent chats on an in-process model; a model server batches itself.
+    # Conversations (chat, bot) batch concurrent chats on an in-process model; a model server
+    # batches itself.
     dialogue_generator = providers.Selector(
         config.generator.backend, local=batching_reply_generator, http=reply_generator
     )
 
-    # Measures prompts with the local model's tokenizer; a remote model measures its own (None here).
+    # Measures prompts with the local model's tokenizer; a remote model measures its own (None
+    # here).
     prompt_meter = providers.Selector(
         config.generator.backend,
         local=providers.Factory(_prompt_meter_of, dialogue_generator),
@@ -248,7 +257,8 @@ class Container(containers.DeclarativeContainer):
     dialogue_replies = providers.Factory(
         ReplyService, generator=dialogue_generator, meter=prompt_meter, rules=dialogue_reply_rules
     )
-    # The API keeps its own deadline (server.request_timeout_s, a 504), so no generation timeout here.
+    # The API keeps its own deadline (server.request_timeout_s, a 504), so no generation timeout
+    # here.
     api_reply_rules = providers.Singleton(
         ReplyRules,
         context_size=config.dialogue.context_size,
@@ -284,7 +294,8 @@ class Container(containers.DeclarativeContainer):
         QuoteDesk, market=market_data, deadline_s=config.market.timeout_s
     )
 
-    # The bot's token comes from the environment, never from config: `tinktalker bot` overrides this.
+    # The bot's token comes from the environment, never from config: `tinktalker bot` overrides
+    # this.
     telegram_token = providers.Dependency(instance_of=str)
     # At-least-once delivery: each update recorded before Telegram is told it arrived; one that
     # cannot be recorded is not confirmed (polling waits, the webhook answers 503), so Telegram

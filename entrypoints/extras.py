@@ -23,7 +23,8 @@ EXTRA_OF_MODULE = {
 
 
 def missing_extra_line(command: str, module: str | None) -> str | None:
-    """One line naming the extra to install for `module`, or None when it belongs to no extra (a bug, not a setup)."""
+    """One line naming the extra to install for `module`, or None when it belongs to no extra (a
+    bug, not a setup)."""
     top = (module or "").split(".")[0]
     extra = EXTRA_OF_MODULE.get(top)
     if extra is None:

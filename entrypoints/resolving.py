@@ -1,4 +1,5 @@
-"""Providers return awaitables once an async resource (HTTP client, batching worker) is among their needs."""
+"""Providers return awaitables once an async resource (HTTP client, batching worker) is among their
+needs."""
 
 from __future__ import annotations
 

@@ -101,7 +101,8 @@ class WebhookSettings(Section):
 
 class BotTexts(Section):
     start: str = (
-        "Привет! Я ТинькТокер: болтаю о чём угодно, а больше всего люблю поговорить об инвестициях. "
+        "Привет! Я ТинькТокер: болтаю о чём угодно, "
+        "а больше всего люблю поговорить об инвестициях. "
         "Напиши мне что-нибудь!"
     )
     help: str = (
@@ -157,9 +158,10 @@ class MarketSettings(Section):
     cache_s: float = Field(60.0, ge=0)
 
 
-# The learning rate when none is given. Head mode trains one linear layer on frozen features, which
-# barely moves at 5e-5 (bench/results/training_defaults.md: perplexity 916 -> 880 on the sample chat,
-# 916 -> 10.6 at 1e-2); tied and full move the whole model, where 5e-5 is the usual fine-tuning rate.
+# The learning rate when none is given. Head mode trains one linear layer on frozen features,
+# which barely moves at 5e-5 (bench/results/training_defaults.md: perplexity 916 -> 880 on the
+# sample chat, 916 -> 10.6 at 1e-2); tied and full move the whole model, where 5e-5 is the usual
+# fine-tuning rate.
 DEFAULT_LEARNING_RATES = {"head": 1e-2, "tied": 5e-5, "full": 5e-5}
 
 

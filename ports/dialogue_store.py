@@ -9,8 +9,9 @@ from tinktalker.domain.dialogue import Conversation, Message
 
 
 class DialogueStore(Protocol):
-    """Keeps each conversation's messages apart (a forum topic is its own conversation); `load_recent`
-    returns the last `limit`, oldest first. Raises `StorageUnavailable` when it cannot read or write now."""
+    """Keeps each conversation's messages apart (a forum topic is its own conversation);
+    `load_recent` returns the last `limit`, oldest first. Raises `StorageUnavailable` when it cannot
+    read or write now."""
 
     async def load_recent(self, conversation: Conversation, limit: int) -> list[Message]: ...
 

@@ -9,8 +9,8 @@ from tinktalker.domain.dialogue import Message
 
 
 class PromptMeter(Protocol):
-    """`prompt_tokens(context)` is the size of the prompt the generator would build for this context;
-    `context_length` is how many tokens, prompt and reply together, the model can hold."""
+    """`prompt_tokens(context)` is the size of the prompt the generator would build for this
+    context; `context_length` is how many tokens, prompt and reply together, the model can hold."""
 
     context_length: int
 

@@ -13,10 +13,10 @@ class ReplyGenerator(Protocol):
 
     Raises `ReplyUnavailable` when it cannot answer now; never returns control markers.
     `generate_batch` answers several contexts at once, in order, one reply each. `stream_batch` does
-    the same as an async iterator: `ReplyPiece`s (row `index` of `contexts`) as the replies are written,
-    each row's pieces adding up to a prefix of its final text, then the list of replies as the last
-    event. A generator that cannot stream (beams, a remote model) yields only that list. Closing the
-    iterator early gives up the work; errors are raised from the iteration.
+    the same as an async iterator: `ReplyPiece`s (row `index` of `contexts`) as the replies are
+    written, each row's pieces adding up to a prefix of its final text, then the list of replies as
+    the last event. A generator that cannot stream (beams, a remote model) yields only that list.
+    Closing the iterator early gives up the work; errors are raised from the iteration.
     """
 
     async def generate(

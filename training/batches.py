@@ -31,7 +31,8 @@ def plan_batches(
 
 
 def pad_batch(examples: Sequence[Example], pad_id: int):
-    """(input_ids, attention_mask, labels) padded on the right to the longest example; padding scores nothing."""
+    """(input_ids, attention_mask, labels) padded on the right to the longest example; padding
+    scores nothing."""
     import torch
 
     width = max(len(e) for e in examples)

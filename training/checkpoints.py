@@ -19,7 +19,8 @@ STATE_FILE = "state.json"
 
 
 class CheckpointStore:
-    """`folder/step-000000120/` holds one checkpoint; a folder exists under that name only once complete."""
+    """`folder/step-000000120/` holds one checkpoint; a folder exists under that name only once
+    complete."""
 
     def __init__(
         self, folder: Path, keep: int = 2, on_event: Callable[[str, int], None] | None = None

@@ -73,7 +73,8 @@ class HiddenStates:
     def compute(
         cls, model, examples: Sequence[Example], batch_size: int, pad_id: int, device, progress=None
     ):
-        """One pass of the frozen body in eval mode; batches are fixed, so a rerun is bitwise identical."""
+        """One pass of the frozen body in eval mode; batches are fixed, so a rerun is bitwise
+        identical."""
         import torch
 
         body = model.base_model
@@ -99,7 +100,8 @@ class HiddenStates:
 
 
 class CachedHeadEngine:
-    """Head-only training on hidden states computed once: epochs cost a matrix product, not the model."""
+    """Head-only training on hidden states computed once: epochs cost a matrix product, not the
+    model."""
 
     def __init__(self, head, train: HiddenStates, validation: HiddenStates) -> None:
         self.head = head

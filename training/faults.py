@@ -1,4 +1,5 @@
-"""Injected failures for crash tests: `kill-after-step:N`, `kill-in-checkpoint:N`, `raise-in-checkpoint:N`."""
+"""Injected failures for crash tests: `kill-after-step:N`, `kill-in-checkpoint:N`,
+`raise-in-checkpoint:N`."""
 
 from __future__ import annotations
 

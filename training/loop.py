@@ -13,7 +13,8 @@ from tinktalker.training.plan import TrainingPlan
 
 @dataclass
 class Position:
-    """Where a run is: saved with every checkpoint, so a resumed run replays nothing and skips nothing."""
+    """Where a run is: saved with every checkpoint, so a resumed run replays nothing and skips
+    nothing."""
 
     epoch: int = 0
     step_in_epoch: int = 0

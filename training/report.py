@@ -1,4 +1,5 @@
-"""What a run leaves beside the model: a JSON log of losses and learning rate, and a PNG of the curves."""
+"""What a run leaves beside the model: a JSON log of losses and learning rate, and a PNG of the
+curves."""
 
 from __future__ import annotations
 
@@ -46,10 +47,10 @@ def plot_losses(path: Path, history: list[dict]) -> None:
     validation = [(r["step"], r["validation_loss"]) for r in history if "validation_loss" in r]
     figure, axes = pyplot.subplots(figsize=(8, 4.5))
     if train:
-        axes.plot(*zip(*train), label="train (per batch)", linewidth=0.8, alpha=0.6)
-        axes.plot(*zip(*_smoothed(train)), label="train (moving mean)", linewidth=1.6)
+        axes.plot(*zip(*train, strict=True), label="train (per batch)", linewidth=0.8, alpha=0.6)
+        axes.plot(*zip(*_smoothed(train), strict=True), label="train (moving mean)", linewidth=1.6)
     if validation:
-        axes.plot(*zip(*validation), "o-", label="validation (replies)", linewidth=1.6)
+        axes.plot(*zip(*validation, strict=True), "o-", label="validation (replies)", linewidth=1.6)
     axes.set_xlabel("optimizer step")
     axes.set_ylabel("cross-entropy per token")
     axes.grid(alpha=0.3)

@@ -9,7 +9,8 @@ MODES = ("head", "tied", "full")
 
 
 def untie_head(model) -> None:
-    """Give lm_head its own copy of the embedding matrix, saved as such (tie_word_embeddings=False)."""
+    """Give lm_head its own copy of the embedding matrix, saved as such
+    (tie_word_embeddings=False)."""
     import torch
 
     head = model.get_output_embeddings()
@@ -31,8 +32,8 @@ def choose_trainable(model, mode: Mode) -> list:
         untie_head(model)  # before freezing: a tied head would drag the input embeddings along
     for parameter in model.parameters():
         parameter.requires_grad_(False)
-    # "tied" reproduces the original: lm_head.weight IS wte.weight, so the input embeddings learn too
-    # and every step backpropagates through the whole frozen body to reach them.
+    # "tied" reproduces the original: lm_head.weight IS wte.weight, so the input embeddings learn
+    # too and every step backpropagates through the whole frozen body to reach them.
     head = model.get_output_embeddings().weight
     head.requires_grad_(True)
     return [head]

@@ -21,6 +21,7 @@ from tinktalker.adapters.market.iss_blocks import (
     text,
 )
 from tinktalker.domain.market import MarketDataUnavailable, Quote, SecurityMatch
+from tinktalker.ports.market_data import MarketData
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +32,7 @@ SEARCH_COLUMNS = ("secid", "shortname", "name", "is_traded", "group", "primary_b
 _CURRENCIES = {"SUR": "RUB"}  # ISS still calls the rouble by its pre-1998 code
 
 
-class MoexIssMarketData:
+class MoexIssMarketData(MarketData):
     """Implements ports.MarketData. Answers (unknown tickers included) are kept `cache_s` seconds,
     concurrent asks for the same one share a request, and each request gives up after `timeout_s`.
     """

@@ -1,4 +1,5 @@
-"""A model folder or hub id as a CTranslate2 model: converted once, cached by content and quantization.
+"""A model folder or hub id as a CTranslate2 model: converted once, cached by content and
+quantization.
 
 The cache entry is written to a temporary folder and renamed into place, so a conversion that is
 killed never leaves an entry that loads; temporary folders of dead conversions are removed.
@@ -70,7 +71,8 @@ def source_fingerprint(folder: Path) -> str:
 
 
 def converted_model(source: Path, quantization: str, cache_dir: Path) -> Path:
-    """The cached CTranslate2 folder for `source` at `quantization`, converting it first when missing."""
+    """The cached CTranslate2 folder for `source` at `quantization`, converting it first when
+    missing."""
     entry = cache_dir / "ctranslate2" / f"{source_fingerprint(source)[:24]}-{quantization}"
     if (entry / "model.bin").is_file():
         log.info("using the converted model %s", entry)
@@ -114,9 +116,9 @@ def _convert(source: Path, output: Path, quantization: str) -> None:
 class FullVocabularyConverter(TransformersConverter):
     """Hugging Face's converter, given a vocabulary as long as the model's embedding.
 
-    Models pad their embedding past the tokenizer (ruDialoGPT: 50261 rows) and tokenizers may lack an
-    unknown token; CTranslate2 refuses both. Unused rows get placeholder names, so the vocabulary's
-    index is the token id and no id ever changes meaning.
+    Models pad their embedding past the tokenizer (ruDialoGPT: 50261 rows) and tokenizers may lack
+    an unknown token; CTranslate2 refuses both. Unused rows get placeholder names, so the
+    vocabulary's index is the token id and no id ever changes meaning.
     """
 
     def load_tokenizer(self, tokenizer_class, model_name_or_path, **kwargs):

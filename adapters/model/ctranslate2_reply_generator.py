@@ -1,4 +1,5 @@
-"""ReplyGenerator on CTranslate2 (`ctranslate2.Generator`): the same prompt and replies, int8 matrices on a CPU."""
+"""ReplyGenerator on CTranslate2 (`ctranslate2.Generator`): the same prompt and replies, int8
+matrices on a CPU."""
 
 from __future__ import annotations
 
@@ -65,7 +66,8 @@ class Ctranslate2ReplyGenerator(InProcessReplyGenerator):
         options: GenerationOptions | None = None,
         hand_over: HandOver | None = None,
     ) -> list[Reply]:
-        """Blocking batch generation; CTranslate2 batches prompts of different lengths without padding."""
+        """Blocking batch generation; CTranslate2 batches prompts of different lengths without
+        padding."""
         decoding = self._decoding.merged(options)
         prompts = self._prompts(contexts, decoding)
         stops = options.stop if options is not None else ()
@@ -73,14 +75,15 @@ class Ctranslate2ReplyGenerator(InProcessReplyGenerator):
         streamer = self._row_streamer(len(contexts), decoding, stops, hand_over)
         if streamer is not None:  # one beam: CTranslate2 calls back with each token as it is chosen
             kwargs["callback"] = partial(_push, streamer)
-        # split between the workers, which run their parts side by side (CTranslate2 groups them by length)
+        # split between the workers, which run their parts side by side (CTranslate2 groups them by
+        # length)
         kwargs["max_batch_size"] = -(-len(prompts) // self._parallel_batches)
         results = self._generator.generate_batch(
             [[self._vocabulary[i] for i in p] for p in prompts], **kwargs
         )
         return [
             self._prompt.read_reply(r.sequences_ids[0], len(p), stops)
-            for r, p in zip(results, prompts)
+            for r, p in zip(results, prompts, strict=True)
         ]
 
 
@@ -91,7 +94,8 @@ def _push(streamer: RowStreamer, step: ctranslate2.GenerationStepResult) -> bool
 
 def generate_batch_kwargs(decoding: Decoding, stop_ids: Sequence[int]) -> dict:
     """`Generator.generate_batch` arguments for Hugging Face-style decoding knobs."""
-    # CTranslate2 refuses a top_p that rounds to 0 in float32; the nucleus keeps the likeliest token either way
+    # CTranslate2 refuses a top_p that rounds to 0 in float32; the nucleus keeps the likeliest token
+    # either way
     sampling = (
         {
             "sampling_topk": decoding.top_k,
@@ -116,15 +120,16 @@ def generate_batch_kwargs(decoding: Decoding, stop_ids: Sequence[int]) -> dict:
 
 
 def pick_ct2_device(device: str) -> tuple[str, int]:
-    """('cpu' | 'cuda', device index); SetupError when CUDA is asked for and CTranslate2 sees none."""
+    """('cpu' | 'cuda', device index); SetupError when CUDA is asked for and CTranslate2 sees
+    none."""
     gpus = ctranslate2.get_cuda_device_count()
     if device == "auto":
         return ("cuda", 0) if gpus else ("cpu", 0)
     if device.startswith("cuda"):
         if not gpus:
             raise SetupError(
-                f"model.device is '{device}' but CTranslate2 sees no CUDA GPU (a CPU-only build or no "
-                f"driver); set model.device: cpu, {FALLBACK}"
+                f"model.device is '{device}' but CTranslate2 sees no CUDA GPU "
+                f"(a CPU-only build or no driver); set model.device: cpu, {FALLBACK}"
             )
         return "cuda", int(device.partition(":")[2] or 0)
     return device, 0

@@ -1,4 +1,5 @@
-"""Decoding knobs shared by the in-process engines (torch and CTranslate2), with per-request overrides."""
+"""Decoding knobs shared by the in-process engines (torch and CTranslate2), with per-request
+overrides."""
 
 from __future__ import annotations
 
@@ -9,7 +10,8 @@ from tinktalker.domain.dialogue import GenerationOptions
 
 @dataclass(frozen=True, kw_only=True)
 class Decoding:
-    """The `generation:` settings (their defaults, the model card's, live in the settings schema)."""
+    """The `generation:` settings (their defaults, the model card's, live in the settings
+    schema)."""
 
     top_k: int
     top_p: float

@@ -10,7 +10,8 @@ log = logging.getLogger(__name__)
 
 
 def choose_engine(engine: str, device: str, ctranslate2_installed: bool, cuda_visible: bool) -> str:
-    """auto = ctranslate2 when installed and the model runs on a CPU (int8 there is ~3x torch fp32), else torch."""
+    """auto = ctranslate2 when installed and the model runs on a CPU (int8 there is ~3x torch fp32),
+    else torch."""
     if engine == "ctranslate2" and not ctranslate2_installed:
         raise SetupError(
             "model.engine is 'ctranslate2' but the ctranslate2 package is not installed; "

@@ -1,6 +1,7 @@
 """Where a model name points before loading: a folder, a cached hub model, the hub, or nowhere.
 
-The hub library retries an unreachable hub for about 50 s; one short request here finds that out in seconds.
+The hub library retries an unreachable hub for about 50 s; one short request here finds that out in
+seconds.
 """
 
 from __future__ import annotations
@@ -81,14 +82,16 @@ def not_a_folder(name: str) -> SetupError:
 
 def offline_error(hub_id: str) -> SetupError:
     return SetupError(
-        f"model '{hub_id}' is not on this machine and the Hugging Face hub ({hub_endpoint()}) cannot be "
-        f"reached (offline?): pass --model FOLDER with a copy of it, or download it where there is a "
-        f"network (`hf download {hub_id} --local-dir ./model`) and copy the folder here"
+        f"model '{hub_id}' is not on this machine and the Hugging Face hub "
+        f"({hub_endpoint()}) cannot be reached (offline?): pass --model FOLDER with a copy of "
+        f"it, or download it where there is a network "
+        f"(`hf download {hub_id} --local-dir ./model`) and copy the folder here"
     )
 
 
 def hub_files_only(hub_id: str, local_files_only: bool) -> bool:
-    """Whether to load `hub_id` from the cache only; SetupError when neither the cache nor the hub has it."""
+    """Whether to load `hub_id` from the cache only; SetupError when neither the cache nor the hub
+    has it."""
     if local_files_only or offline_by_environment():
         return local_files_only
     if hub_is_reachable():

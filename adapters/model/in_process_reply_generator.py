@@ -16,6 +16,7 @@ from tinktalker.adapters.model.decoding import Decoding
 from tinktalker.adapters.model.rudialogpt_prompt import RuDialoGptPrompt
 from tinktalker.domain.dialogue import GenerationOptions, Message, Reply, ReplyPiece, StreamEvent
 from tinktalker.domain.errors import ReplyUnavailable
+from tinktalker.ports.reply_generator import ReplyGenerator
 
 if TYPE_CHECKING:
     from tinktalker.adapters.model.reply_streamer import RowStreamer
@@ -25,7 +26,7 @@ log = logging.getLogger(__name__)
 HandOver = Callable[[int, str], None]  # (row, piece), called from the model's thread
 
 
-class InProcessReplyGenerator:
+class InProcessReplyGenerator(ReplyGenerator):
     """Implements ports.ReplyGenerator around a subclass's blocking `generate_now`."""
 
     def __init__(self, prompt: RuDialoGptPrompt, max_positions: int, decoding: Decoding) -> None:

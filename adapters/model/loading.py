@@ -78,7 +78,8 @@ def load_model_and_tokenizer(
     except (OSError, ValueError) as error:
         raise SetupError(_load_failure(source, error)) from error
     log.info("loaded model %s on %s as %s", source, device, torch_dtype)
-    return model.to(device).eval(), tokenizer
+    # transformers types `to` through a decorator whose stub takes the model for its first argument.
+    return model.to(device).eval(), tokenizer  # type: ignore[arg-type]
 
 
 def check_folder(name: str) -> str:
@@ -115,14 +116,16 @@ def quiet_library_handlers() -> None:
 
 
 def _checked_source(name_or_path: str, local_files_only: bool) -> tuple[str, bool]:
-    """A local folder's checked path, or a hub id and whether only the HF cache may serve it (hub unreachable)."""
+    """A local folder's checked path, or a hub id and whether only the HF cache may serve it (hub
+    unreachable)."""
     if looks_like_path(name_or_path) or not is_hub_id(name_or_path):
         return check_folder(name_or_path), local_files_only
     return name_or_path, hub_files_only(name_or_path, local_files_only)
 
 
 def local_source(name_or_path: str, local_files_only: bool = False) -> Path:
-    """The model as a folder on disk: a local folder as is, a hub id downloaded (or found in the HF cache)."""
+    """The model as a folder on disk: a local folder as is, a hub id downloaded (or found in the HF
+    cache)."""
     source, local_files_only = _checked_source(name_or_path, local_files_only)
     if Path(source).is_dir():
         return Path(source)
@@ -136,10 +139,14 @@ def local_source(name_or_path: str, local_files_only: bool = False) -> Path:
 
 def _load_failure(source: str, error: OSError | ValueError) -> str:
     if Path(source).is_dir():
-        return f"model folder '{source}' could not be loaded ({error}); it needs config.json, weights and tokenizer files"
+        return (
+            f"model folder '{source}' could not be loaded ({error}); "
+            "it needs config.json, weights and tokenizer files"
+        )
     if offline_by_environment():
         return f"{offline_error(source)} (HF_HUB_OFFLINE is set, and the hub cache has no copy)"
     return (
-        f"could not load model '{source}' from the Hugging Face hub ({type(error).__name__}: {error}); "
+        f"could not load model '{source}' from the Hugging Face hub "
+        f"({type(error).__name__}: {error}); "
         f"check the name, or pass --model FOLDER with a downloaded copy"
     )

@@ -1,5 +1,5 @@
-"""Hands each row's reply text to its listener while `generate()` writes it (one beam: the only decoding
-whose tokens are final as they come)."""
+"""Hands each row's reply text to its listener while `generate()` writes it (one beam: the only
+decoding whose tokens are final as they come)."""
 
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ VisibleText = Callable[
 
 
 class RowStreamer(BaseStreamer):
-    """Sends only text that can no longer change: whitespace at the end, an incomplete character and the
-    start of a marker or stop string wait for the next token (the reply may be cut there)."""
+    """Sends only text that can no longer change: whitespace at the end, an incomplete character and
+    the start of a marker or stop string wait for the next token (the reply may be cut there)."""
 
     def __init__(
         self,
@@ -48,9 +48,9 @@ class RowStreamer(BaseStreamer):
         pass  # the caller sends what is left from the final reply
 
     def _send(self, row: int, text: str) -> None:
-        sent = self._sent[row]
-        if len(text) > len(sent) and text.startswith(sent):
-            self._listeners[row](text[len(sent) :])
+        sent, listener = self._sent[row], self._listeners[row]
+        if listener is not None and len(text) > len(sent) and text.startswith(sent):
+            listener(text[len(sent) :])
             self._sent[row] = text
 
     def _settled(self, text: str) -> str:

@@ -58,7 +58,8 @@ class RuDialoGptPrompt:
         return self._tokenizer.eos_token_id
 
     def text_ids(self, text: str) -> list[int]:
-        """Ids of chat text with every control token dropped, so text can never fake a turn or an end."""
+        """Ids of chat text with every control token dropped, so text can never fake a turn or an
+        end."""
         return [i for i in self._encode(text) if i not in self._control_ids]
 
     def encode(self, context: Sequence[Message], max_tokens: int) -> list[int]:
@@ -91,7 +92,8 @@ class RuDialoGptPrompt:
         ids = self._encode(marker)
         if not ids:
             raise SetupError(
-                f"the tokenizer turns the marker '{marker}' into no tokens; check the prompt markers"
+                f"the tokenizer turns the marker '{marker}' into no tokens; "
+                "check the prompt markers"
             )
         return ids
 
@@ -105,14 +107,16 @@ class RuDialoGptPrompt:
     def read_reply(
         self, generated: Sequence[int], prompt_tokens: int, stops: Sequence[str] = ()
     ) -> Reply:
-        """The reply in generated ids: cut at a stop id, a marker's text or a caller's stop string."""
+        """The reply in generated ids: cut at a stop id, a marker's text or a caller's stop
+        string."""
         ids, text, stopped = self.visible(generated, stops)
         return Reply(text.strip(), prompt_tokens, len(ids), "stop" if stopped else "length")
 
     def visible(
         self, generated: Sequence[int], stops: Sequence[str] = ()
     ) -> tuple[list[int], str, bool]:
-        """The reply's ids and text (not yet stripped) up to the first stop, and whether a stop ended it."""
+        """The reply's ids and text (not yet stripped) up to the first stop, and whether a stop
+        ended it."""
         ids, stopped = self.cut_reply(generated)
         text = self._tokenizer.decode(ids, skip_special_tokens=True)
         for marker in (self.markers.first, self.markers.second, *stops):
@@ -131,7 +135,8 @@ def padded(context: Sequence[Message], pad_to_messages: int) -> list[Message]:
 
 
 def prompt_text(context: Sequence[Message], markers: PromptMarkers, pad_to_messages: int) -> str:
-    """The prompt as text, for servers that tokenize it themselves: the same ids when markers are tokens."""
+    """The prompt as text, for servers that tokenize it themselves: the same ids when markers are
+    tokens."""
     turns = "".join(
         f"{markers.first if m.speaker is Speaker.USER else markers.second} {m.text} "
         for m in padded(context, pad_to_messages)

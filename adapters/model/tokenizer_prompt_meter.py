@@ -6,11 +6,12 @@ from collections.abc import Sequence
 
 from tinktalker.adapters.model.rudialogpt_prompt import RuDialoGptPrompt
 from tinktalker.domain.dialogue import Message
+from tinktalker.ports.prompt_meter import PromptMeter
 
 _UNLIMITED = 1 << 30
 
 
-class TokenizerPromptMeter:
+class TokenizerPromptMeter(PromptMeter):
     """Implements ports.PromptMeter."""
 
     def __init__(self, prompt: RuDialoGptPrompt, context_length: int) -> None:

@@ -1,9 +1,9 @@
 """Temperature, top-k and top-p in one logits processor that sorts only the top-k candidates.
 
-Hugging Face's TopPLogitsWarper sorts the whole vocabulary (50k for ruDialoGPT) for every beam row, although
-top-k has already masked all but k of them; on a CPU that sort was a fifth of a batched decoding step.
-The result is the same as HF's TemperatureLogitsWarper -> TopKLogitsWarper -> TopPLogitsWarper chain,
-ties at the k-th score included (a test compares them bit for bit).
+Hugging Face's TopPLogitsWarper sorts the whole vocabulary (50k for ruDialoGPT) for every beam row,
+although top-k has already masked all but k of them; on a CPU that sort was a fifth of a batched
+decoding step. The result is the same as HF's TemperatureLogitsWarper -> TopKLogitsWarper ->
+TopPLogitsWarper chain, ties at the k-th score included (a test compares them bit for bit).
 """
 
 from __future__ import annotations

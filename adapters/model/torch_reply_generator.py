@@ -65,7 +65,10 @@ class TorchReplyGenerator(InProcessReplyGenerator):
                 **self._kwargs(decoding),
             )
         generated = output[:, input_ids.shape[1] :].tolist()
-        return [self._prompt.read_reply(ids, len(p), stops) for ids, p in zip(generated, prompts)]
+        return [
+            self._prompt.read_reply(ids, len(p), stops)
+            for ids, p in zip(generated, prompts, strict=True)
+        ]
 
     def _kwargs(self, decoding: Decoding) -> dict:
         kwargs = decoding.generate_kwargs()
@@ -127,7 +130,10 @@ def open_torch_reply_generator(
         pad_to_messages,
     )
     dtype_name = str(model.dtype).removeprefix("torch.")
-    generator.runs_as = f"torch on {model.device}, {dtype_name}, {torch.get_num_threads()} threads, one batch at a time"
+    generator.runs_as = (
+        f"torch on {model.device}, {dtype_name}, {torch.get_num_threads()} threads, "
+        "one batch at a time"
+    )
     try:
         yield generator
     finally:

@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from tinktalker.domain.dialogue import Conversation, Message
+from tinktalker.ports.dialogue_store import DialogueStore
 
 
-class InMemoryDialogueStore:
+class InMemoryDialogueStore(DialogueStore):
     """Implements ports.DialogueStore; forgets everything when the process ends."""
 
     def __init__(self) -> None:

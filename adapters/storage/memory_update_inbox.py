@@ -5,9 +5,10 @@ from __future__ import annotations
 import time
 
 from tinktalker.domain.inbox import InboxEntry
+from tinktalker.ports.update_inbox import UpdateInbox
 
 
-class InMemoryUpdateInbox:
+class InMemoryUpdateInbox(UpdateInbox):
     """Implements ports.UpdateInbox for store.backend: memory (tests, throwaway sessions)."""
 
     def __init__(self) -> None:

@@ -1,4 +1,5 @@
-"""One SQLite file shared by the stores: checked at start, WAL, a busy timeout, queries off the event loop."""
+"""One SQLite file shared by the stores: checked at start, WAL, a busy timeout, queries off the
+event loop."""
 
 from __future__ import annotations
 
@@ -15,8 +16,9 @@ from typing import TypeVar
 from tinktalker.domain.errors import SetupError, StorageUnavailable
 
 T = TypeVar("T")
-# After a write found the file locked past the busy timeout, writes try once without waiting for this
-# long instead of each waiting the timeout out in turn (the callers keep what they could not write)
+# After a write found the file locked past the busy timeout, writes try once without waiting for
+# this long instead of each waiting the timeout out in turn (the callers keep what they could not
+# write)
 _PAUSE_AFTER_LOCKED_S = 10.0
 # A checkpoint copies the WAL into the file every this many writes (SQLite's own waits for 1,000
 # pages, which a small bot's file may never reach); the WAL is then cut back to this size
@@ -27,9 +29,10 @@ _META = "CREATE TABLE IF NOT EXISTS tinktalker_meta (key TEXT PRIMARY KEY, value
 
 class SqliteDatabase:
     """Queries run in a small thread pool, one connection per thread: readers never wait for writers
-    (WAL), writers wait for each other at most `busy_timeout_s`, and no conversation waits for another's
-    query on the event loop. Failures at run time raise `StorageUnavailable`; while another process
-    holds the file's lock, writes after the first that timed out do not wait for a few seconds."""
+    (WAL), writers wait for each other at most `busy_timeout_s`, and no conversation waits for
+    another's query on the event loop. Failures at run time raise `StorageUnavailable`; while
+    another process holds the file's lock, writes after the first that timed out do not wait for a
+    few seconds."""
 
     def __init__(self, path: str | Path, busy_timeout_s: float = 5.0, threads: int = 8) -> None:
         self.path = Path(path).expanduser()
@@ -143,7 +146,8 @@ class SqliteDatabase:
                 check_same_thread=False,
             )  # closed from the main thread at the end
             connection.execute(f"PRAGMA busy_timeout = {int(self._busy_timeout_s * 1000)}")
-            # WAL + NORMAL: a commit survives the process being killed (not a power cut) without an fsync each
+            # WAL + NORMAL: a commit survives the process being killed (not a power cut) without an
+            # fsync each
             connection.execute("PRAGMA synchronous = NORMAL")
             connection.execute(f"PRAGMA journal_size_limit = {_WAL_SIZE_LIMIT_BYTES}")
             self._local.connection = connection
@@ -225,7 +229,8 @@ def _setup_error(path: Path, error: Exception) -> SetupError:
 
 
 def open_sqlite_database(path: str, busy_timeout_s: float = 5.0) -> Iterator[SqliteDatabase]:
-    """Resource: opens and checks the file, yields the database, closes every connection on shutdown."""
+    """Resource: opens and checks the file, yields the database, closes every connection on
+    shutdown."""
     database = SqliteDatabase(path, busy_timeout_s)
     try:
         yield database

@@ -11,6 +11,7 @@ from typing import NamedTuple
 from tinktalker.adapters.storage.sqlite_database import SqliteDatabase
 from tinktalker.domain.dialogue import Conversation, Message, Speaker
 from tinktalker.domain.errors import StorageUnavailable
+from tinktalker.ports.dialogue_store import DialogueStore
 
 log = logging.getLogger(__name__)
 
@@ -30,7 +31,10 @@ _INDEXES = """
 CREATE INDEX IF NOT EXISTS messages_by_conversation ON messages (chat_id, topic_id, id);
 CREATE UNIQUE INDEX IF NOT EXISTS messages_by_turn_key ON messages (turn_key);
 """
-_INSERT = "INSERT OR IGNORE INTO messages (chat_id, topic_id, speaker, text, turn_key) VALUES (?, ?, ?, ?, ?)"
+_INSERT = (
+    "INSERT OR IGNORE INTO messages (chat_id, topic_id, speaker, text, turn_key) "
+    "VALUES (?, ?, ?, ?, ?)"
+)
 _MAX_UNSAVED = (
     10_000  # messages kept in memory while the file cannot be written; older ones are dropped
 )
@@ -44,10 +48,10 @@ class _Row(NamedTuple):
     turn_key: str
 
 
-class SqliteDialogueStore:
-    """Implements ports.DialogueStore on a shared SqliteDatabase. An exchange that cannot be written now
-    (another process holds the file) is kept in memory, included by `load_recent`, and written with the
-    next one; `append` still raises StorageUnavailable so the caller can log it."""
+class SqliteDialogueStore(DialogueStore):
+    """Implements ports.DialogueStore on a shared SqliteDatabase. An exchange that cannot be written
+    now (another process holds the file) is kept in memory, included by `load_recent`, and written
+    with the next one; `append` still raises StorageUnavailable so the caller can log it."""
 
     def __init__(self, database: SqliteDatabase) -> None:
         self._db = database

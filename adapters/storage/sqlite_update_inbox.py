@@ -8,6 +8,7 @@ import time
 from tinktalker.adapters.storage.sqlite_database import SqliteDatabase
 from tinktalker.domain.dialogue import Conversation
 from tinktalker.domain.inbox import InboxEntry
+from tinktalker.ports.update_inbox import UpdateInbox
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS inbox (
@@ -26,9 +27,10 @@ CREATE INDEX IF NOT EXISTS inbox_pending ON inbox (finished_at, update_id);
 _COLUMNS = "update_id, chat_id, topic_id, message_id, text, sent_at, payload"
 
 
-class SqliteUpdateInbox:
-    """Implements ports.UpdateInbox on a shared SqliteDatabase. A `finish` that cannot be written now is
-    kept and written with the next one (until then a restart would handle that update once more)."""
+class SqliteUpdateInbox(UpdateInbox):
+    """Implements ports.UpdateInbox on a shared SqliteDatabase. A `finish` that cannot be written
+    now is kept and written with the next one (until then a restart would handle that update once
+    more)."""
 
     def __init__(self, database: SqliteDatabase) -> None:
         self._db = database
@@ -49,7 +51,8 @@ class SqliteUpdateInbox:
         inserted = await self._db.write(
             lambda db: (
                 db.execute(
-                    f"INSERT OR IGNORE INTO inbox ({_COLUMNS}, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    f"INSERT OR IGNORE INTO inbox ({_COLUMNS}, recorded_at) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                     row,
                 ).rowcount
             )

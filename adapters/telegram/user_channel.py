@@ -22,6 +22,7 @@ from telegram.error import (
 
 from tinktalker.domain.dialogue import Conversation
 from tinktalker.domain.errors import DeliveryFailed
+from tinktalker.ports.user_channel import UserChannel
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +32,7 @@ _UNREADABLE_ANSWER = "Invalid server response"
 _BOUNDARIES = ("\n\n", "\n", ". ", "! ", "? ", "… ", "; ", ", ", " ")
 
 
-class TelegramUserChannel:
+class TelegramUserChannel(UserChannel):
     """Implements ports.UserChannel over a python-telegram-bot `Bot`.
 
     Each piece of a reply is sent on its own: a piece that fails for the network (a 5xx, no

@@ -1,1 +1,2 @@
-"""`tinktalker serve`: the HTTP API (Litestar app, routes, schemas, serving rules, metrics) under uvicorn."""
+"""`tinktalker serve`: the HTTP API (Litestar app, routes, schemas, serving rules, metrics) under
+uvicorn."""

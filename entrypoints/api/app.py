@@ -16,6 +16,7 @@ from litestar.handlers import BaseRouteHandler
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
 from litestar.response import Redirect
+from litestar.types import ControllerRouterHandler
 
 from tinktalker.entrypoints.api.access_log import AccessLog
 from tinktalker.entrypoints.api.binding import DOCS_PATH
@@ -68,7 +69,14 @@ def make_app(container: Container, settings: Settings, api_key: str | None = Non
     access = AccessLog()
     serving.on_tokens.extend([metrics.count_tokens, access.count_tokens])
 
-    routes = [generation_router(guards), health, ready, scrape, home, docs_assets_router()]
+    routes: list[ControllerRouterHandler] = [
+        generation_router(guards),
+        health,
+        ready,
+        scrape,
+        home,
+        docs_assets_router(),
+    ]
     app = Litestar(
         route_handlers=routes,
         dependencies={

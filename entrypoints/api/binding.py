@@ -1,4 +1,5 @@
-"""What `serve` says on start: where it listens, and, when it cannot, why (in use, permission, no such address)."""
+"""What `serve` says on start: where it listens, and, when it cannot, why (in use, permission, no
+such address)."""
 
 from __future__ import annotations
 
@@ -57,23 +58,37 @@ def bind_problem(host: str, port: int) -> str:
             probe.bind(address)
     except OSError as error:
         return describe_bind_error(host, port, error)
-    return f"cannot listen on {host}:{port} (see the line above); pick another port with --port (server.port)"
+    return (
+        f"cannot listen on {host}:{port} (see the line above); "
+        "pick another port with --port (server.port)"
+    )
 
 
 def describe_bind_error(host: str, port: int, error: OSError) -> str:
     where = f"cannot listen on {host}:{port}"
     if isinstance(error, socket.gaierror):
-        return f"{where}: no such host name '{host}'; pass --host 127.0.0.1, 0.0.0.0 or an address of this machine"
+        return (
+            f"{where}: no such host name '{host}'; "
+            "pass --host 127.0.0.1, 0.0.0.0 or an address of this machine"
+        )
     if error.errno == errno.EADDRINUSE:
-        return f"{where}: the port is in use by another program; stop it or pick another port with --port (server.port)"
+        return (
+            f"{where}: the port is in use by another program; "
+            "stop it or pick another port with --port (server.port)"
+        )
     if error.errno in (errno.EACCES, errno.EPERM):
         return (
-            f"{where}: permission denied (ports below 1024 need root); pick a port from 1024 up with "
+            f"{where}: permission denied (ports below 1024 need root); "
+            "pick a port from 1024 up with "
             "--port (server.port), e.g. --port 8000"
         )
     if error.errno == errno.EADDRNOTAVAIL:
         return (
-            f"{where}: this machine has no address {host}; pass --host 127.0.0.1, 0.0.0.0 or one of its "
+            f"{where}: this machine has no address {host}; "
+            "pass --host 127.0.0.1, 0.0.0.0 or one of its "
             "own addresses (server.host)"
         )
-    return f"{where}: {error.strerror or error}; pick another with --host/--port (server.host/server.port)"
+    return (
+        f"{where}: {error.strerror or error}; "
+        "pick another with --host/--port (server.host/server.port)"
+    )

@@ -1,5 +1,6 @@
-"""Connection hygiene for `tinktalker serve`: idle and slow connections are closed, the count is capped, the
-open-files limit is raised, and running out of descriptors is one log line, not a traceback per accept."""
+"""Connection hygiene for `tinktalker serve`: idle and slow connections are closed, the count is
+capped, the open-files limit is raised, and running out of descriptors is one log line, not a
+traceback per accept."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import logging
 import resource
 import time
 
-from uvicorn.protocols.http.h11_impl import H11Protocol
+from uvicorn.protocols.http.h11_impl import H11Protocol, RequestResponseCycle
 
 log = logging.getLogger(__name__)
 
@@ -21,11 +22,14 @@ _EXCESS_GRACE_S = (
 def guarded_h11(
     idle_timeout_s: float, header_timeout_s: float, max_connections: int
 ) -> type[H11Protocol]:
-    """uvicorn's h11 protocol with a deadline for each request head: `idle_timeout_s` for its first byte
-    (before the first request too, which uvicorn does not time), `header_timeout_s` from there to the
-    complete head; a connection beyond `max_connections` gets a short grace instead."""
+    """uvicorn's h11 protocol with a deadline for each request head: `idle_timeout_s` for its first
+    byte (before the first request too, which uvicorn does not time), `header_timeout_s` from there
+    to the complete head; a connection beyond `max_connections` gets a short grace instead."""
 
     class GuardedH11Protocol(H11Protocol):
+        _seen_cycle: RequestResponseCycle | None
+        _head_started: bool | None  # None once the head is whole
+
         def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
             super().connection_made(transport)
             self._deadline: asyncio.TimerHandle | None = None
@@ -79,7 +83,8 @@ def guarded_h11(
 
 
 def raise_open_files_limit() -> tuple[int, int]:
-    """Soft RLIMIT_NOFILE up to the hard limit (many distributions start services at 1024); the new pair."""
+    """Soft RLIMIT_NOFILE up to the hard limit (many distributions start services at 1024); the new
+    pair."""
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     wanted = hard if hard != resource.RLIM_INFINITY else max(soft, 1 << 20)
     if soft != resource.RLIM_INFINITY and soft < wanted:
@@ -92,8 +97,9 @@ def raise_open_files_limit() -> tuple[int, int]:
 
 
 class QuietAcceptErrors:
-    """Event-loop exception handler: running out of descriptors is logged once per `every_s` with a count,
-    without the traceback asyncio writes on each failed accept; anything else goes to the default handler."""
+    """Event-loop exception handler: running out of descriptors is logged once per `every_s` with a
+    count, without the traceback asyncio writes on each failed accept; anything else goes to the
+    default handler."""
 
     def __init__(self, every_s: float = 10.0) -> None:
         self._every_s = every_s
@@ -109,7 +115,8 @@ class QuietAcceptErrors:
         if now - self._last >= self._every_s:
             soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
             log.error(
-                "out of file descriptors (limit %d): new connections wait (%d refused accepts); lower "
+                "out of file descriptors (limit %d): new connections wait (%d refused accepts); "
+                "lower "
                 "server.max_connections or raise `ulimit -n`",
                 soft,
                 self._missed,

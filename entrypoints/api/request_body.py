@@ -1,4 +1,5 @@
-"""The request class of the API: a body that is not JSON is the client's mistake (400), whatever its bytes."""
+"""The request class of the API: a body that is not JSON is the client's mistake (400), whatever its
+bytes."""
 
 from __future__ import annotations
 
@@ -9,7 +10,8 @@ from litestar.exceptions import ClientException
 
 
 class JsonBodyRequest(Request):
-    """Litestar's Request, but undecodable or absurdly nested bodies are a 400 instead of an uncaught error."""
+    """Litestar's Request, but undecodable or absurdly nested bodies are a 400 instead of an
+    uncaught error."""
 
     async def json(self) -> Any:
         try:

@@ -1,4 +1,5 @@
-"""`tinktalker serve`: the HTTP API under uvicorn, the model loaded once before the first request."""
+"""`tinktalker serve`: the HTTP API under uvicorn, the model loaded once before the first
+request."""
 
 from __future__ import annotations
 

@@ -1,1 +1,2 @@
-"""`tinktalker bot`: the Telegram bot's run loop, its handlers, who it answers, and log redaction."""
+"""`tinktalker bot`: the Telegram bot's run loop, its handlers, who it answers, and log
+redaction."""

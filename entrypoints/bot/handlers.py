@@ -1,4 +1,5 @@
-"""Telegram updates in, DialogueService calls out: greetings, /reset, /ask, text, non-text, access, flooding."""
+"""Telegram updates in, DialogueService calls out: greetings, /reset, /ask, text, non-text, access,
+flooding."""
 
 from __future__ import annotations
 
@@ -159,7 +160,8 @@ class BotHandlers:
             await self._send(message, self._unavailable_reply)
 
     async def _unhurried(self, message: Message) -> bool:
-        """The flood guard: one sender's excess is dropped, with one "slow down" when they cross the limit."""
+        """The flood guard: one sender's excess is dropped, with one "slow down" when they cross the
+        limit."""
         sender = message.from_user.id if message.from_user else message.chat_id
         verdict = self._flood.check(sender, time.monotonic())
         if verdict is Verdict.WARN:
@@ -172,7 +174,8 @@ class BotHandlers:
         return verdict is Verdict.ANSWER
 
     def _quoted(self, message: Message) -> int | None:
-        """The message a reply quotes (bot.reply_threading), so a group sees whose question it answers."""
+        """The message a reply quotes (bot.reply_threading), so a group sees whose question it
+        answers."""
         threading = self._settings.reply_threading
         if threading == "always" or (threading == "groups" and not is_private(message)):
             return message.message_id

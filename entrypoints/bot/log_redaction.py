@@ -11,7 +11,8 @@ _formatter = logging.Formatter()
 
 
 def redact_in_logs(secret: str) -> None:
-    """From now on every log record, whichever logger or handler it goes through, has `secret` masked."""
+    """From now on every log record, whichever logger or handler it goes through, has `secret`
+    masked."""
     if not secret:
         return
     _secrets.update({secret, quote(secret, safe="")})

@@ -71,11 +71,12 @@ async def run_bot(
     webhook_secret = _check_webhook(settings, env) if settings.bot.mode == "webhook" else None
     stop = asyncio.Event() if stop is None else stop
     try:
-        # The store opens (and is checked) and the model loads before going online, so a broken setup
-        # fails before any chat
+        # The store opens (and is checked) and the model loads before going online, so a broken
+        # setup fails before any chat
         update_queue = container.telegram_update_queue()  # records updates in the durable inbox
         channel = container.telegram_channel()
-        # a missing torch for the local backend is the container's SetupError, like for every command
+        # a missing torch for the local backend is the container's SetupError, like for every
+        # command
         service = await resolved(container.dialogue_service(channel=channel))
         handlers = BotHandlers(
             service,
@@ -110,7 +111,8 @@ def read_token(env: Mapping[str, str]) -> str:
     token = read_secrets(env).telegram_token
     if not token:
         raise SetupError(
-            f"{TOKEN_ENV} is not set; create a bot with @BotFather and export {TOKEN_ENV}=<its token>"
+            f"{TOKEN_ENV} is not set; create a bot with @BotFather and "
+            f"export {TOKEN_ENV}=<its token>"
         )
     redact_in_logs(token)  # before any client exists that could log a URL holding it
     if not _BOT_TOKEN.fullmatch(token):  # checked before the model loads or the network is tried
@@ -122,7 +124,8 @@ def read_token(env: Mapping[str, str]) -> str:
 
 
 def _check_webhook(settings: Settings, env: Mapping[str, str]) -> str:
-    """The webhook's secret token (from the environment, else random per start), once the URL is known."""
+    """The webhook's secret token (from the environment, else random per start), once the URL is
+    known."""
     if not settings.bot.webhook.public_url:
         raise SetupError(
             "bot.webhook.public_url is empty; set it to the https URL Telegram should call, "
@@ -139,7 +142,8 @@ def _check_webhook(settings: Settings, env: Mapping[str, str]) -> str:
 
 @asynccontextmanager
 async def _online(application: Application, settings: Settings) -> AsyncIterator[None]:
-    """The Bot API client started (getMe) and shut down, with start-up failures as one line naming the fix."""
+    """The Bot API client started (getMe) and shut down, with start-up failures as one line naming
+    the fix."""
     try:
         await application.initialize()
     except InvalidToken:

@@ -21,21 +21,24 @@ CHAT_ID = Conversation("console")
 GREETING = (
     "Type a message and press Enter. /help lists the commands; /quit, Ctrl-D or Ctrl-C leaves.\n"
 )
-HELP = """\
-/reset   forget this conversation (the model starts afresh)
-/help    this list
-/quit    leave (also /exit, Ctrl-D at an empty prompt, or Ctrl-C)
-Ctrl-C at the prompt leaves at once. While a reply is being written (the model cannot stop midway) the
-first Ctrl-C leaves when it is done, a second leaves at once.
-Arrow keys edit the line; Up and Down recall earlier lines of this session; Ctrl-R searches them.
-"""
+HELP = (
+    "/reset   forget this conversation (the model starts afresh)\n"
+    "/help    this list\n"
+    "/quit    leave (also /exit, Ctrl-D at an empty prompt, or Ctrl-C)\n"
+    "Ctrl-C at the prompt leaves at once. While a reply is being written (the model cannot stop "
+    "midway) the\n"
+    "first Ctrl-C leaves when it is done, a second leaves at once.\n"
+    "Arrow keys edit the line; Up and Down recall earlier lines of this session; "
+    "Ctrl-R searches them.\n"
+)
 QUIT = ("/quit", "/exit")
 
 
 async def run_chat(
     container: Container, stdin: TextIO = sys.stdin, stdout: TextIO = sys.stdout
 ) -> int:
-    """Read lines until /quit, end of input or Ctrl-C at the prompt; each line is one user message."""
+    """Read lines until /quit, end of input or Ctrl-C at the prompt; each line is one user
+    message."""
     stdout.write("Loading the model…\n")
     stdout.flush()
     read_line = _terminal_reader() if _is_terminal(stdin, stdout) else _stream_reader(stdin, stdout)
@@ -61,7 +64,8 @@ def random_weights_line(model: str) -> str:
 
 
 async def _take(service: DialogueService, text: str, stdout: TextIO) -> int | None:
-    """Act on one line: a command, or a message for the model. An exit code when the chat ends here."""
+    """Act on one line: a command, or a message for the model. An exit code when the chat ends
+    here."""
     if text in QUIT:
         return 0
     if text == "/reset":
@@ -84,7 +88,10 @@ def history_line(container: Container) -> str:
     if container.config.store.backend() == "memory":
         return "History is kept in memory only and forgotten on exit (store.backend: memory).\n"
     path = Path(container.config.store.sqlite_path()).expanduser().resolve()
-    return f"History is kept in {path} (store.sqlite_path) and continues next time; /reset forgets it.\n"
+    return (
+        f"History is kept in {path} (store.sqlite_path) and continues next time; "
+        "/reset forgets it.\n"
+    )
 
 
 def _is_terminal(stdin: TextIO, stdout: TextIO) -> bool:
@@ -105,8 +112,8 @@ def _stream_reader(stdin: TextIO, stdout: TextIO):
 def _terminal_reader():
     """A terminal: GNU readline edits the line and keeps this session's lines (Up/Down, Ctrl-R).
 
-    The model waits while a person types, so the line is read right here; Ctrl-C, which asyncio would
-    only note until Enter, interrupts the read at once and leaves."""
+    The model waits while a person types, so the line is read right here; Ctrl-C, which asyncio
+    would only note until Enter, interrupts the read at once and leaves."""
     import readline  # noqa: F401  (importing it is what turns line editing on for input())
 
     def read_line(prompt: str) -> str | None:
@@ -126,8 +133,8 @@ def _terminal_reader():
 
 @contextmanager
 def _ctrl_c_during_a_reply(stdout: TextIO) -> Iterator[list[int]]:
-    """The model runs in a thread that cannot be stopped, and leaving waits for it: so the first Ctrl-C
-    says so and leaves after the reply, a second one leaves at once."""
+    """The model runs in a thread that cannot be stopped, and leaving waits for it: so the first
+    Ctrl-C says so and leaves after the reply, a second one leaves at once."""
     presses: list[int] = []  # one entry per Ctrl-C seen; non-empty = leave after the reply
     if not _main_thread():
         yield presses

@@ -1,1 +1,2 @@
-"""`tinktalker export`: a model folder that other engines (vLLM, TGI, transformers) serve as TinkTalker does."""
+"""`tinktalker export`: a model folder that other engines (vLLM, TGI, transformers) serve as
+TinkTalker does."""
