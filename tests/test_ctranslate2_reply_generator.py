@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+from functools import partial
 from pathlib import Path
 
 import pytest
 
+from tests.conftest import built_once
 from tests.dialogue_csv import PAIRS, write_dialogue_csv
 from tests.test_torch_reply_generator import CONTEXTS
 from tests.tiny_model import FIRST_MARKER, SECOND_MARKER
@@ -25,10 +27,17 @@ BEAMS = GenerationOptions(do_sample=False, num_beams=3)
 NO_PENALTIES = {"repetition_penalty": 1.0, "no_repeat_ngram_size": 0}
 
 
+# Each test in a child process: a native crash (CTranslate2 aborting) fails that test, by name.
+pytestmark = pytest.mark.forked
+
+
 @pytest.fixture(scope="module")
 def trained_dir(tiny_model_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A head-only run of the real training pipeline: an untied lm_head (tie_word_embeddings false)."""
-    scratch = tmp_path_factory.mktemp("trained")
+    return built_once(tmp_path_factory, "ct2-trained", partial(_trained, tiny_model_dir))
+
+
+def _trained(tiny_model_dir: Path, scratch: Path) -> Path:
     plan = TrainingPlan(
         data=write_dialogue_csv(scratch / "chat.csv", rows=120),
         base=str(tiny_model_dir),
