@@ -80,7 +80,6 @@ class Ctranslate2ReplyGenerator(InProcessReplyGenerator):
             for r, p in zip(results, prompts)
         ]
 
-
     def close(self) -> None:
         super().close()  # the last model call has returned
         vars(self).pop("_generator", None)  # freed here, never by a worker that held a callback

@@ -10,6 +10,8 @@ import time
 
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
+from tinktalker.entrypoints.api.framing import framed
+
 log = logging.getLogger(__name__)
 
 _OUT_OF_DESCRIPTORS = "socket.accept() out of system resource"
@@ -23,11 +25,13 @@ def guarded_h11(
 ) -> type[H11Protocol]:
     """uvicorn's h11 protocol with a deadline for each request head: `idle_timeout_s` for its first byte
     (before the first request too, which uvicorn does not time), `header_timeout_s` from there to the
-    complete head; a connection beyond `max_connections` gets a short grace instead."""
+    complete head; a connection beyond `max_connections` gets a short grace instead. The body
+    then has `header_timeout_s` too, and an ambiguous length is refused (framing.py)."""
 
     class GuardedH11Protocol(H11Protocol):
         def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
             super().connection_made(transport)
+            self.app = framed(self.app, header_timeout_s)  # type: ignore[arg-type]
             self._deadline: asyncio.TimerHandle | None = None
             self._seen_cycle = None
             self._excess = len(self.connections) > max_connections
