@@ -85,6 +85,12 @@ def url():
         ("/answer", {"context": ["a", "b", "c", "d"]}, 400, "context"),
         ("/answer", {"context": "hello"}, 400, "context"),
         ("/answer", {}, 400, "context"),
+        # booleans are true/false: 0/1 and "true" were read as booleans (stream=1 streamed)
+        (CHAT, chat("hi", stream=1), 400, "stream: Expected `bool`, got `int`"),
+        (CHAT, chat("hi", stream_options={"include_usage": 0}), 400, "include_usage"),
+        (CHAT, chat("hi", store="true"), 400, "store: Expected `bool`, got `str`"),
+        (CHAT, chat("hi", parallel_tool_calls=0), 400, "parallel_tool_calls"),
+        ("/v1/completions", {"model": "tinktalker", "prompt": "hi", "stream": 0}, 400, "stream"),
     ],
 )
 def test_bad_requests_get_a_4xx_json_error_naming_the_problem(url, path, body, status, says):
