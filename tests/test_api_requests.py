@@ -256,3 +256,17 @@ def test_with_an_api_key_replies_want_it_and_probes_do_not():
         assert schema["security"] == [{"bearer": []}]
         assert "401" in schema["paths"][CHAT]["post"]["responses"]
         assert "401" in schema["paths"]["/v1/models"]["get"]["responses"]
+
+
+def test_the_schema_max_tokens_is_what_the_model_positions_allow_and_is_enforced():
+    # a 16-position model behind server.max_tokens 256: the schema said 256, 17..256 were refused
+    with api_server(
+        EchoReplyGenerator(), WordCountPromptMeter(context_length=16), max_tokens=256
+    ) as base:
+        schema = httpx.get(base + "/schema/openapi.json").json()["components"]["schemas"]
+        maximum = schema["ChatCompletionRequest"]["properties"]["max_tokens"]["anyOf"][0]
+        assert maximum["maximum"] == 16  # the fake counts words: an empty prompt takes none
+        assert httpx.post(base + CHAT, json=chat("hi", max_tokens=16)).status_code == 200
+        beyond = httpx.post(base + CHAT, json=chat("hi", max_tokens=17))
+        assert beyond.status_code == 400
+        assert "max_tokens: Expected `int` <= 16" in beyond.json()["error"]["message"]

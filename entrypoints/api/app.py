@@ -16,7 +16,7 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
 
 from tinktalker.entrypoints.api.docs_page import docs_assets_router, docs_render_plugins
-from tinktalker.entrypoints.api.limits import ApiLimits
+from tinktalker.entrypoints.api.limits import ApiLimits, bound_by_model
 from tinktalker.entrypoints.api.metrics import ApiMetrics
 from tinktalker.entrypoints.api.openapi_truth import SchemaTruth, TruthfulJsonRenderPlugin
 from tinktalker.entrypoints.api.probes import health, ready, scrape
@@ -104,6 +104,7 @@ def _lifespan(container: Container, serving: Serving):
     async def lifespan(_: Litestar) -> AsyncIterator[None]:
         generator = await resolved(container.batching_reply_generator())  # loaded by `serve`
         serving.replies = await resolved(container.api_replies())
+        bound_by_model(serving, await serving.replies.longest_reply())
         serving.stats = lambda: getattr(generator, "stats", None)
         serving.ready = True
         try:
@@ -148,7 +149,7 @@ def _openapi(serving: Serving, secured: bool) -> OpenAPIConfig:
             "/v1/completions": CompletionRequest,
         },
         streaming_paths={"/v1/chat/completions", "/v1/completions"},
-        limits=limits,
+        limits=lambda: serving.limits,
         model_id=serving.model_id,
         secured=secured,
     )
