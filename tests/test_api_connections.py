@@ -2,6 +2,7 @@
 count is capped, the open-files limit is raised, and running out of descriptors does not flood the log."""
 
 import resource
+import signal
 import socket
 import time
 
@@ -154,3 +155,27 @@ def test_a_body_that_stops_arriving_gets_408_and_a_closed_connection(server):
         waited = time.monotonic() - started
     assert answer.startswith(b"HTTP/1.1 408 ") and b"did not arrive within 1.5 s" in answer
     assert waited < 8  # header_timeout_s is 1.5 here; before, it stayed open 150 s and more
+
+
+def test_during_a_drain_ready_answers_503_instead_of_refusing(tiny_model_dir):
+    env = {**ENV, "TINKTALKER__SERVER__HEADER_TIMEOUT_S": "60"}
+    with serve_process(tiny_model_dir, env) as (url, process):
+        in_flight = connect(url)  # a request whose body is still coming: the drain waits for it
+        in_flight.sendall(
+            b"POST /answer HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            b"Content-Length: 100\r\n\r\n{"
+        )
+        assert httpx.get(f"{url}/health", timeout=5).status_code == 200  # the head was read
+        process.send_signal(signal.SIGTERM)
+        answers = []
+        for _ in range(100):  # bounded: until the drain answers (before: refused at once)
+            try:
+                answers.append(httpx.get(f"{url}/ready", timeout=5).status_code)
+            except httpx.ConnectError:
+                answers.append("refused")
+            if answers[-1] != 200:  # 200: the signal is not handled yet
+                break
+            time.sleep(0.05)
+        assert answers[-1] == 503, answers
+        in_flight.close()  # the last request ends: the server stops by itself
+        assert process.wait(20) is not None

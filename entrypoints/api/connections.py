@@ -10,6 +10,7 @@ import time
 
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
+from tinktalker.entrypoints.api.draining import draining
 from tinktalker.entrypoints.api.framing import framed
 
 log = logging.getLogger(__name__)
@@ -31,7 +32,8 @@ def guarded_h11(
     class GuardedH11Protocol(H11Protocol):
         def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
             super().connection_made(transport)
-            self.app = framed(self.app, header_timeout_s)  # type: ignore[arg-type]
+            state = self.server_state
+            self.app = framed(self.app, header_timeout_s, lambda: draining(state))  # type: ignore[arg-type]
             self._deadline: asyncio.TimerHandle | None = None
             self._seen_cycle = None
             self._excess = len(self.connections) > max_connections

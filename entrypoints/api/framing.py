@@ -21,6 +21,8 @@ AMBIGUOUS_LENGTH = (
     "6.1); send one of them"
 )
 
+SHUTTING_DOWN = "the server is shutting down; retry on another instance or after its restart"
+
 
 class BodyTimeout(ApiError):
     """The head arrived, the body did not: answered 408, and the connection is closed."""
@@ -34,14 +36,17 @@ class BodyTimeout(ApiError):
         )
 
 
-def framed(app: App, body_timeout_s: float) -> App:
-    """`app` behind the framing rules; `body_timeout_s` counts from the complete head."""
+def framed(app: App, body_timeout_s: float, draining: Callable[[], bool]) -> App:
+    """`app` behind the framing rules; `body_timeout_s` counts from the complete head. While the
+    server drains, new requests get 503."""
 
     async def guarded(scope: Message, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await app(scope, receive, send)
         elif _ambiguous_length(scope["headers"]):
             await _refuse(send, 400, AMBIGUOUS_LENGTH)
+        elif draining():
+            await _refuse(send, 503, SHUTTING_DOWN, "unavailable", [(b"retry-after", b"5")])
         else:
             deadline = asyncio.get_running_loop().time() + body_timeout_s
             await app(scope, _body_in_time(receive, deadline, body_timeout_s), send)
@@ -72,11 +77,16 @@ def _body_in_time(receive: Receive, deadline: float, timeout_s: float) -> Receiv
     return timed
 
 
-async def _refuse(send: Send, status: int, message: str) -> None:
-    body = json.dumps(
-        {"error": {"message": message, "type": "invalid_request_error", "code": status}}
-    ).encode()
+async def _refuse(
+    send: Send,
+    status: int,
+    message: str,
+    kind: str = "invalid_request_error",
+    extra: list[tuple[bytes, bytes]] | None = None,
+) -> None:
+    body = json.dumps({"error": {"message": message, "type": kind, "code": status}}).encode()
     headers = [
+        *(extra or []),
         (b"content-type", b"application/json"),
         (b"content-length", str(len(body)).encode()),
         (b"connection", b"close"),

@@ -16,6 +16,7 @@ from tinktalker.entrypoints.api.connections import (
     guarded_h11,
     raise_open_files_limit,
 )
+from tinktalker.entrypoints.api.draining import DrainingServer
 from tinktalker.entrypoints.container import Container
 from tinktalker.entrypoints.resolving import resolved
 from tinktalker.entrypoints.settings import Settings
@@ -38,7 +39,7 @@ async def run_serve(container: Container, settings: Settings) -> int:
         timeout_graceful_shutdown=int(settings.server.request_timeout_s),
         **connection_options(settings),
     )
-    server = uvicorn.Server(config)
+    server = DrainingServer(config)
     announcer = asyncio.create_task(announce_when_listening(server, config.host))
     try:
         await server.serve()
