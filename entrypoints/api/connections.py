@@ -33,7 +33,7 @@ def guarded_h11(
         def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
             super().connection_made(transport)
             state = self.server_state
-            self.app = framed(self.app, header_timeout_s, lambda: draining(state))  # type: ignore[arg-type]
+            self.app = framed(self.app, header_timeout_s, lambda: draining(state))
             self._deadline: asyncio.TimerHandle | None = None
             self._seen_cycle = None
             self._excess = len(self.connections) > max_connections
