@@ -78,6 +78,7 @@ class BatchingReplyGenerator(ReplyGenerator):
         self._batch_seconds = 0.0  # moving average, for Retry-After
         self._sizes: Counter[int] = Counter()
         self._running: list[_Job] = []
+        self._streaming: asyncio.Future[list[Reply]] | None = None  # the running streamed batch
 
     @property
     def inner(self) -> ReplyGenerator:
@@ -157,6 +158,8 @@ class BatchingReplyGenerator(ReplyGenerator):
                 job.future.cancel()
             if job in self._queue:
                 self._queue.remove(job)
+        if self._streaming is not None and all(job.future.done() for job in self._running):
+            self._streaming.cancel()  # a streamed batch nobody waits for: the model stops
 
     def _ensure_worker(self) -> None:
         if self._worker is None or self._worker.done():
@@ -228,9 +231,21 @@ class BatchingReplyGenerator(ReplyGenerator):
                 job.future.set_result(reply)
 
     async def _replies(self, batch: list[_Job]) -> list[Reply]:
-        contexts, options = [job.context for job in batch], batch[0].options
         if all(job.pieces is None for job in batch):
-            return await self._inner.generate_batch(contexts, options)
+            return await self._inner.generate_batch(
+                [job.context for job in batch], batch[0].options
+            )
+        # its own task, so that the last caller leaving can stop it (and the model) at once
+        self._streaming = streaming = asyncio.ensure_future(self._streamed(batch))
+        try:
+            await asyncio.wait({streaming})
+        finally:
+            streaming.cancel()
+            self._streaming = None
+        return [] if streaming.cancelled() else streaming.result()  # [] when every caller left
+
+    async def _streamed(self, batch: list[_Job]) -> list[Reply]:
+        contexts, options = [job.context for job in batch], batch[0].options
         async with aclosing(self._inner.stream_batch(contexts, options)) as events:
             async for event in events:
                 if isinstance(event, list):

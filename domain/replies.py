@@ -118,6 +118,14 @@ class ReplyService:
         max_new_tokens = (options and options.max_new_tokens) or self.rules.max_new_tokens
         return await self._fitted(window, max_new_tokens)
 
+    async def longest_reply(self) -> int | None:
+        """The most new tokens a request may ask for: the model's positions less the shortest
+        prompt (None when nothing measures prompts)."""
+        if self._meter is None:
+            return None
+        shortest = await self._meter.prompt_tokens([Message(Speaker.USER, "")])
+        return max(self._meter.context_length - shortest, 0)
+
     async def _fitted(self, context: list[Message], max_new_tokens: int) -> list[Message]:
         """The context cut from its oldest side until its prompt fits `max_prompt_tokens` and, with
         `max_new_tokens` more, the model's positions: what fits is answered, not refused."""

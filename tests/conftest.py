@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import types
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -51,6 +52,24 @@ def _starts_processes(module: types.ModuleType) -> bool:
     return False
 
 
+def pytest_sessionstart(session: pytest.Session) -> None:
+    # Tests marked `forked` (native engines) run in children of this process: the session's
+    # temporary folder is made here, once, so that what they build is shared through it.
+    session.config._tmp_path_factory.getbasetemp()  # type: ignore[attr-defined]
+
+
+def built_once(factory: pytest.TempPathFactory, name: str, build: Callable[[Path], Path]) -> Path:
+    """`build(folder)` once per test session, also across forked children (they share the disk)."""
+    folder = factory.getbasetemp() / name
+    built = folder / ".built"
+    if built.exists():
+        return Path(built.read_text())
+    folder.mkdir(exist_ok=True)
+    result = build(folder)
+    built.write_text(str(result))
+    return result
+
+
 @pytest.fixture(scope="session", autouse=True)
 def conversion_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """model.engine auto converts models for CTranslate2 into the user's cache folder: tests use
@@ -64,7 +83,7 @@ def conversion_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from devkit.tiny_model import build_tiny_model
 
-    return build_tiny_model(tmp_path_factory.mktemp("tiny-model"))
+    return built_once(tmp_path_factory, "tiny-model", build_tiny_model)
 
 
 @pytest.fixture
@@ -75,3 +94,20 @@ def api():
 
     with BotApiStandIn(TOKEN) as stand_in:
         yield stand_in
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # pytest-forked 1.7 copies a report's fields as they are, and pytest 9 keeps the node id as a
+    # NodeId there, which marshal (its way back from the child) refuses: pass it as the plain
+    # string.
+    import pytest_forked
+
+    copied = pytest_forked.serialize_report
+
+    def serialized(report: pytest.TestReport) -> dict:
+        fields = copied(report)
+        if "_id" in fields:
+            fields["nodeid"] = str(fields.pop("_id"))
+        return fields
+
+    pytest_forked.serialize_report = serialized

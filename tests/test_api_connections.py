@@ -3,6 +3,7 @@ closed, the count is capped, the open-files limit is raised, and running out of 
 flood the log."""
 
 import resource
+import signal
 import socket
 import time
 
@@ -117,3 +118,65 @@ def test_running_out_of_descriptors_is_one_line_not_a_flood(tiny_model_dir):
         log = process.stderr.read()
     assert "out of file descriptors" in log
     assert "Traceback" not in log and log.count("out of file descriptors") <= 2
+
+
+def everything_until_closed(sock: socket.socket) -> bytes:
+    received = b""
+    while chunk := sock.recv(4096):
+        received += chunk
+    return received
+
+
+def test_a_request_with_both_lengths_is_refused_and_its_connection_closed(server):
+    # RFC 9112 6.1: Content-Length beside Transfer-Encoding can smuggle a second request past a
+    # proxy that reads the other length; the pipelined GET must never be answered
+    url, _ = server
+    smuggling = (
+        b"POST /answer HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        b"Content-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n"
+        b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n"
+    )
+    with connect(url) as sock:
+        sock.sendall(smuggling)
+        answers = everything_until_closed(sock)
+    assert answers.startswith(b"HTTP/1.1 400 ") and answers.count(b"HTTP/1.1 ") == 1
+    assert b"Content-Length and Transfer-Encoding" in answers
+
+
+def test_a_body_that_stops_arriving_gets_408_and_a_closed_connection(server):
+    url, _ = server
+    head = (
+        b"POST /answer HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        b"Content-Length: 100\r\n\r\n"
+    )
+    with connect(url) as sock:
+        sock.sendall(head + b'{"messages": ')  # and then nothing: 87 bytes never come
+        started = time.monotonic()
+        answer = everything_until_closed(sock)
+        waited = time.monotonic() - started
+    assert answer.startswith(b"HTTP/1.1 408 ") and b"did not arrive within 1.5 s" in answer
+    assert waited < 8  # header_timeout_s is 1.5 here; before, it stayed open 150 s and more
+
+
+def test_during_a_drain_ready_answers_503_instead_of_refusing(tiny_model_dir):
+    env = {**ENV, "TINKTALKER__SERVER__HEADER_TIMEOUT_S": "60"}
+    with serve_process(tiny_model_dir, env) as (url, process):
+        in_flight = connect(url)  # a request whose body is still coming: the drain waits for it
+        in_flight.sendall(
+            b"POST /answer HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            b"Content-Length: 100\r\n\r\n{"
+        )
+        assert httpx.get(f"{url}/health", timeout=5).status_code == 200  # the head was read
+        process.send_signal(signal.SIGTERM)
+        answers = []
+        for _ in range(100):  # bounded: until the drain answers (before: refused at once)
+            try:
+                answers.append(httpx.get(f"{url}/ready", timeout=5).status_code)
+            except httpx.ConnectError:
+                answers.append("refused")
+            if answers[-1] != 200:  # 200: the signal is not handled yet
+                break
+            time.sleep(0.05)
+        assert answers[-1] == 503, answers
+        in_flight.close()  # the last request ends: the server stops by itself
+        assert process.wait(20) is not None

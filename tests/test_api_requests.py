@@ -86,6 +86,12 @@ def url():
         ("/answer", {"context": ["a", "b", "c", "d"]}, 400, "context"),
         ("/answer", {"context": "hello"}, 400, "context"),
         ("/answer", {}, 400, "context"),
+        # booleans are true/false: 0/1 and "true" were read as booleans (stream=1 streamed)
+        (CHAT, chat("hi", stream=1), 400, "stream: Expected `bool`, got `int`"),
+        (CHAT, chat("hi", stream_options={"include_usage": 0}), 400, "include_usage"),
+        (CHAT, chat("hi", store="true"), 400, "store: Expected `bool`, got `str`"),
+        (CHAT, chat("hi", parallel_tool_calls=0), 400, "parallel_tool_calls"),
+        ("/v1/completions", {"model": "tinktalker", "prompt": "hi", "stream": 0}, 400, "stream"),
     ],
 )
 def test_bad_requests_get_a_4xx_json_error_naming_the_problem(url, path, body, status, says):
@@ -251,3 +257,17 @@ def test_with_an_api_key_replies_want_it_and_probes_do_not():
         assert schema["security"] == [{"bearer": []}]
         assert "401" in schema["paths"][CHAT]["post"]["responses"]
         assert "401" in schema["paths"]["/v1/models"]["get"]["responses"]
+
+
+def test_the_schema_max_tokens_is_what_the_model_positions_allow_and_is_enforced():
+    # a 16-position model behind server.max_tokens 256: the schema said 256, 17..256 were refused
+    with api_server(
+        EchoReplyGenerator(), WordCountPromptMeter(context_length=16), max_tokens=256
+    ) as base:
+        schema = httpx.get(base + "/schema/openapi.json").json()["components"]["schemas"]
+        maximum = schema["ChatCompletionRequest"]["properties"]["max_tokens"]["anyOf"][0]
+        assert maximum["maximum"] == 16  # the fake counts words: an empty prompt takes none
+        assert httpx.post(base + CHAT, json=chat("hi", max_tokens=16)).status_code == 200
+        beyond = httpx.post(base + CHAT, json=chat("hi", max_tokens=17))
+        assert beyond.status_code == 400
+        assert "max_tokens: Expected `int` <= 16" in beyond.json()["error"]["message"]

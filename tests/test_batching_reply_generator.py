@@ -313,3 +313,41 @@ def test_a_stream_closed_early_gives_its_place_back():
 
     inner, depth = asyncio.run(scenario())
     assert depth == 0 and [texts for texts, _ in inner.batches] == [["first"]]
+
+
+def test_a_streamed_batch_whose_callers_all_left_closes_the_model_stream():
+    # the client hung up: the model must not go on writing its rows to max_tokens
+    from tests.fakes import FakeReplyGenerator
+
+    async def scenario():
+        inner = FakeReplyGenerator(lambda c: "a long reply nobody will read", piece_chars=1)
+        inner.gate = asyncio.Event()  # never set: the replies are never written
+        batching = BatchingReplyGenerator(inner, max_batch_size=4, max_wait_s=0)
+        stream = batching.stream_batch([said("leaver"), said("leaver too")])
+        await anext(stream)
+        await stream.aclose()
+        await _until(lambda: inner.closed_streams == 1)
+        await batching.aclose()
+        return inner.closed_streams
+
+    assert asyncio.run(scenario()) == 1
+
+
+def test_a_streamed_caller_that_leaves_a_shared_batch_leaves_the_others_running():
+    from tests.fakes import FakeReplyGenerator
+
+    async def scenario():
+        inner = FakeReplyGenerator(lambda c: f"to {c[-1].text}", piece_chars=1)
+        batching = BatchingReplyGenerator(inner, max_batch_size=4, max_wait_s=0.05)
+        leaver = batching.stream_batch([said("a")])
+        stayer = batching.stream_batch([said("b")])
+        first = asyncio.ensure_future(anext(leaver))
+        rest = asyncio.ensure_future(_streamed(stayer))
+        await first
+        await leaver.aclose()
+        got = await rest
+        await batching.aclose()
+        return got
+
+    pieces, replies = asyncio.run(scenario())
+    assert [r.text for r in replies] == ["to b"] and "".join(t for _, t in pieces) == "to b"

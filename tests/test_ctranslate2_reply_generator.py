@@ -4,6 +4,7 @@ train` trained."""
 from __future__ import annotations
 
 import asyncio
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,7 @@ import pytest
 from devkit import schema_defaults as defaults
 from devkit.dialogue_csv import PAIRS, write_dialogue_csv
 from devkit.tiny_model import FIRST_MARKER, SECOND_MARKER
+from tests.conftest import built_once
 from tests.test_torch_reply_generator import CONTEXTS
 from tinktalker.adapters.model.ctranslate2_reply_generator import open_ctranslate2_reply_generator
 from tinktalker.adapters.model.loading import load_model_and_tokenizer
@@ -26,14 +28,19 @@ BEAMS = GenerationOptions(do_sample=False, num_beams=3)
 # (README).
 NO_PENALTIES = {"repetition_penalty": 1.0, "no_repeat_ngram_size": 0}
 
-pytestmark = pytest.mark.slow  # trains a model, converts it, serves it
+# Trains a model, converts it, serves it; each test in a child process, so a native crash
+# (CTranslate2 aborting) fails that test, by name.
+pytestmark = [pytest.mark.slow, pytest.mark.forked]
 
 
 @pytest.fixture(scope="module")
 def trained_dir(tiny_model_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A head-only run of the real training pipeline: an untied lm_head (tie_word_embeddings
     false)."""
-    scratch = tmp_path_factory.mktemp("trained")
+    return built_once(tmp_path_factory, "ct2-trained", partial(_trained, tiny_model_dir))
+
+
+def _trained(tiny_model_dir: Path, scratch: Path) -> Path:
     plan = defaults.training_plan(
         write_dialogue_csv(scratch / "chat.csv", rows=120),
         tiny_model_dir,

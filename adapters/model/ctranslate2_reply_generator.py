@@ -73,8 +73,8 @@ class Ctranslate2ReplyGenerator(InProcessReplyGenerator):
         stops = options.stop if options is not None else ()
         kwargs = generate_batch_kwargs(decoding, self._prompt.stop_ids)
         streamer = self._row_streamer(len(contexts), decoding, stops, hand_over)
-        if streamer is not None:  # one beam: CTranslate2 calls back with each token as it is chosen
-            kwargs["callback"] = partial(_push, streamer)
+        if streamer is not None and hand_over is not None:  # one beam: a callback per token chosen
+            kwargs["callback"] = partial(_step, streamer, hand_over)
         # split between the workers, which run their parts side by side (CTranslate2 groups them by
         # length)
         kwargs["max_batch_size"] = -(-len(prompts) // self._parallel_batches)
@@ -86,10 +86,22 @@ class Ctranslate2ReplyGenerator(InProcessReplyGenerator):
             for r, p in zip(results, prompts, strict=True)
         ]
 
+    def close(self) -> None:
+        super().close()  # the last model call has returned
+        vars(self).pop("_generator", None)  # freed here, never by a worker that held a callback
 
-def _push(streamer: RowStreamer, step: ctranslate2.GenerationStepResult) -> bool:
-    streamer.push(step.batch_id, step.token_id)
-    return False  # go on generating
+
+def _step(
+    streamer: RowStreamer, hand_over: HandOver, step: ctranslate2.GenerationStepResult
+) -> bool:
+    """CTranslate2's step callback, on its worker threads: it never raises into them (a Python
+    exception there aborts the process); True stops the row (its stream was closed)."""
+    try:
+        if not hand_over.given_up:
+            streamer.push(step.batch_id, step.token_id)
+    except BaseException:  # noqa: BLE001 - see above
+        hand_over.failed()
+    return hand_over.given_up
 
 
 def generate_batch_kwargs(decoding: Decoding, stop_ids: Sequence[int]) -> dict:

@@ -1,18 +1,20 @@
 """What both in-process engines share: one blocking model call at a time, off the event loop.
 
 Streaming is the one thread hop: the model's thread hands each piece to the event loop
-(`call_soon_threadsafe`), where `stream_batch` yields it."""
+(`PieceHandOver`), where `stream_batch` yields it; a closed stream stops its rows at the next
+step."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncGenerator, Callable, Sequence
+from collections.abc import AsyncGenerator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from typing import TYPE_CHECKING
 
 from tinktalker.adapters.model.decoding import Decoding
+from tinktalker.adapters.model.piece_hand_over import PieceHandOver
 from tinktalker.adapters.model.rudialogpt_prompt import RuDialoGptPrompt
 from tinktalker.domain.dialogue import GenerationOptions, Message, Reply, ReplyPiece, StreamEvent
 from tinktalker.domain.errors import ReplyUnavailable
@@ -23,7 +25,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-HandOver = Callable[[int, str], None]  # (row, piece), called from the model's thread
+HandOver = PieceHandOver  # (row, piece), called from the model's thread
 
 
 class InProcessReplyGenerator(ReplyGenerator):
@@ -57,12 +59,8 @@ class InProcessReplyGenerator(ReplyGenerator):
         if not contexts:
             yield []
             return
-        loop = asyncio.get_running_loop()
         pieces: asyncio.Queue[ReplyPiece | None] = asyncio.Queue()
-
-        def hand_over(row: int, text: str) -> None:
-            loop.call_soon_threadsafe(pieces.put_nowait, ReplyPiece(row, text))
-
+        hand_over = PieceHandOver(asyncio.get_running_loop(), pieces.put_nowait)
         work = asyncio.ensure_future(self._in_thread(contexts, options, hand_over))
         # after every piece: the thread hands its pieces over before its result
         work.add_done_callback(lambda _: pieces.put_nowait(None))
@@ -71,7 +69,8 @@ class InProcessReplyGenerator(ReplyGenerator):
                 yield piece
             yield work.result()
         finally:
-            work.cancel()  # a closed stream gives up its wait (the model's call runs to its end)
+            hand_over.give_up()  # a closed stream: the model stops these rows at its next step
+            work.cancel()
 
     async def _in_thread(
         self,
@@ -111,10 +110,13 @@ class InProcessReplyGenerator(ReplyGenerator):
             return None
         from tinktalker.adapters.model.reply_streamer import RowStreamer
 
-        markers = (self._prompt.markers.first, self._prompt.markers.second)
+        # Only the prompt, not `self`: a native engine's worker may drop its copy of the step
+        # callback last, and an engine freed on its own worker joins itself: abort.
+        prompt = self._prompt
+        markers = (prompt.markers.first, prompt.markers.second)
         return RowStreamer(
             [partial(hand_over, row) for row in range(rows)],
-            lambda ids: self._prompt.visible(ids, stops)[1:],
+            lambda ids: prompt.visible(ids, stops)[1:],
             (*markers, *stops),
         )
 

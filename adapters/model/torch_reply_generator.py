@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 
 import torch
-from transformers import LogitsProcessorList
+from transformers import LogitsProcessorList, StoppingCriteria, StoppingCriteriaList
 
 from tinktalker.adapters.model.decoding import Decoding
 from tinktalker.adapters.model.in_process_reply_generator import (
@@ -62,6 +62,9 @@ class TorchReplyGenerator(InProcessReplyGenerator):
                 eos_token_id=list(self._prompt.stop_ids),
                 pad_token_id=self._pad_id(),
                 streamer=self._row_streamer(len(contexts), decoding, stops, hand_over),
+                stopping_criteria=StoppingCriteriaList(
+                    [] if hand_over is None else [_GivenUp(hand_over)]
+                ),
                 **self._kwargs(decoding),
             )
         generated = output[:, input_ids.shape[1] :].tolist()
@@ -105,6 +108,19 @@ class TorchReplyGenerator(InProcessReplyGenerator):
             ids[row, width - len(prompt) :] = torch.tensor(prompt, dtype=torch.long)
             mask[row, width - len(prompt) :] = 1
         return ids, mask
+
+
+class _GivenUp(StoppingCriteria):
+    """Stops every row at the next step once its stream was closed (nobody reads the rest)."""
+
+    def __init__(self, hand_over: HandOver) -> None:
+        self._hand_over = hand_over
+
+    def __call__(self, input_ids: torch.LongTensor, scores: torch.FloatTensor, **_: object):
+        rows = input_ids.shape[0]
+        return torch.full(
+            (rows,), self._hand_over.given_up, dtype=torch.bool, device=input_ids.device
+        )
 
 
 def open_torch_reply_generator(

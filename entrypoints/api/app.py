@@ -21,7 +21,7 @@ from litestar.types import ControllerRouterHandler
 from tinktalker.entrypoints.api.access_log import AccessLog
 from tinktalker.entrypoints.api.binding import DOCS_PATH
 from tinktalker.entrypoints.api.docs_page import docs_assets_router, docs_render_plugins
-from tinktalker.entrypoints.api.limits import ApiLimits
+from tinktalker.entrypoints.api.limits import ApiLimits, bound_by_model
 from tinktalker.entrypoints.api.metrics import ApiMetrics
 from tinktalker.entrypoints.api.openapi_examples import ExampleFacts
 from tinktalker.entrypoints.api.openapi_truth import SchemaTruth, TruthfulJsonRenderPlugin
@@ -138,6 +138,7 @@ def _lifespan(container: Container, serving: Serving):
     async def lifespan(_: Litestar) -> AsyncIterator[None]:
         generator = await resolved(container.batching_reply_generator())  # loaded by `serve`
         serving.replies = await resolved(container.api_replies())
+        bound_by_model(serving, await serving.replies.longest_reply())
         serving.stats = lambda: getattr(generator, "stats", None)
         serving.ready = True
         try:
@@ -189,7 +190,7 @@ def _openapi(serving: Serving, secured: bool, facts: ExampleFacts) -> OpenAPICon
             "/v1/completions": CompletionRequest,
         },
         streaming_paths={"/v1/chat/completions", "/v1/completions"},
-        limits=limits,
+        limits=lambda: serving.limits,
         model_id=serving.model_id,
         secured=secured,
     )

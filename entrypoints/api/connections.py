@@ -11,6 +11,9 @@ import time
 
 from uvicorn.protocols.http.h11_impl import H11Protocol, RequestResponseCycle
 
+from tinktalker.entrypoints.api.draining import draining
+from tinktalker.entrypoints.api.framing import framed
+
 log = logging.getLogger(__name__)
 
 _OUT_OF_DESCRIPTORS = "socket.accept() out of system resource"
@@ -24,7 +27,8 @@ def guarded_h11(
 ) -> type[H11Protocol]:
     """uvicorn's h11 protocol with a deadline for each request head: `idle_timeout_s` for its first
     byte (before the first request too, which uvicorn does not time), `header_timeout_s` from there
-    to the complete head; a connection beyond `max_connections` gets a short grace instead."""
+    to the complete head; a connection beyond `max_connections` gets a short grace instead. The body
+    then has `header_timeout_s` too, and an ambiguous length is refused (framing.py)."""
 
     class GuardedH11Protocol(H11Protocol):
         _seen_cycle: RequestResponseCycle | None
@@ -32,6 +36,8 @@ def guarded_h11(
 
         def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
             super().connection_made(transport)
+            state = self.server_state
+            self.app = framed(self.app, header_timeout_s, lambda: draining(state))
             self._deadline: asyncio.TimerHandle | None = None
             self._seen_cycle = None
             self._excess = len(self.connections) > max_connections

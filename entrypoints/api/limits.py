@@ -7,8 +7,8 @@ set at the same fields of the published JSON Schema, so the schema still tells t
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any
 
 from litestar import Request
 from litestar.exceptions import ValidationException
@@ -19,6 +19,9 @@ from tinktalker.entrypoints.api.request_types import (
     CompletionRequest,
     SamplingRequest,
 )
+
+if TYPE_CHECKING:
+    from tinktalker.entrypoints.api.serving import Serving
 
 Body = ChatCompletionRequest | CompletionRequest | AnswerRequest
 
@@ -33,6 +36,15 @@ class ApiLimits:
     max_tokens: int
     max_n: int
     max_body_bytes: int
+
+
+def bound_by_model(serving: Serving, longest_reply: int | None) -> None:
+    """max_tokens (checked and published) and the default within what the model can write."""
+    if longest_reply is not None:
+        serving.limits = replace(
+            serving.limits, max_tokens=min(serving.limits.max_tokens, longest_reply)
+        )
+        serving.default_max_tokens = min(serving.default_max_tokens, longest_reply)
 
 
 def check_limits(request: Request, data: Body, limits: ApiLimits) -> None:

@@ -8,6 +8,7 @@ Schema, so that is the one published for each request body, with the server's li
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -65,7 +66,7 @@ class TruthfulJsonRenderPlugin(JsonRenderPlugin):
 class SchemaTruth:
     bodies: dict[str, type]  # path: the type of its POST body
     streaming_paths: set[str]
-    limits: ApiLimits
+    limits: Callable[[], ApiLimits]  # as the loaded model bounds them
     model_id: str
     secured: bool  # whether an API key is asked for (else no 401 is possible)
 
@@ -77,7 +78,7 @@ def truthful(document: dict[str, Any], truth: SchemaTruth) -> dict[str, Any]:
     bodies, streaming_paths = truth.bodies, truth.streaming_paths
     paths = list(bodies)
     refs, components = msgspec.json.schema_components([bodies[p] for p in paths], ref_template=_REF)
-    publish_limits(components, truth.limits, truth.model_id)
+    publish_limits(components, truth.limits(), truth.model_id)
     document.setdefault("components", {}).setdefault("schemas", {}).update(components)
     if not truth.secured:
         for operations in document["paths"].values():

@@ -10,6 +10,7 @@ from litestar.openapi.datastructures import ResponseSpec
 from litestar.types import Guard
 
 from tinktalker.domain.dialogue import GenerationOptions, Message, Speaker
+from tinktalker.entrypoints.api.booleans import check_booleans
 from tinktalker.entrypoints.api.limits import check_limits
 from tinktalker.entrypoints.api.request_types import (
     AnswerRequest,
@@ -75,6 +76,7 @@ async def answer(request: Request, data: AnswerRequest, serving: Serving) -> Res
     """The original TinkTalker endpoint, byte for byte: `{"context": [up to 3 strings]}` in, the
     reply as a JSON string out. Strings alternate speakers and the last is the user's; decoding is
     the server's."""
+    await check_booleans(request, type(data))
     check_limits(request, data, serving.limits)
     count = len(data.context)
     messages = [
@@ -103,6 +105,7 @@ async def chat_completions(
     Server-Sent Events (`chat.completion.chunk`, then `data: [DONE]`): token by token with one
     beam, else one content chunk once the reply is written. Tools, logprobs and non-zero penalties
     are refused."""
+    await check_booleans(request, type(data))
     check_limits(request, data, serving.limits)
     _check_model(serving, data.model)
     messages = [
@@ -143,6 +146,7 @@ async def completions(
 ) -> Response[Completion]:
     """OpenAI-compatible completion: the prompt is taken as one user message and the reply is the
     bot's answer to it. Same parameters, streaming and refusals as chat completions."""
+    await check_booleans(request, type(data))
     check_limits(request, data, serving.limits)
     _check_model(serving, data.model)
     messages = [Message(Speaker.USER, data.prompt)]

@@ -22,6 +22,7 @@ from tinktalker.entrypoints.api.connections import (
     guarded_h11,
     raise_open_files_limit,
 )
+from tinktalker.entrypoints.api.draining import DrainingServer
 from tinktalker.entrypoints.container import Container
 from tinktalker.entrypoints.environment_secrets import API_KEY_ENV, read_secrets
 from tinktalker.entrypoints.random_weights import random_weights_note
@@ -42,7 +43,7 @@ async def run_serve(container: Container, settings: Settings) -> int:
         api_key = read_secrets().api_key or None
         app = make_app(container, settings, api_key=api_key)
         show_access_lines(settings.logging.level)
-        server = uvicorn.Server(_uvicorn_config(app.state.access_log.middleware(app), settings))
+        server = DrainingServer(_uvicorn_config(app.state.access_log.middleware(app), settings))
         inner = await resolved(container.reply_generator())  # already open: no wait
         about = start_block(settings, getattr(inner, "runs_as", ""), api_key)
         announcer = asyncio.create_task(announce_when_listening(server, server.config.host, about))
