@@ -28,9 +28,10 @@ from tinktalker.adapters.storage.sqlite_update_inbox import SqliteUpdateInbox
 from tinktalker.domain.durable_inbox import DurableInbox
 from tinktalker.domain.errors import SetupError
 from tinktalker.domain.replies import ReplyRules, ReplyService
-from tinktalker.domain.service import DialoguePolicy, DialogueService
+from tinktalker.domain.service import DialoguePolicy, DialogueService, Drafting
 from tinktalker.domain.turns import ConversationTurns
 from tinktalker.entrypoints.settings import Settings
+from tinktalker.ports.draft_channel import DraftChannel
 
 
 def _open_local_generator(
@@ -83,6 +84,13 @@ def _telegram_channel(**settings):
     from tinktalker.adapters.telegram.user_channel import TelegramUserChannel
 
     return TelegramUserChannel(**settings)
+
+
+def _drafting(
+    *, enabled: bool, num_beams: int, channel: DraftChannel, interval_s: float
+) -> Drafting | None:
+    # beams rewrite earlier words until the end, so their replies are not shown as they are written
+    return Drafting(channel=channel, interval_s=interval_s) if enabled and num_beams == 1 else None
 
 
 def _telegram_update_queue(**settings):
@@ -283,6 +291,13 @@ class Container(containers.DeclarativeContainer):
         typing_interval_s=config.bot.typing_interval_s,
         send_retries=config.bot.send_retries,
         send_backoff_s=config.bot.send_backoff_s,
+    )
+    telegram_drafting = providers.Singleton(
+        _drafting,
+        enabled=config.bot.stream_drafts,
+        num_beams=config.generation.num_beams,
+        channel=telegram_channel,
+        interval_s=config.bot.draft_interval_s,
     )
 
 

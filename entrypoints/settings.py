@@ -121,6 +121,8 @@ class BotSettings(Section):
     backlog_max_age_s: float | None = Field(3600.0, gt=0)
     reply_threading: Literal["groups", "always", "never"] = "groups"
     user_messages_per_minute: int = Field(20, ge=0)
+    stream_drafts: bool = True
+    draft_interval_s: float = Field(0.4, ge=0.1)
     texts: BotTexts = BotTexts()
 
 

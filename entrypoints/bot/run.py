@@ -56,7 +56,8 @@ async def run_bot(
         update_queue = container.telegram_update_queue()  # records updates in the durable inbox
         channel = container.telegram_channel()
         # a missing torch for the local backend is the container's SetupError, like for every command
-        service = await resolved(container.dialogue_service(channel=channel))
+        drafting = container.telegram_drafting()  # private chats see replies as they are written
+        service = await resolved(container.dialogue_service(channel=channel, drafting=drafting))
         handlers = BotHandlers(service, channel, settings.bot, settings.dialogue.unavailable_reply)
         application = container.telegram_application()
         handlers.register(application)
