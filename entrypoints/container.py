@@ -120,6 +120,16 @@ def _prompt_meter_of(generator: object) -> TokenizerPromptMeter | None:
     return TokenizerPromptMeter(generator.prompt, generator.max_positions)
 
 
+async def _open_batching(inner: object, max_in_flight: int, **settings) -> AsyncIterator:
+    # 0 = as many batches at once as the in-process engine runs side by side (1 elsewhere)
+    if not max_in_flight:
+        max_in_flight = inner.batches_in_flight if isinstance(inner, InProcessReplyGenerator) else 1
+    async with asynccontextmanager(open_batching_reply_generator)(
+        inner, max_in_flight=max_in_flight, **settings
+    ) as generator:
+        yield generator
+
+
 class Container(containers.DeclarativeContainer):
     config = providers.Configuration(strict=True)
     prompt_markers = providers.Factory(
@@ -163,8 +173,9 @@ class Container(containers.DeclarativeContainer):
 
     # The same generator with micro-batching in front (tinktalker serve uses it; so can an in-process bot).
     batching_reply_generator = providers.Resource(
-        open_batching_reply_generator,
+        _open_batching,
         inner=reply_generator,
+        max_in_flight=config.batching.max_in_flight,
         max_batch_size=config.batching.max_batch_size,
         max_wait_s=config.batching.max_wait_s,
         max_queue=config.batching.max_queue,

@@ -153,6 +153,7 @@ class BatchingSettings(Section):
     max_wait_s: float = Field(0.005, ge=0)
     max_queue: int = Field(64, ge=1)
     refill_wait_s: float = Field(0.05, ge=0)
+    max_in_flight: int = Field(0, ge=0)
 
 
 class ServerSettings(Section):
