@@ -52,8 +52,8 @@ class BatchingReplyGenerator:
     Streamed requests (`stream_batch`) join the same batches; the inner generator streams a batch
     that holds one. Seeded requests run alone, so a seed gives the same reply under any load. At most `max_queue`
     requests wait; more raise `GeneratorBusy`. A cancelled request leaves the queue at once.
-    Up to `max_in_flight` batches run at once (an inner generator with several workers), so a request
-    that arrives while a batch runs starts on the next free worker, not after every batch has ended.
+    Up to `max_in_flight` batches run at once (an inner generator with several workers), so a
+    request that arrives while a batch runs starts on the next free worker, not after it ended.
     """
 
     def __init__(
