@@ -1,7 +1,9 @@
-"""`tinktalker serve` under 1, 8 and 32 closed-loop clients, today's batching against batches in
-flight (batching.max_in_flight), and vLLM's CPU server when it is installed: tokens/s, p50, p95.
+"""`tinktalker serve` under 1, 8 and 32 closed-loop clients, batches of 8 (before issue 19) against
+batches of 32 and batches in flight (batching.max_in_flight), and vLLM's CPU server when it is
+installed: tokens/s, p50, p95.
 
-    python bench/peers.py [--rounds 1] [--requests 1] [--model FOLDER] [--vllm PATH/TO/vllm]
+    python bench/peers.py [--rounds 1] [--requests 1] [--clients 1,8,32] [--only TEXT]
+                          [--model FOLDER] [--vllm PATH/TO/vllm] [--machine TEXT]
 
 Builds a ruDialoGPT-medium-shaped random GPT-2 (24 x 1024, vocab 50261, untied head) unless
 --model is given; every reply is exactly 40 new tokens (generation.min_new_tokens =
@@ -38,14 +40,24 @@ from tests.tiny_model import build_medium_shaped_model  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"
 MESSAGE = "что думаешь о рынке?"
-CLIENTS = (1, 8, 32)
 ONE_BEAM = {"TINKTALKER__GENERATION__NUM_BEAMS": "1"}
-TODAY = {"TINKTALKER__BATCHING__MAX_IN_FLIGHT": "1"}
+BEFORE = {  # main before issue 19: batches of 8, one at a time
+    "TINKTALKER__BATCHING__MAX_BATCH_SIZE": "8",
+    "TINKTALKER__BATCHING__MAX_IN_FLIGHT": "1",
+}
+BATCH_32 = {"TINKTALKER__BATCHING__MAX_BATCH_SIZE": "32"}
+IN_FLIGHT = {"TINKTALKER__BATCHING__MAX_IN_FLIGHT": "0"}
 SERVERS = {  # label: tinktalker serve's environment on top of the common one
-    "ctranslate2 int8, beams (3), one batch at a time (before)": TODAY,
-    "ctranslate2 int8, beams (3), batches in flight": {},
-    "ctranslate2 int8, 1 beam, one batch at a time (before)": {**ONE_BEAM, **TODAY},
-    "ctranslate2 int8, 1 beam, batches in flight": ONE_BEAM,
+    "ctranslate2 int8, beams (3), batches of 8 (before)": BEFORE,
+    "ctranslate2 int8, beams (3), batches of 32": {**BEFORE, **BATCH_32},
+    "ctranslate2 int8, 1 beam, batches of 8 (before)": {**BEFORE, **ONE_BEAM},
+    "ctranslate2 int8, 1 beam, batches of 32": {**BEFORE, **BATCH_32, **ONE_BEAM},
+    "ctranslate2 int8, 1 beam, batches of 32, 2 in flight": {
+        **BEFORE,
+        **BATCH_32,
+        **ONE_BEAM,
+        **IN_FLIGHT,
+    },
 }
 
 
@@ -79,10 +91,12 @@ async def closed_loop(url: str, model: str, clients: int, requests: int) -> dict
     }
 
 
-def run_cells(url: str, model: str, label: str, round_: int, requests: int) -> list[dict]:
+def run_cells(
+    url: str, model: str, label: str, round_: int, requests: int, cells: tuple[int, ...]
+) -> list[dict]:
     asyncio.run(closed_loop(url, model, 1, 1))  # warm-up
     rows = []
-    for clients in CLIENTS:
+    for clients in cells:
         row = {"server": label, "round": round_}
         row |= asyncio.run(closed_loop(url, model, clients, requests if clients > 1 else 3))
         print(line(row), flush=True)
@@ -127,26 +141,29 @@ HEADER = [
 
 
 def ratio_lines(rows: list[dict]) -> list[str]:
-    """Per cell: the median over rounds of 'batches in flight' / 'one batch at a time'."""
+    """Per server and cell: the median over rounds of its tokens/s and p95 over the same beams'
+    "before" row of the same round."""
     out = []
-    for beams in ("beams (3)", "1 beam"):
-        for clients in CLIENTS:
-            pairs = [
-                (new, old)
-                for new in rows
-                for old in rows
-                if new["round"] == old["round"]
-                and new["clients"] == old["clients"] == clients
-                and new["server"] == f"ctranslate2 int8, {beams}, batches in flight"
-                and old["server"] == f"ctranslate2 int8, {beams}, one batch at a time (before)"
-            ]
-            if pairs:
-                speed = statistics.median(n["tokens_per_s"] / o["tokens_per_s"] for n, o in pairs)
-                p95 = statistics.median(n["p95_s"] / o["p95_s"] for n, o in pairs)
-                out.append(
-                    f"{beams}, {clients} client(s): in flight / before = {speed:.2f}x tokens/s, "
-                    f"p95 {p95:.2f}x"
-                )
+    for row in rows:
+        if "(before)" in row["server"] or row["server"].startswith("vLLM") or row["round"] != 1:
+            continue
+        beams = row["server"].split(", ")[1]
+        pairs = [
+            (new, old)
+            for new in rows
+            for old in rows
+            if new["server"] == row["server"]
+            and old["server"] == f"ctranslate2 int8, {beams}, batches of 8 (before)"
+            and new["round"] == old["round"]
+            and new["clients"] == old["clients"] == row["clients"]
+        ]
+        if pairs:
+            speed = statistics.median(n["tokens_per_s"] / o["tokens_per_s"] for n, o in pairs)
+            p95 = statistics.median(n["p95_s"] / o["p95_s"] for n, o in pairs)
+            out.append(
+                f"{row['server']}, {row['clients']} client(s): {speed:.2f}x the tokens/s of "
+                f"batches of 8 (before), p95 {p95:.2f}x"
+            )
     return out
 
 
@@ -183,7 +200,10 @@ def main() -> None:
     parser.add_argument("--model", type=Path)
     parser.add_argument("--vllm", type=Path, help="the vllm executable of its own venv")
     parser.add_argument("--machine", default="", help="what to say about the CPU and its load")
+    parser.add_argument("--only", help="run only the servers whose label contains this")
+    parser.add_argument("--clients", default="1,8,32", help="the cells, e.g. 32 or 1,8,32")
     args = parser.parse_args()
+    cells = tuple(int(c) for c in args.clients.split(","))
     print("\n".join(HEADER), flush=True)
     rows: list[dict] = []
     with tempfile.TemporaryDirectory() as scratch:
@@ -203,11 +223,15 @@ def main() -> None:
             subprocess.run([*export, "--model", str(model), "--output", str(exported)], check=True)
         for round_ in range(1, args.rounds + 1):
             for label, extra in SERVERS.items():
+                if args.only and args.only not in label:
+                    continue
                 with serve_process(model, {**env, **extra}, ready_timeout_s=900) as (url, _):
-                    rows += run_cells(url, "tinktalker", label, round_, args.requests)
+                    rows += run_cells(url, "tinktalker", label, round_, args.requests, cells)
             if args.vllm:
                 with vllm_server(args.vllm, exported) as url:
-                    rows += run_cells(url, str(exported), "vLLM CPU bf16", round_, args.requests)
+                    rows += run_cells(
+                        url, str(exported), "vLLM CPU bf16", round_, args.requests, cells
+                    )
     machine = args.machine or (
         f"{platform.machine()}, {os.cpu_count()} CPU cores visible, shared with other work"
     )

@@ -149,7 +149,7 @@ class TrainingSettings(Section):
 
 
 class BatchingSettings(Section):
-    max_batch_size: int = Field(8, ge=1)
+    max_batch_size: int = Field(32, ge=1)
     max_wait_s: float = Field(0.005, ge=0)
     max_queue: int = Field(64, ge=1)
     refill_wait_s: float = Field(0.05, ge=0)
