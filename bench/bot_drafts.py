@@ -50,7 +50,9 @@ def run_bot(model: Path, scratch: str, drafts: bool, messages: int) -> list[dict
             "TINKTALKER_MODEL": str(model),
             "TINKTALKER__STORE__BACKEND": "memory",
             "TINKTALKER__MODEL__ENGINE": "ctranslate2",
-            "TINKTALKER__MODEL__CACHE_DIR": f"{scratch}/cache",
+            "TINKTALKER__MODEL__CACHE_DIR": os.environ.get(
+                "TINKTALKER__MODEL__CACHE_DIR", f"{scratch}/cache"
+            ),
             "TINKTALKER__BOT__API_BASE_URL": api.base_url,
             "TINKTALKER__BOT__POLLING_TIMEOUT_S": "1",
             "TINKTALKER__BOT__STREAM_DRAFTS": str(drafts).lower(),

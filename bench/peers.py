@@ -202,6 +202,7 @@ def main() -> None:
     parser.add_argument("--machine", default="", help="what to say about the CPU and its load")
     parser.add_argument("--only", help="run only the servers whose label contains this")
     parser.add_argument("--clients", default="1,8,32", help="the cells, e.g. 32 or 1,8,32")
+    parser.add_argument("--cache-dir", type=Path, help="keep ctranslate2's conversion here")
     args = parser.parse_args()
     cells = tuple(int(c) for c in args.clients.split(","))
     print("\n".join(HEADER), flush=True)
@@ -212,7 +213,7 @@ def main() -> None:
             "TINKTALKER__STORE__BACKEND": "memory",
             "TINKTALKER__MODEL__DEVICE": "cpu",
             "TINKTALKER__MODEL__ENGINE": "ctranslate2",
-            "TINKTALKER__MODEL__CACHE_DIR": f"{scratch}/cache",
+            "TINKTALKER__MODEL__CACHE_DIR": str(args.cache_dir or f"{scratch}/cache"),
             "TINKTALKER__GENERATION__MIN_NEW_TOKENS": "40",
             "TINKTALKER__GENERATION__MAX_NEW_TOKENS": "40",
             "TINKTALKER__SERVER__REQUEST_TIMEOUT_S": "3600",
