@@ -87,6 +87,11 @@ class BatchingReplyGenerator:
         return self._inner
 
     @property
+    def max_in_flight(self) -> int:
+        """Batches it runs at once."""
+        return self._max_in_flight
+
+    @property
     def stats(self) -> BatchingStats:
         return BatchingStats(
             sum(self._sizes.values()),
