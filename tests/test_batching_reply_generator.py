@@ -343,7 +343,9 @@ def test_with_two_in_flight_a_request_does_not_wait_for_the_running_batch(in_fli
             inner, max_batch_size=8, max_wait_s=0, refill_wait_s=0, max_in_flight=in_flight
         )
         slow = asyncio.ensure_future(batching.generate(said("slow")))
-        while not inner.batches:  # the slow batch has started
+        for _ in range(1000):  # until the slow batch has started (bounded)
+            if inner.running:
+                break
             await asyncio.sleep(0)
         quick = asyncio.ensure_future(batching.generate(said("quick")))
         await _turns(50)
