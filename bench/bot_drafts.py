@@ -3,7 +3,9 @@ message, with a real `tinktalker bot` polling the Bot API stand-in on loopback.
 
     python bench/bot_drafts.py [--messages 4] [--model FOLDER]
 
-Builds a ruDialoGPT-medium-shaped random GPT-2 (24 x 1024, vocab 50261) unless --model is given;
+Builds a ruDialoGPT-medium-shaped random GPT-2 (24 x 1024, vocab 50261) unless --model is given
+(its tiny tokenizer decodes most sampled ids to nothing, so for drafts pass a 24 x 1024 model with
+the tokenizer's own vocabulary, as the committed results did);
 ctranslate2 int8, one-beam sampling, exactly 40 new tokens. For each message (drafts on and off in
 turn, one bot process each), the seconds from the message reaching the stand-in to the first
 sendMessageDraft and to the sendMessage. Writes bench/results/bot_drafts.{md,json}.
