@@ -55,6 +55,8 @@ class BatchingReplyGenerator(ReplyGenerator):
     the inner generator streams a batch that holds one. Seeded requests run alone, so a seed gives
     the same reply under any load. At most `max_queue` requests wait; more raise `GeneratorBusy`. A
     cancelled request leaves the queue at once.
+    Up to `max_in_flight` batches run at once (an inner generator with several workers), so a
+    request that arrives while a batch runs starts on the next free worker, not after it ended.
     """
 
     def __init__(
@@ -64,8 +66,11 @@ class BatchingReplyGenerator(ReplyGenerator):
         max_wait_s: float = 0.005,
         max_queue: int = 64,
         refill_wait_s: float = 0.05,
+        max_in_flight: int = 1,
     ) -> None:
         self._inner = inner
+        self._max_in_flight = max(1, max_in_flight)
+        self._flights: set[asyncio.Task] = set()
         self._max_batch = max(1, max_batch_size)
         self._max_wait = max(0.0, max_wait_s)
         self._refill_wait = max(0.0, refill_wait_s)
@@ -77,13 +82,19 @@ class BatchingReplyGenerator(ReplyGenerator):
         self._worker: asyncio.Task | None = None
         self._batch_seconds = 0.0  # moving average, for Retry-After
         self._sizes: Counter[int] = Counter()
-        self._running: list[_Job] = []
-        self._streaming: asyncio.Future[list[Reply]] | None = None  # the running streamed batch
+        self._running: list[list[_Job]] = []  # the batches in flight
+        # id(batch) -> its streamed run, cancelled when every caller of that batch has left
+        self._streaming: dict[int, asyncio.Future[list[Reply]]] = {}
 
     @property
     def inner(self) -> ReplyGenerator:
         """The generator it batches for."""
         return self._inner
+
+    @property
+    def max_in_flight(self) -> int:
+        """Batches it runs at once."""
+        return self._max_in_flight
 
     @property
     def stats(self) -> BatchingStats:
@@ -158,8 +169,10 @@ class BatchingReplyGenerator(ReplyGenerator):
                 job.future.cancel()
             if job in self._queue:
                 self._queue.remove(job)
-        if self._streaming is not None and all(job.future.done() for job in self._running):
-            self._streaming.cancel()  # a streamed batch nobody waits for: the model stops
+        for batch in self._running:
+            streaming = self._streaming.get(id(batch))
+            if streaming is not None and all(job.future.done() for job in batch):
+                streaming.cancel()  # a streamed batch nobody waits for: the model stops
 
     def _ensure_worker(self) -> None:
         if self._worker is None or self._worker.done():
@@ -172,9 +185,16 @@ class BatchingReplyGenerator(ReplyGenerator):
             while not self._queue:
                 self._arrived.clear()
                 await self._arrived.wait()
+            if len(self._flights) >= self._max_in_flight:
+                await asyncio.wait(self._flights, return_when=asyncio.FIRST_COMPLETED)
+                continue  # the queue may have emptied meanwhile
             batch = await self._gather_batch()
             if batch:
-                await self._run(batch)
+                flight = asyncio.get_running_loop().create_task(self._run(batch))
+                self._flights.add(flight)
+                flight.add_done_callback(self._flights.discard)
+                if self._max_in_flight == 1:
+                    await asyncio.wait({flight})  # the next batch gathers after this one ended
 
     async def _gather_batch(self) -> list[_Job]:
         first = self._queue[0]
@@ -211,7 +231,7 @@ class BatchingReplyGenerator(ReplyGenerator):
 
     async def _run(self, batch: list[_Job]) -> None:
         started = time.monotonic()
-        self._running = batch
+        self._running.append(batch)
         try:
             replies = await self._replies(batch)
         except Exception as error:  # the callers decide what a failure means; the worker goes on
@@ -222,7 +242,7 @@ class BatchingReplyGenerator(ReplyGenerator):
                     job.future.set_exception(error)
             return
         finally:
-            self._running = []
+            self._running.remove(batch)
             self._sizes[len(batch)] += 1
             self._batch_seconds = 0.8 * self._batch_seconds + 0.2 * (time.monotonic() - started)
             self._freed_at, self._in_play = time.monotonic(), len(batch) + len(self._queue)
@@ -236,12 +256,13 @@ class BatchingReplyGenerator(ReplyGenerator):
                 [job.context for job in batch], batch[0].options
             )
         # its own task, so that the last caller leaving can stop it (and the model) at once
-        self._streaming = streaming = asyncio.ensure_future(self._streamed(batch))
+        streaming = asyncio.ensure_future(self._streamed(batch))
+        self._streaming[id(batch)] = streaming
         try:
             await asyncio.wait({streaming})
         finally:
             streaming.cancel()
-            self._streaming = None
+            self._streaming.pop(id(batch), None)
         return [] if streaming.cancelled() else streaming.result()  # [] when every caller left
 
     async def _streamed(self, batch: list[_Job]) -> list[Reply]:
@@ -256,14 +277,15 @@ class BatchingReplyGenerator(ReplyGenerator):
         raise ReplyUnavailable("the generator's stream ended without its replies")
 
     def _retry_after(self) -> float:
-        batches_ahead = math.ceil(len(self._queue) / self._max_batch)
+        batches_ahead = math.ceil(len(self._queue) / self._max_batch / self._max_in_flight)
         return max(1.0, math.ceil(batches_ahead * self._batch_seconds))
 
     async def aclose(self) -> None:
-        running = list(self._running)  # the worker forgets its batch when cancelled
-        if self._worker is not None:
-            self._worker.cancel()
-            await asyncio.gather(self._worker, return_exceptions=True)
+        running = [job for batch in self._running for job in batch]  # forgotten when cancelled
+        tasks = [*self._flights, *([self._worker] if self._worker is not None else [])]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
         for job in [*running, *self._queue]:
             if not job.future.done():
                 job.future.set_exception(ReplyUnavailable("the generator is shutting down"))
@@ -276,9 +298,12 @@ async def open_batching_reply_generator(
     max_wait_s: float = 0.005,
     max_queue: int = 64,
     refill_wait_s: float = 0.05,
+    max_in_flight: int = 1,
 ) -> AsyncIterator[BatchingReplyGenerator]:
     """Resource: yields the decorator; on shutdown stops its worker and fails what still waits."""
-    generator = BatchingReplyGenerator(inner, max_batch_size, max_wait_s, max_queue, refill_wait_s)
+    generator = BatchingReplyGenerator(
+        inner, max_batch_size, max_wait_s, max_queue, refill_wait_s, max_in_flight
+    )
     try:
         yield generator
     finally:

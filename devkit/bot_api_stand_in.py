@@ -186,6 +186,14 @@ class BotApiStandIn:
             c.params["text"] for c in self.sent("sendMessage", chat_id) if c.topic == topic and c.ok
         ]
 
+    def drafts_to(self, chat_id: int) -> list[tuple[int, str]]:
+        """The drafts the chat was shown (sendMessageDraft): (draft id, text), in order."""
+        return [
+            (int(c.params["draft_id"]), c.params["text"])
+            for c in self.sent("sendMessageDraft", chat_id)
+            if c.ok
+        ]
+
     def unconfirmed(self) -> list[dict]:
         """The updates the bot has not confirmed yet (by a later getUpdates offset)."""
         with self._changed:
@@ -254,6 +262,8 @@ class BotApiStandIn:
                 return failure.status, body
         if method == "getUpdates":
             return 200, {"ok": True, "result": self._updates_after(params)}
+        if method == "sendMessageDraft" and not _valid_draft(params):
+            return 400, {"ok": False, "error_code": 400, "description": "Bad Request: bad draft"}
         result = self._result_of(method, params)
         if result is None:
             return 404, {
@@ -275,6 +285,8 @@ class BotApiStandIn:
                     message_thread_id=int(params["message_thread_id"]), is_topic_message=True
                 )
             return sent
+        if method == "sendMessageDraft":  # checked in answer(): private chats, a non-zero id
+            return True
         if method in ("sendChatAction", "setMyCommands", "deleteWebhook", "setWebhook", "close"):
             return True
         return None
@@ -314,6 +326,14 @@ class BotApiStandIn:
             "from": sender,
             **content,
         }
+
+
+def _valid_draft(params: dict[str, str]) -> bool:
+    """As Telegram: drafts go to private chats only, with a non-zero id and 1-4096 characters."""
+    text = params.get("text", "")
+    return (
+        int(params["chat_id"]) > 0 and int(params.get("draft_id", 0)) != 0 and 0 < len(text) <= 4096
+    )
 
 
 def _entities(text: str) -> list[dict]:

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
+import itertools
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 
-from tinktalker.domain.dialogue import Conversation, Message, Speaker
+from tinktalker.domain.dialogue import Conversation, Message, Reply, ReplyPiece, Speaker
 from tinktalker.domain.errors import ReplyUnavailable, StorageUnavailable
 from tinktalker.domain.replies import ReplyService
 from tinktalker.domain.turns import ConversationTurns
 from tinktalker.ports.dialogue_store import DialogueStore
+from tinktalker.ports.draft_channel import DraftChannel
 from tinktalker.ports.user_channel import UserChannel
 
 log = logging.getLogger(__name__)
@@ -23,6 +27,14 @@ class DialoguePolicy:
     unavailable_reply: str
 
 
+@dataclass(frozen=True, kw_only=True)
+class Drafting:
+    """Replies shown while they are written (`bot.stream_drafts`): where, and at most how often."""
+
+    channel: DraftChannel
+    interval_s: float  # between two drafts of one reply; the first shows as soon as it is written
+
+
 class DialogueService:
     def __init__(
         self,
@@ -31,12 +43,15 @@ class DialogueService:
         channel: UserChannel,
         policy: DialoguePolicy,
         turns: ConversationTurns,
+        drafting: Drafting | None = None,
     ) -> None:
         self._replies = replies
         self._store = store
         self._channel = channel
         self._policy = policy
         self._turns = turns  # shared with the channel's entrypoint: one lock per conversation
+        self._drafting = drafting
+        self._draft_ids = itertools.count(1)
 
     async def handle(
         self, conversation: Conversation, text: str, reply_to: int | None = None
@@ -48,7 +63,7 @@ class DialogueService:
             history = await self._history(conversation)
             try:
                 async with self._channel.typing(conversation):
-                    reply = await self._replies.reply([*history, incoming])
+                    reply = await self._written(conversation, [*history, incoming])
             except ReplyUnavailable as error:
                 log.warning("no reply for conversation %s: %s", conversation, error)
                 await self._deliver(conversation, self._policy.unavailable_reply, reply_to)
@@ -62,6 +77,25 @@ class DialogueService:
         """Forget this conversation's history."""
         async with self._turns.turn(conversation):
             await self._store.clear(conversation)
+
+    async def _written(self, conversation: Conversation, messages: Sequence[Message]) -> Reply:
+        """The reply; where drafts can show, streamed and shown as it is written. A draft shows
+        the text up to the piece before the newest, so what comes only with the replies (all of
+        it when the generator cannot stream, e.g. beams) is never a draft just before the message.
+        """
+        drafting = self._drafting
+        if drafting is None or not drafting.channel.drafts_in(conversation):
+            return await self._replies.reply(messages)
+        draft_id, text, shown_at = next(self._draft_ids), "", -drafting.interval_s
+        clock = asyncio.get_running_loop().time
+        async for event in self._replies.stream(messages, 1):
+            if not isinstance(event, ReplyPiece):
+                return event[0]
+            if text.strip() and clock() - shown_at >= drafting.interval_s:
+                shown_at = clock()
+                await drafting.channel.show_draft(conversation, draft_id, text.strip())
+            text += event.text
+        raise AssertionError("ReplyService.stream ends with its replies")
 
     async def _history(self, conversation: Conversation) -> list[Message]:
         try:

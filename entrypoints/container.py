@@ -29,10 +29,11 @@ from tinktalker.domain.durable_inbox import DurableInbox
 from tinktalker.domain.errors import SetupError
 from tinktalker.domain.quotes import QuoteDesk
 from tinktalker.domain.replies import ReplyRules, ReplyService
-from tinktalker.domain.service import DialoguePolicy, DialogueService
+from tinktalker.domain.service import DialoguePolicy, DialogueService, Drafting
 from tinktalker.domain.turns import ConversationTurns
 from tinktalker.entrypoints.environment_secrets import read_secrets
 from tinktalker.entrypoints.settings import Settings
+from tinktalker.ports.draft_channel import DraftChannel
 
 
 def _open_local_generator(
@@ -94,6 +95,13 @@ def _telegram_webhook(**settings):
     return TelegramWebhookServer(**settings)
 
 
+def _drafting(
+    *, enabled: bool, num_beams: int, channel: DraftChannel, interval_s: float
+) -> Drafting | None:
+    # beams rewrite earlier words until the end, so their replies are not shown as they are written
+    return Drafting(channel=channel, interval_s=interval_s) if enabled and num_beams == 1 else None
+
+
 def _telegram_update_queue(**settings):
     from tinktalker.adapters.telegram.application import AdmittingUpdateQueue
 
@@ -115,6 +123,16 @@ def _prompt_meter_of(generator: object) -> TokenizerPromptMeter | None:
     if not isinstance(generator, InProcessReplyGenerator):
         return None
     return TokenizerPromptMeter(generator.prompt, generator.max_positions)
+
+
+async def _open_batching(inner: object, max_in_flight: int, **settings) -> AsyncIterator:
+    # 0 = as many batches at once as the in-process engine runs side by side (1 elsewhere)
+    if not max_in_flight:
+        max_in_flight = inner.batches_in_flight if isinstance(inner, InProcessReplyGenerator) else 1
+    async with asynccontextmanager(open_batching_reply_generator)(
+        inner, max_in_flight=max_in_flight, **settings
+    ) as generator:
+        yield generator
 
 
 class Container(containers.DeclarativeContainer):
@@ -163,8 +181,9 @@ class Container(containers.DeclarativeContainer):
     # The same generator with micro-batching in front (tinktalker serve uses it; so can an
     # in-process bot).
     batching_reply_generator = providers.Resource(
-        open_batching_reply_generator,
+        _open_batching,
         inner=reply_generator,
+        max_in_flight=config.batching.max_in_flight,
         max_batch_size=config.batching.max_batch_size,
         max_wait_s=config.batching.max_wait_s,
         max_queue=config.batching.max_queue,
@@ -334,6 +353,13 @@ class Container(containers.DeclarativeContainer):
         typing_interval_s=config.bot.typing_interval_s,
         send_retries=config.bot.send_retries,
         send_backoff_s=config.bot.send_backoff_s,
+    )
+    telegram_drafting = providers.Singleton(
+        _drafting,
+        enabled=config.bot.stream_drafts,
+        num_beams=config.generation.num_beams,
+        channel=telegram_channel,
+        interval_s=config.bot.draft_interval_s,
     )
 
 

@@ -148,6 +148,8 @@ class BotSettings(Section):
     backlog_max_age_s: float | None = Field(3600.0, gt=0)
     reply_threading: Literal["groups", "always", "never"] = "groups"
     user_messages_per_minute: int = Field(20, ge=0)
+    stream_drafts: bool = True
+    draft_interval_s: float = Field(0.4, ge=0.1)
     texts: BotTexts = BotTexts()
 
 
@@ -190,10 +192,11 @@ class TrainingSettings(Section):
 
 
 class BatchingSettings(Section):
-    max_batch_size: int = Field(8, ge=1)
+    max_batch_size: int = Field(32, ge=1)
     max_wait_s: float = Field(0.005, ge=0)
     max_queue: int = Field(64, ge=1)
     refill_wait_s: float = Field(0.05, ge=0)
+    max_in_flight: int = Field(0, ge=0)
 
 
 class ServerSettings(Section):

@@ -141,3 +141,18 @@ class FakeDialogueStore:
     def _check(self) -> None:
         if self.broken:
             raise StorageUnavailable("fake database is locked")
+
+
+class FakeDraftChannel:
+    """Records the drafts shown (conversation, draft id, text); shows them only where `private`
+    says so (by default: chat ids that do not start with '-', as in Telegram)."""
+
+    def __init__(self, private: Callable[[Conversation], bool] | None = None) -> None:
+        self.private = private or (lambda conversation: not conversation.chat_id.startswith("-"))
+        self.drafts: list[tuple[Conversation, int, str]] = []
+
+    def drafts_in(self, conversation: Conversation) -> bool:
+        return self.private(conversation)
+
+    async def show_draft(self, conversation: Conversation, draft_id: int, text: str) -> None:
+        self.drafts.append((conversation, draft_id, text))

@@ -43,3 +43,22 @@ def test_config_yml_documents_exactly_the_schema_defaults():
     )
     assert Settings.model_validate(shipped) == Settings()
     assert set(shipped) == set(Settings.model_fields)
+
+
+def test_batches_in_flight_default_to_what_the_in_process_engine_runs_at_once():
+    from tinktalker.adapters.model.decoding import Decoding
+    from tinktalker.adapters.model.in_process_reply_generator import InProcessReplyGenerator
+
+    two_workers = InProcessReplyGenerator(None, 128, Decoding(), batches_in_flight=2)  # type: ignore[arg-type]
+
+    async def in_flight(inner, **batching) -> int:
+        container = make_container(Settings.model_validate({"batching": batching}))
+        with container.reply_generator.override(inner):
+            batching_generator = await container.batching_reply_generator()
+            await container.shutdown_resources()
+        return batching_generator.max_in_flight
+
+    assert asyncio.run(in_flight(two_workers)) == 2
+    assert asyncio.run(in_flight(EchoReplyGenerator())) == 1  # a model server batches itself
+    assert asyncio.run(in_flight(two_workers, max_in_flight=1)) == 1
+    two_workers.close()

@@ -351,3 +351,79 @@ def test_a_streamed_caller_that_leaves_a_shared_batch_leaves_the_others_running(
 
     pieces, replies = asyncio.run(scenario())
     assert [r.text for r in replies] == ["to b"] and "".join(t for _, t in pieces) == "to b"
+
+
+class GatedReplyGenerator(EchoReplyGenerator):
+    """A batch holding 'slow' waits for `gate`; records the batches running at once."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.gate = asyncio.Event()
+        self.running = 0
+        self.most_running = 0
+
+    async def generate_batch(self, contexts, options=None):
+        self.running += 1
+        self.most_running = max(self.most_running, self.running)
+        try:
+            if any(c[-1].text == "slow" for c in contexts):
+                await self.gate.wait()
+            return await super().generate_batch(contexts, options)
+        finally:
+            self.running -= 1
+
+
+async def _turns(count: int) -> None:
+    for _ in range(count):
+        await asyncio.sleep(0)
+
+
+@pytest.mark.parametrize("in_flight", [1, 2])
+def test_with_two_in_flight_a_request_does_not_wait_for_the_running_batch(in_flight):
+    async def scenario():
+        inner = GatedReplyGenerator()
+        batching = BatchingReplyGenerator(
+            inner, max_batch_size=8, max_wait_s=0, refill_wait_s=0, max_in_flight=in_flight
+        )
+        slow = asyncio.ensure_future(batching.generate(said("slow")))
+        for _ in range(1000):  # until the slow batch has started (bounded)
+            if inner.running:
+                break
+            await asyncio.sleep(0)
+        quick = asyncio.ensure_future(batching.generate(said("quick")))
+        await _turns(50)
+        quick_done_first = quick.done()
+        inner.gate.set()
+        replies = [r.text for r in await asyncio.gather(slow, quick)]
+        await batching.aclose()
+        return quick_done_first, replies, inner.most_running
+
+    quick_done_first, replies, most_running = asyncio.run(scenario())
+    assert replies == ["echo: slow", "echo: quick"]
+    assert quick_done_first is (in_flight == 2)
+    assert most_running == in_flight
+
+
+def test_batches_in_flight_never_exceed_the_limit_and_all_finish():
+    async def scenario():
+        inner = EchoReplyGenerator(delay_s=0.01)
+        batching = BatchingReplyGenerator(inner, max_batch_size=2, max_wait_s=0, max_in_flight=2)
+        running, most = 0, 0
+        original = inner.generate_batch
+
+        async def counted(contexts, options=None):
+            nonlocal running, most
+            running += 1
+            most = max(most, running)
+            try:
+                return await original(contexts, options)
+            finally:
+                running -= 1
+
+        inner.generate_batch = counted
+        replies = await asyncio.gather(*(batching.generate(said(f"m{i}")) for i in range(9)))
+        await batching.aclose()
+        return [r.text for r in replies], most
+
+    texts, most = asyncio.run(scenario())
+    assert texts == [f"echo: m{i}" for i in range(9)] and most == 2

@@ -240,3 +240,35 @@ def test_streamed_rows_of_a_batch_split_between_workers_reach_their_own_rows(
     for row, reply in enumerate(got):
         assert reply.text.startswith("".join(pieces[row])), (row, pieces[row], reply.text)
         assert "".join(pieces[row]) == reply.text  # a greedy reply that ended is sent whole
+
+
+def test_two_workers_run_two_batches_at_once_and_each_gets_its_own_replies(trained_dir, tmp_path):
+    from tinktalker.adapters.batching_reply_generator import BatchingReplyGenerator
+
+    resource = open_ctranslate2_reply_generator(
+        str(trained_dir),
+        device="cpu",
+        quantization="float32",
+        cache_dir=str(tmp_path),
+        threads=2,
+        parallel_batches=2,
+        decoding={"max_new_tokens": 12, **NO_PENALTIES},
+        pad_to_messages=1,
+    )
+    generator = next(resource)
+
+    async def at_once():
+        alone = [await generator.generate(q, GREEDY) for q in QUESTIONS[:4]]
+        batching = BatchingReplyGenerator(
+            generator, max_batch_size=2, max_wait_s=0, max_in_flight=generator.batches_in_flight
+        )
+        together = await asyncio.gather(*(batching.generate(q, GREEDY) for q in QUESTIONS[:4]))
+        await batching.aclose()
+        return alone, together, batching.max_in_flight
+
+    try:
+        alone, together, in_flight = asyncio.run(at_once())
+    finally:
+        resource.close()
+    assert generator.batches_in_flight == 2 and in_flight == 2
+    assert [r.text for r in together] == [r.text for r in alone]

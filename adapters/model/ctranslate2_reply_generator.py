@@ -35,7 +35,7 @@ _SMALLEST_TOP_P = 1e-6
 
 
 class Ctranslate2ReplyGenerator(InProcessReplyGenerator):
-    """Implements ports.ReplyGenerator; one `generate_batch` at a time, off the event loop.
+    """Implements ports.ReplyGenerator; a `generate_batch` per worker at a time, off the event loop.
 
     A request's `seed` is not honoured: CTranslate2 seeds its sampler once per worker thread.
     """
@@ -53,8 +53,13 @@ class Ctranslate2ReplyGenerator(InProcessReplyGenerator):
         pad_to_messages: int,
         parallel_batches: int = 1,
     ) -> None:
+        # each worker may run a batch of its own: a batch that arrives while another runs starts
+        # on the next free worker (the batching decorator keeps that many in flight)
         super().__init__(
-            RuDialoGptPrompt(tokenizer, markers, pad_to_messages), max_positions, decoding
+            RuDialoGptPrompt(tokenizer, markers, pad_to_messages),
+            max_positions,
+            decoding,
+            batches_in_flight=parallel_batches,
         )
         self._generator = generator
         self._parallel_batches = parallel_batches

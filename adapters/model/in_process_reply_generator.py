@@ -1,4 +1,5 @@
-"""What both in-process engines share: one blocking model call at a time, off the event loop.
+"""What both in-process engines share: blocking model calls (one at a time, or one per worker of
+an engine that has several), off the event loop.
 
 Streaming is the one thread hop: the model's thread hands each piece to the event loop
 (`PieceHandOver`), where `stream_batch` yields it; a closed stream stops its rows at the next
@@ -31,11 +32,20 @@ HandOver = PieceHandOver  # (row, piece), called from the model's thread
 class InProcessReplyGenerator(ReplyGenerator):
     """Implements ports.ReplyGenerator around a subclass's blocking `generate_now`."""
 
-    def __init__(self, prompt: RuDialoGptPrompt, max_positions: int, decoding: Decoding) -> None:
+    def __init__(
+        self,
+        prompt: RuDialoGptPrompt,
+        max_positions: int,
+        decoding: Decoding,
+        batches_in_flight: int = 1,
+    ) -> None:
         self._prompt = prompt
         self._decoding = decoding
         self.max_positions = max_positions
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="generate")
+        self.batches_in_flight = batches_in_flight  # model calls that may run at once
+        self._executor = ThreadPoolExecutor(
+            max_workers=batches_in_flight, thread_name_prefix="generate"
+        )
 
     @property
     def prompt(self) -> RuDialoGptPrompt:

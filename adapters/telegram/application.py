@@ -126,10 +126,11 @@ class AdmittingUpdateQueue(asyncio.Queue[object]):
 
 class MessageRateLimiter(AIORateLimiter):
     """AIORateLimiter for messages only: Telegram allows about 20 messages a minute per group, and
-    "typing…" actions queued in that allowance would hold the replies themselves up for a minute."""
+    "typing…" actions queued in that allowance would hold the replies themselves up for a minute.
+    Drafts (sendMessageDraft) bypass it too: they are courtesies the channel drops on a 429."""
 
     async def process_request(self, callback, args, kwargs, endpoint, data, rate_limit_args):
-        if endpoint == "sendChatAction":
+        if endpoint in ("sendChatAction", "sendMessageDraft"):
             return await callback(*args, **kwargs)
         return await super().process_request(
             callback, args, kwargs, endpoint, data, rate_limit_args

@@ -22,6 +22,7 @@ from telegram.error import (
 
 from tinktalker.domain.dialogue import Conversation
 from tinktalker.domain.errors import DeliveryFailed
+from tinktalker.ports.draft_channel import DraftChannel
 from tinktalker.ports.user_channel import UserChannel
 
 log = logging.getLogger(__name__)
@@ -32,8 +33,8 @@ _UNREADABLE_ANSWER = "Invalid server response"
 _BOUNDARIES = ("\n\n", "\n", ". ", "! ", "? ", "… ", "; ", ", ", " ")
 
 
-class TelegramUserChannel(UserChannel):
-    """Implements ports.UserChannel over a python-telegram-bot `Bot`.
+class TelegramUserChannel(UserChannel, DraftChannel):
+    """Implements ports.UserChannel and ports.DraftChannel over a python-telegram-bot `Bot`.
 
     Each piece of a reply is sent on its own: a piece that fails for the network (a 5xx, no
     connection) is sent again, up to `send_retries` times after `send_backoff_s`, doubled each
@@ -57,6 +58,7 @@ class TelegramUserChannel(UserChannel):
         self._retries = send_retries
         self._backoff_s = send_backoff_s
         self._max_length = max_message_length
+        self._drafts_paused_until = 0.0  # loop time; set by a 429 on a draft
 
     async def send_reply(
         self, conversation: Conversation, text: str, reply_to: int | None = None
@@ -131,6 +133,30 @@ class TelegramUserChannel(UserChannel):
             wait,
         )
         await asyncio.sleep(wait)
+
+    def drafts_in(self, conversation: Conversation) -> bool:
+        """Part of ports.DraftChannel: Telegram shows drafts in private chats (positive ids)."""
+        return int(conversation.chat_id) > 0
+
+    async def show_draft(self, conversation: Conversation, draft_id: int, text: str) -> None:
+        """Part of ports.DraftChannel: the reply so far (its first message's worth) as a draft.
+        A 429 pauses every draft for its retry_after; no error reaches the caller."""
+        pieces = split_message(text, self._max_length)
+        if not pieces or asyncio.get_running_loop().time() < self._drafts_paused_until:
+            return
+        try:
+            await self._bot.send_message_draft(
+                chat_id=int(conversation.chat_id),
+                draft_id=draft_id,
+                text=pieces[0],
+                message_thread_id=conversation.topic_id,
+            )
+        except RetryAfter as error:
+            wait = _seconds(error.retry_after)
+            self._drafts_paused_until = asyncio.get_running_loop().time() + wait
+            log.info("drafts paused for %.0f s: Telegram asked to slow down", wait)
+        except TelegramError as error:  # the final message still goes out
+            log.debug("draft for conversation %s not shown: %s", conversation, error)
 
     @asynccontextmanager
     async def typing(self, conversation: Conversation) -> AsyncIterator[None]:

@@ -77,7 +77,8 @@ async def run_bot(
         channel = container.telegram_channel()
         # a missing torch for the local backend is the container's SetupError, like for every
         # command
-        service = await resolved(container.dialogue_service(channel=channel))
+        drafting = container.telegram_drafting()  # private chats see replies as they are written
+        service = await resolved(container.dialogue_service(channel=channel, drafting=drafting))
         handlers = BotHandlers(
             service,
             channel,

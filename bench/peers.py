@@ -1,0 +1,243 @@
+"""`tinktalker serve` under 1, 8 and 32 closed-loop clients, batches of 8 (before issue 19) against
+batches of 32 and batches in flight (batching.max_in_flight), and vLLM's CPU server when it is
+installed: tokens/s, p50, p95.
+
+    python bench/peers.py [--rounds 1] [--requests 1] [--clients 1,8,32] [--only TEXT]
+                          [--model FOLDER] [--vllm PATH/TO/vllm] [--machine TEXT]
+
+Builds a ruDialoGPT-medium-shaped random GPT-2 (24 x 1024, vocab 50261, untied head) unless
+--model is given; every reply is exactly 40 new tokens (generation.min_new_tokens =
+max_new_tokens = 40), one message per request through /v1/chat/completions. Each round starts every
+server in turn (one at a time: the box's memory is shared) and runs the three cells on it, so the
+rows of a round are interleaved in time. `--vllm` names the `vllm` executable of its own venv
+(README, "Throughput under load"); it serves the folder `tinktalker export` wrote. Writes
+bench/results/peers.{md,json}.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import httpx  # noqa: E402
+
+from tests.loopback_server import free_port, serve_process  # noqa: E402
+from tests.tiny_model import build_medium_shaped_model  # noqa: E402
+
+RESULTS = ROOT / "bench" / "results"
+MESSAGE = "что думаешь о рынке?"
+ONE_BEAM = {"TINKTALKER__GENERATION__NUM_BEAMS": "1"}
+BEFORE = {  # main before issue 19: batches of 8, one at a time
+    "TINKTALKER__BATCHING__MAX_BATCH_SIZE": "8",
+    "TINKTALKER__BATCHING__MAX_IN_FLIGHT": "1",
+}
+BATCH_32 = {"TINKTALKER__BATCHING__MAX_BATCH_SIZE": "32"}
+IN_FLIGHT = {"TINKTALKER__BATCHING__MAX_IN_FLIGHT": "0"}
+SERVERS = {  # label: tinktalker serve's environment on top of the common one
+    "ctranslate2 int8, beams (3), batches of 8 (before)": BEFORE,
+    "ctranslate2 int8, beams (3), batches of 32": {**BEFORE, **BATCH_32},
+    "ctranslate2 int8, 1 beam, batches of 8 (before)": {**BEFORE, **ONE_BEAM},
+    "ctranslate2 int8, 1 beam, batches of 32": {**BEFORE, **BATCH_32, **ONE_BEAM},
+    "ctranslate2 int8, 1 beam, batches of 32, 2 in flight": {
+        **BEFORE,
+        **BATCH_32,
+        **ONE_BEAM,
+        **IN_FLIGHT,
+    },
+}
+
+
+async def closed_loop(url: str, model: str, clients: int, requests: int) -> dict:
+    latencies: list[float] = []
+    tokens = 0
+
+    async def client(http: httpx.AsyncClient) -> None:
+        nonlocal tokens
+        for _ in range(requests):
+            body = {"model": model, "messages": [{"role": "user", "content": MESSAGE}]}
+            body |= {"max_tokens": 40, "min_tokens": 40} if model != "tinktalker" else {}
+            started = time.monotonic()
+            response = await http.post("/v1/chat/completions", json=body)
+            response.raise_for_status()
+            latencies.append(time.monotonic() - started)
+            tokens += response.json()["usage"]["completion_tokens"]
+
+    async with httpx.AsyncClient(base_url=url, timeout=3600) as http:
+        started = time.monotonic()
+        await asyncio.gather(*(client(http) for _ in range(clients)))
+        elapsed = time.monotonic() - started
+    latencies.sort()
+    return {
+        "clients": clients,
+        "replies": len(latencies),
+        "tokens_per_reply": tokens / len(latencies),
+        "tokens_per_s": tokens / elapsed,
+        "p50_s": statistics.median(latencies),
+        "p95_s": latencies[min(len(latencies) - 1, round(0.95 * (len(latencies) - 1)))],
+    }
+
+
+def run_cells(
+    url: str, model: str, label: str, round_: int, requests: int, cells: tuple[int, ...]
+) -> list[dict]:
+    asyncio.run(closed_loop(url, model, 1, 1))  # warm-up
+    rows = []
+    for clients in cells:
+        row = {"server": label, "round": round_}
+        row |= asyncio.run(closed_loop(url, model, clients, requests if clients > 1 else 3))
+        print(line(row), flush=True)
+        rows.append(row)
+    return rows
+
+
+@contextmanager
+def vllm_server(vllm: Path, folder: Path) -> Iterator[str]:
+    """`vllm serve` (its CPU build) on the exported folder, until it answers /v1/models."""
+    port = free_port()
+    command = [str(vllm), "serve", str(folder), "--port", str(port), "--dtype", "bfloat16"]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(900):
+            if process.poll() is not None:
+                raise RuntimeError(f"vllm serve exited with {process.returncode}")
+            try:
+                httpx.get(f"{url}/v1/models", timeout=1).raise_for_status()
+                break
+            except httpx.HTTPError:
+                time.sleep(1)
+        yield url
+    finally:
+        process.terminate()
+        process.wait(60)
+
+
+def line(row: dict) -> str:
+    return (
+        f"| {row['server']} | {row['round']} | {row['clients']} | {row['replies']} | "
+        f"{row['tokens_per_reply']:.0f} | {row['tokens_per_s']:.1f} | {row['p50_s']:.2f} | "
+        f"{row['p95_s']:.2f} |"
+    )
+
+
+HEADER = [
+    "| server | round | clients | replies | tokens / reply | tokens/s | p50 s | p95 s |",
+    "| --- | --- | --- | --- | --- | --- | --- | --- |",
+]
+
+
+def ratio_lines(rows: list[dict]) -> list[str]:
+    """Per server and cell: the median over rounds of its tokens/s and p95 over the same beams'
+    "before" row of the same round."""
+    out = []
+    for row in rows:
+        if "(before)" in row["server"] or row["server"].startswith("vLLM") or row["round"] != 1:
+            continue
+        beams = row["server"].split(", ")[1]
+        pairs = [
+            (new, old)
+            for new in rows
+            for old in rows
+            if new["server"] == row["server"]
+            and old["server"] == f"ctranslate2 int8, {beams}, batches of 8 (before)"
+            and new["round"] == old["round"]
+            and new["clients"] == old["clients"] == row["clients"]
+        ]
+        if pairs:
+            speed = statistics.median(n["tokens_per_s"] / o["tokens_per_s"] for n, o in pairs)
+            p95 = statistics.median(n["p95_s"] / o["p95_s"] for n, o in pairs)
+            out.append(
+                f"{row['server']}, {row['clients']} client(s): {speed:.2f}x the tokens/s of "
+                f"batches of 8 (before), p95 {p95:.2f}x"
+            )
+    return out
+
+
+def write(rows: list[dict], machine: str, requests: int) -> None:
+    text = "\n".join(
+        [
+            "# `tinktalker serve` under load, and its peers (`bench/peers.py`)",
+            "",
+            "- model: random GPT-2 24 layers x 1024, 16 heads, vocab 50261, untied head",
+            f"- machine: {machine}",
+            "- decoding: model card unless '1 beam' (then one-beam sampling, the card's other"
+            " knobs); exactly 40 new tokens; closed-loop clients, 1 client sends 3 requests, "
+            f"8 and 32 clients {requests} each; rows of one round run one after another",
+            "",
+            *HEADER,
+            *(line(row) for row in rows),
+            "",
+            *(f"- {x}" for x in ratio_lines(rows)),
+            "",
+        ]
+    )
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / "peers.md").write_text(text, encoding="utf-8")
+    (RESULTS / "peers.json").write_text(json.dumps({"rows": rows, "machine": machine}, indent=1))
+    print("\n".join(ratio_lines(rows)))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--rounds", type=int, default=1)
+    parser.add_argument("--requests", type=int, default=1, help="per client at 8 and 32 clients")
+    parser.add_argument("--model", type=Path)
+    parser.add_argument("--vllm", type=Path, help="the vllm executable of its own venv")
+    parser.add_argument("--machine", default="", help="what to say about the CPU and its load")
+    parser.add_argument("--only", help="run only the servers whose label contains this")
+    parser.add_argument("--clients", default="1,8,32", help="the cells, e.g. 32 or 1,8,32")
+    parser.add_argument("--cache-dir", type=Path, help="keep ctranslate2's conversion here")
+    args = parser.parse_args()
+    cells = tuple(int(c) for c in args.clients.split(","))
+    print("\n".join(HEADER), flush=True)
+    rows: list[dict] = []
+    with tempfile.TemporaryDirectory() as scratch:
+        model = args.model or build_medium_shaped_model(Path(scratch) / "medium")
+        env = {
+            "TINKTALKER__STORE__BACKEND": "memory",
+            "TINKTALKER__MODEL__DEVICE": "cpu",
+            "TINKTALKER__MODEL__ENGINE": "ctranslate2",
+            "TINKTALKER__MODEL__CACHE_DIR": str(args.cache_dir or f"{scratch}/cache"),
+            "TINKTALKER__GENERATION__MIN_NEW_TOKENS": "40",
+            "TINKTALKER__GENERATION__MAX_NEW_TOKENS": "40",
+            "TINKTALKER__SERVER__REQUEST_TIMEOUT_S": "3600",
+        }
+        exported = Path(scratch) / "exported"
+        if args.vllm:
+            export = [sys.executable, "-m", "tinktalker.entrypoints.cli", "export"]
+            subprocess.run([*export, "--model", str(model), "--output", str(exported)], check=True)
+        for round_ in range(1, args.rounds + 1):
+            for label, extra in SERVERS.items():
+                if args.only and args.only not in label:
+                    continue
+                with serve_process(model, {**env, **extra}, ready_timeout_s=900) as (url, _):
+                    rows += run_cells(url, "tinktalker", label, round_, args.requests, cells)
+            if args.vllm:
+                with vllm_server(args.vllm, exported) as url:
+                    rows += run_cells(
+                        url, str(exported), "vLLM CPU bf16", round_, args.requests, cells
+                    )
+    machine = args.machine or (
+        f"{platform.machine()}, {os.cpu_count()} CPU cores visible, shared with other work"
+    )
+    write(rows, machine, args.requests)
+
+
+if __name__ == "__main__":
+    main()
