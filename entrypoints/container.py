@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from dependency_injector import containers, providers
 
@@ -34,6 +35,7 @@ from tinktalker.domain.turns import ConversationTurns
 from tinktalker.entrypoints.environment_secrets import read_secrets
 from tinktalker.entrypoints.settings import Settings
 from tinktalker.ports.draft_channel import DraftChannel
+from tinktalker.ports.reply_generator import ReplyGenerator
 
 
 def _open_local_generator(
@@ -125,7 +127,9 @@ def _prompt_meter_of(generator: object) -> TokenizerPromptMeter | None:
     return TokenizerPromptMeter(generator.prompt, generator.max_positions)
 
 
-async def _open_batching(inner: object, max_in_flight: int, **settings) -> AsyncIterator:
+async def _open_batching(
+    inner: ReplyGenerator, max_in_flight: int, **settings: Any
+) -> AsyncIterator:
     # 0 = as many batches at once as the in-process engine runs side by side (1 elsewhere)
     if not max_in_flight:
         max_in_flight = inner.batches_in_flight if isinstance(inner, InProcessReplyGenerator) else 1
