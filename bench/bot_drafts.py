@@ -27,9 +27,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.bot_api_stand_in import BotApiStandIn  # noqa: E402
-from tests.bot_run import ALICE, TOKEN, private  # noqa: E402
-from tests.tiny_model import build_medium_shaped_model  # noqa: E402
+from devkit.bot_api_stand_in import BotApiStandIn  # noqa: E402
+from devkit.bot_run import ALICE, TOKEN, private  # noqa: E402
+from devkit.tiny_model import build_medium_shaped_model  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"
 

@@ -35,8 +35,8 @@ sys.path.insert(0, str(ROOT))
 
 import httpx  # noqa: E402
 
-from tests.loopback_server import free_port, serve_process  # noqa: E402
-from tests.tiny_model import build_medium_shaped_model  # noqa: E402
+from devkit.loopback_server import free_port, serve_process  # noqa: E402
+from devkit.tiny_model import build_medium_shaped_model  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"
 MESSAGE = "что думаешь о рынке?"

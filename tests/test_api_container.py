@@ -46,10 +46,10 @@ def test_config_yml_documents_exactly_the_schema_defaults():
 
 
 def test_batches_in_flight_default_to_what_the_in_process_engine_runs_at_once():
-    from tinktalker.adapters.model.decoding import Decoding
+    from devkit import schema_defaults as defaults
     from tinktalker.adapters.model.in_process_reply_generator import InProcessReplyGenerator
 
-    two_workers = InProcessReplyGenerator(None, 128, Decoding(), batches_in_flight=2)  # type: ignore[arg-type]
+    two_workers = InProcessReplyGenerator(None, 128, defaults.decoding(), batches_in_flight=2)
 
     async def in_flight(inner, **batching) -> int:
         container = make_container(Settings.model_validate({"batching": batching}))

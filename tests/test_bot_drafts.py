@@ -10,8 +10,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.bot_api_stand_in import BotApiStandIn
-from tests.bot_run import ALICE, DAVE, GROUP, TOKEN, BotRun, bot_settings, private
+from devkit.bot_api_stand_in import BotApiStandIn
+from devkit.bot_run import ALICE, DAVE, GROUP, TOKEN, BotRun, bot_settings, private
 from tests.fakes import FakeReplyGenerator
 from tinktalker.entrypoints.settings import Settings
 

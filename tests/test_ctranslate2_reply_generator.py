@@ -252,7 +252,8 @@ def test_two_workers_run_two_batches_at_once_and_each_gets_its_own_replies(train
         cache_dir=str(tmp_path),
         threads=2,
         parallel_batches=2,
-        decoding={"max_new_tokens": 12, **NO_PENALTIES},
+        decoding=defaults.decoding_values(max_new_tokens=12, **NO_PENALTIES),
+        markers=defaults.markers(),
         pad_to_messages=1,
     )
     generator = next(resource)
