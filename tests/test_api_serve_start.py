@@ -11,6 +11,7 @@ import httpx
 from devkit.loopback_server import serve_process
 from tests.test_cli_chat import run_cli
 from tinktalker.entrypoints.random_weights import MARKER
+from tinktalker.entrypoints.settings import BatchingSettings
 
 KEY = "sk-test-key-never-logged"
 SECRET_TEXT = "тайное-слово-из-тела"
@@ -31,7 +32,9 @@ def test_serve_says_what_it_runs_in_one_block_then_where_it_listens(tiny_model_d
     block = lines[start : start + 5]
     assert block[0].startswith(f"model:    {tiny_model_dir} (random weights, untrained")
     assert re.fullmatch(r"engine:   (torch|ctranslate2) on cpu, .+ threads.*", block[1]), block
-    assert block[2].startswith("batching: up to 8 replies per model call")
+    assert block[2].startswith(
+        f"batching: up to {BatchingSettings().max_batch_size} replies per model call"
+    )
     assert block[3] == "API key:  required (TINKTALKER_API_KEY)"
     assert block[4] == f"listening on {url} (docs: /schema)"
 

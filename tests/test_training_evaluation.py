@@ -69,7 +69,8 @@ def test_train_without_data_is_one_line_and_make_passes_no_empty_flags(capsys) -
         "(or set training.data in the config)\n"
     )
     planned = subprocess.run(
-        ["make", "-n", "-o", ".venv/.installed-dev", "train"],
+        # --no-print-directory: under CI's own `make test` a nested make names its folders
+        ["make", "-n", "--no-print-directory", "-o", ".venv/.installed-dev", "train"],
         cwd=ROOT,
         capture_output=True,
         text=True,
