@@ -137,7 +137,9 @@ class SqliteDatabase:
         connection = getattr(self._local, "connection", None)
         if connection is None:
             # only the first connection may create the file: a later one finding it gone must
-            # not make an empty one in its place
+            # not make an empty one in its place, and says why it cannot open it
+            if not create:
+                self._check_still_at_path()
             connection = sqlite3.connect(
                 self.path.absolute().as_uri() + ("" if create else "?mode=rw"),
                 uri=True,
