@@ -11,6 +11,7 @@ import subprocess
 import sys
 import textwrap
 from pathlib import Path
+from typing import get_args
 
 import pytest
 
@@ -18,6 +19,7 @@ from devkit import schema_defaults as defaults
 from tinktalker.adapters.model.ctranslate2_conversion import converted_model, supported_compute_type
 from tinktalker.adapters.model.engine_choice import choose_engine
 from tinktalker.domain.errors import SetupError
+from tinktalker.entrypoints.settings import ModelSettings
 
 pytestmark = pytest.mark.forked  # CTranslate2 runs natively: a crash fails one named test
 ROOT = Path(__file__).resolve().parents[1]
@@ -203,15 +205,9 @@ def test_engine_setup_errors_are_one_line_with_exit_2(case, tiny_model_dir, tmp_
     assert "Traceback" not in result.stderr
 
 
-ALL_COMPUTE_TYPES = (
-    "int8",
-    "int8_float32",
-    "int8_float16",
-    "int8_bfloat16",
-    "int16",
-    "float16",
-    "bfloat16",
-    "float32",
+# every type model.quantization accepts (the settings schema's list), but `auto`
+ALL_COMPUTE_TYPES = tuple(
+    t for t in get_args(ModelSettings.model_fields["quantization"].annotation) if t != "auto"
 )
 
 
