@@ -1,0 +1,180 @@
+"""ReplyGenerator on the decode loop: every request joins the running decode at its next step.
+
+The batching decorator in front hands each batch over at once (as many in flight as the KV cache
+has rows): the loop itself puts them together, step by step."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator, Sequence
+from dataclasses import replace
+from functools import partial
+
+import torch
+
+from tinktalker.adapters.model.continuous.decode_loop import DecodeLoop
+from tinktalker.adapters.model.continuous.gpt2_weights import Gpt2Weights
+from tinktalker.adapters.model.continuous.job import Job
+from tinktalker.adapters.model.continuous.kv_cache import KvCache
+from tinktalker.adapters.model.continuous.token_choice import TokenChoice
+from tinktalker.adapters.model.decoding import Decoding
+from tinktalker.adapters.model.in_process_reply_generator import (
+    HandOver,
+    InProcessReplyGenerator,
+)
+from tinktalker.adapters.model.loading import load_model_and_tokenizer
+from tinktalker.adapters.model.rudialogpt_prompt import PromptMarkers, RuDialoGptPrompt
+from tinktalker.domain.dialogue import GenerationOptions, Message, Reply
+
+log = logging.getLogger(__name__)
+
+
+class ContinuousReplyGenerator(InProcessReplyGenerator):
+    """Implements ports.ReplyGenerator; callers wait in their own threads, one loop decodes."""
+
+    runs_as = "continuous"
+
+    def __init__(
+        self,
+        loop: DecodeLoop,
+        tokenizer,
+        sequence_tokens: int,
+        rows: int,
+        decoding: Decoding,
+        markers: PromptMarkers,
+        pad_to_messages: int,
+    ) -> None:
+        super().__init__(
+            RuDialoGptPrompt(tokenizer, markers, pad_to_messages),
+            sequence_tokens,
+            decoding,
+            batches_in_flight=rows,
+        )
+        self._loop = loop
+
+    def generate_now(
+        self,
+        contexts: Sequence[Sequence[Message]],
+        options: GenerationOptions | None = None,
+        hand_over: HandOver | None = None,
+    ) -> list[Reply]:
+        """Blocks until the loop has written every context's reply."""
+        decoding = self._decoding.merged(options)
+        prompts = self._prompts(contexts, decoding)
+        stops = options.stop if options is not None else ()
+        seed = options.seed if options is not None else None
+        streamer = self._row_streamer(len(contexts), decoding, stops, hand_over)
+        jobs = [
+            Job(
+                prompt=prompt,
+                choice=TokenChoice(self._fitted(decoding, prompt), self._prompt.stop_ids, seed),
+                push=partial(streamer.push, row) if streamer is not None else None,
+                given_up=(lambda: hand_over.given_up) if hand_over is not None else _never,
+                stopped=partial(self._stopped, stops) if decoding.num_beams == 1 else _none,
+            )
+            for row, prompt in enumerate(prompts)
+        ]
+        self._loop.submit(jobs)
+        for job in jobs:
+            job.done.wait()
+        for job in jobs:
+            if job.error is not None:
+                raise RuntimeError(str(job.error)) from job.error
+        return [self._prompt.read_reply(job.reply or [], len(job.prompt), stops) for job in jobs]
+
+    @property
+    def loop(self) -> DecodeLoop:
+        return self._loop
+
+    def _fitted(self, decoding: Decoding, prompt: list[int]) -> Decoding:
+        """At most the tokens left in the prompt's KV cache rows."""
+        room = self.max_positions - len(prompt)
+        if decoding.max_new_tokens <= room:
+            return decoding
+        return replace(
+            decoding, max_new_tokens=room, min_new_tokens=min(decoding.min_new_tokens, room)
+        )
+
+    def _stopped(self, stops: Sequence[str], ids: list[int]) -> bool:
+        return self._prompt.visible(ids, stops)[2]
+
+    def close(self) -> None:
+        self._loop.close()
+        super().close()
+
+
+def _never() -> bool:
+    return False
+
+
+def _none(ids: list[int]) -> bool:
+    return False
+
+
+def matrix_dtype(dtype: str) -> torch.dtype:
+    """auto: bfloat16 where the CPU multiplies it natively (AMX, AVX-512 BF16), else float32."""
+    if dtype != "auto":
+        return getattr(torch, {"bf16": "bfloat16", "fp32": "float32"}.get(dtype, dtype))
+    return torch.bfloat16 if cpu_has_bf16_matrices() else torch.float32
+
+
+def cpu_has_bf16_matrices() -> bool:
+    try:
+        with open("/proc/cpuinfo", encoding="ascii", errors="replace") as info:
+            flags = next((line for line in info if line.startswith("flags")), "").split()
+    except OSError:
+        return False
+    return "amx_bf16" in flags or "avx512_bf16" in flags
+
+
+def open_continuous_reply_generator(
+    name_or_path: str,
+    *,
+    decoding: dict,
+    markers: PromptMarkers,
+    pad_to_messages: int,
+    max_sequences: int,
+    sequence_tokens: int,
+    device: str = "cpu",
+    dtype: str = "auto",
+    local_files_only: bool = False,
+    threads: int = 0,
+) -> Iterator[ContinuousReplyGenerator]:
+    """Resource: loads the model, allocates the KV cache, runs the loop until shutdown."""
+    precision = matrix_dtype(dtype)
+    tokenizers: list = []
+
+    def build() -> tuple[Gpt2Weights, KvCache]:  # on the loop's thread
+        if threads > 0:
+            torch.set_num_threads(threads)
+        model, tokenizer = load_model_and_tokenizer(
+            name_or_path, "cpu", "float32", local_files_only
+        )
+        tokenizers.append(tokenizer)
+        weights = Gpt2Weights.of(model, precision)
+        tokens = min(sequence_tokens, weights.max_positions)
+        size = weights.width // weights.heads
+        layers = len(weights.layers)
+        return weights, KvCache(layers, weights.heads, size, max_sequences, tokens, precision)
+
+    loop = DecodeLoop(build)
+    cache = loop.cache
+    generator = ContinuousReplyGenerator(
+        loop,
+        tokenizers[0],
+        cache.tokens,
+        max_sequences,
+        Decoding(**decoding),
+        markers,
+        pad_to_messages,
+    )
+    generator.runs_as = (
+        f"continuous batching on cpu, {str(precision).removeprefix('torch.')}, "
+        f"{torch.get_num_threads() if threads <= 0 else threads} threads, KV cache "
+        f"{max_sequences} sequences x {cache.tokens} tokens ({cache.megabytes:.0f} MiB)"
+    )
+    log.info("decode loop: %s", generator.runs_as)
+    try:
+        yield generator
+    finally:
+        generator.close()
