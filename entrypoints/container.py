@@ -45,6 +45,7 @@ def _open_local_generator(
     threads: int,
     parallel_batches: int,
     cache_dir: str | None,
+    continuous: dict,
     **settings,
 ) -> Iterator:
     # torch and transformers load only when the local backend is chosen, so a bot host needs neither
@@ -59,7 +60,16 @@ def _open_local_generator(
         ) from None
     from tinktalker.adapters.model.engine_choice import chosen_engine
 
-    if chosen_engine(engine, settings["device"]) == "ctranslate2":
+    chosen = chosen_engine(engine, settings["device"])
+    if chosen == "continuous":
+        from tinktalker.adapters.model.continuous.continuous_reply_generator import (
+            open_continuous_reply_generator,
+        )
+
+        yield from open_continuous_reply_generator(
+            dtype=dtype, threads=threads, **continuous, **settings
+        )
+    elif chosen == "ctranslate2":
         from tinktalker.adapters.model.ctranslate2_reply_generator import (
             open_ctranslate2_reply_generator,
         )
@@ -157,6 +167,7 @@ class Container(containers.DeclarativeContainer):
         threads=config.model.threads,
         parallel_batches=config.model.parallel_batches,
         cache_dir=config.model.cache_dir,
+        continuous=config.continuous,
         local_files_only=config.model.local_files_only,
         decoding=config.generation,
         markers=prompt_markers,

@@ -16,7 +16,7 @@ class ModelSettings(Section):
     device: str = "auto"
     dtype: Literal["auto", "float32", "float16", "bfloat16"] = "auto"
     local_files_only: bool = False
-    engine: Literal["auto", "torch", "ctranslate2"] = "auto"
+    engine: Literal["auto", "torch", "ctranslate2", "continuous"] = "auto"
     quantization: Literal[
         "auto",
         "int8",
@@ -31,6 +31,13 @@ class ModelSettings(Section):
     threads: int = Field(0, ge=0)
     parallel_batches: int = Field(0, ge=0)
     cache_dir: str | None = None
+
+
+class ContinuousSettings(Section):
+    """The continuous engine's KV cache: its memory is fixed at start by these two numbers."""
+
+    max_sequences: int = Field(64, ge=1)
+    sequence_tokens: int = Field(256, ge=2)
 
 
 class GenerationSettings(Section):
@@ -217,6 +224,7 @@ class ServerSettings(Section):
 
 class Settings(Section):
     model: ModelSettings = ModelSettings()
+    continuous: ContinuousSettings = ContinuousSettings()
     generation: GenerationSettings = GenerationSettings()
     prompt: PromptSettings = PromptSettings()
     dialogue: DialogueSettings = DialogueSettings()

@@ -17,9 +17,15 @@ def choose_engine(engine: str, device: str, ctranslate2_installed: bool, cuda_vi
             "model.engine is 'ctranslate2' but the ctranslate2 package is not installed; "
             "pip install ctranslate2 (it is in the model extra), or set model.engine: torch"
         )
+    on_cpu = device == "cpu" or (device == "auto" and not cuda_visible)
+    if engine == "continuous" and not on_cpu:
+        raise SetupError(
+            f"model.engine 'continuous' runs on a CPU, but model.device is '{device}'"
+            f"{' and a GPU is visible' if device == 'auto' else ''}; set model.device: cpu, "
+            "or model.engine: torch on a GPU"
+        )
     if engine != "auto":
         return engine
-    on_cpu = device == "cpu" or (device == "auto" and not cuda_visible)
     return "ctranslate2" if ctranslate2_installed and on_cpu else "torch"
 
 
