@@ -8,6 +8,7 @@ import os
 import re
 import signal
 import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -93,8 +94,12 @@ def vllm_server(vllm: Path, folder: Path, log: Path, timeout_s: float = 900) -> 
             env={**CPU_ENV, **os.environ},
             start_new_session=True,
         )
+    started = time.monotonic()
     try:
         wait_ready(process, url, log, timeout_s)
+        print(
+            f"vLLM answered after {time.monotonic() - started:.0f} s", file=sys.stderr, flush=True
+        )
         yield url
     finally:
         stop_group(process)
