@@ -19,12 +19,18 @@ import httpx
 from devkit.loopback_server import free_port
 
 SERVED_NAME = "tinktalker"
-# what a 2-core, 24-GiB box needs; a value already in the environment wins
-CPU_ENV = {
-    # the KV cache in GiB (10,880 tokens of this model); unset, the worker asks for
-    # --gpu-memory-utilization (0.92) of the RAM and refuses to start on a shared box
-    "VLLM_CPU_KVCACHE_SPACE": "1",
-}
+
+
+def cpu_env() -> dict[str, str]:
+    """What a 2-core, 24-GiB box needs; a value already in the environment wins."""
+    return {
+        # the KV cache in GiB (10,880 tokens of this model); unset, the worker asks for
+        # --gpu-memory-utilization (0.92) of the RAM and refuses to start on a shared box
+        "VLLM_CPU_KVCACHE_SPACE": "1",
+        # every core this process may use, as tinktalker serve's workers do; vLLM's `auto` keeps
+        # one core for its API server, half of a 2-core box
+        "VLLM_CPU_OMP_THREADS_BIND": ",".join(map(str, sorted(os.sched_getaffinity(0)))),
+    }
 
 
 def command(vllm: Path, folder: Path, port: int) -> list[str]:
@@ -91,7 +97,7 @@ def vllm_server(vllm: Path, folder: Path, log: Path, timeout_s: float = 900) -> 
             command(vllm, folder, port),
             stdout=out,
             stderr=subprocess.STDOUT,
-            env={**CPU_ENV, **os.environ},
+            env={**cpu_env(), **os.environ},
             start_new_session=True,
         )
     started = time.monotonic()
