@@ -3,15 +3,16 @@ batches of 32 and batches in flight (batching.max_in_flight), and vLLM's CPU ser
 installed: tokens/s, p50, p95.
 
     python bench/peers.py [--rounds 1] [--requests 1] [--clients 1,8,32] [--only TEXT]
-                          [--model FOLDER] [--vllm PATH/TO/vllm] [--machine TEXT]
+                          [--model FOLDER] [--vllm PATH/TO/vllm] [--machine TEXT] [--output NAME]
 
 Builds a ruDialoGPT-medium-shaped random GPT-2 (24 x 1024, vocab 50261, untied head) unless
 --model is given; every reply is exactly 40 new tokens (generation.min_new_tokens =
 max_new_tokens = 40), one message per request through /v1/chat/completions. Each round starts every
 server in turn (one at a time: the box's memory is shared) and runs the three cells on it, so the
 rows of a round are interleaved in time. `--vllm` names the `vllm` executable of its own venv
-(README, "Throughput under load"); it serves the folder `tinktalker export` wrote. Writes
-bench/results/peers.{md,json}.
+(README, "Throughput under load"); it serves the folder `tinktalker export` wrote, asked for
+max_tokens = min_tokens = 40, its log in the scratch folder (printed if it fails to start).
+`--only vLLM` runs the vLLM row alone. Writes bench/results/NAME.{md,json} (NAME: --output, peers).
 """
 
 from __future__ import annotations
@@ -26,8 +27,6 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -35,7 +34,8 @@ sys.path.insert(0, str(ROOT))
 
 import httpx  # noqa: E402
 
-from devkit.loopback_server import free_port, serve_process  # noqa: E402
+from bench.vllm_server import SERVED_NAME, vllm_server  # noqa: E402
+from devkit.loopback_server import serve_process  # noqa: E402
 from devkit.tiny_model import build_medium_shaped_model  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"
@@ -47,6 +47,10 @@ BEFORE = {  # main before issue 19: batches of 8, one at a time
 }
 BATCH_32 = {"TINKTALKER__BATCHING__MAX_BATCH_SIZE": "32"}
 IN_FLIGHT = {"TINKTALKER__BATCHING__MAX_IN_FLIGHT": "0"}
+# vLLM samples with generation_config.json's knobs (no beams, no no_repeat_ngram_size) and ends
+# at EOS unless min_tokens; tinktalker serve gets the same 40 from its settings
+VLLM_LABEL = "vLLM CPU bf16, 1 beam"
+VLLM_BODY = {"max_tokens": 40, "min_tokens": 40}
 SERVERS = {  # label: tinktalker serve's environment on top of the common one
     "ctranslate2 int8, beams (3), batches of 8 (before)": BEFORE,
     "ctranslate2 int8, beams (3), batches of 32": {**BEFORE, **BATCH_32},
@@ -61,15 +65,13 @@ SERVERS = {  # label: tinktalker serve's environment on top of the common one
 }
 
 
-async def closed_loop(url: str, model: str, clients: int, requests: int) -> dict:
+async def closed_loop(url: str, body: dict, clients: int, requests: int) -> dict:
     latencies: list[float] = []
     tokens = 0
 
     async def client(http: httpx.AsyncClient) -> None:
         nonlocal tokens
         for _ in range(requests):
-            body = {"model": model, "messages": [{"role": "user", "content": MESSAGE}]}
-            body |= {"max_tokens": 40, "min_tokens": 40} if model != "tinktalker" else {}
             started = time.monotonic()
             response = await http.post("/v1/chat/completions", json=body)
             response.raise_for_status()
@@ -92,38 +94,17 @@ async def closed_loop(url: str, model: str, clients: int, requests: int) -> dict
 
 
 def run_cells(
-    url: str, model: str, label: str, round_: int, requests: int, cells: tuple[int, ...]
+    url: str, label: str, round_: int, requests: int, cells: tuple[int, ...], extra: dict
 ) -> list[dict]:
-    asyncio.run(closed_loop(url, model, 1, 1))  # warm-up
+    body = {"model": SERVED_NAME, "messages": [{"role": "user", "content": MESSAGE}], **extra}
+    asyncio.run(closed_loop(url, body, 1, 1))  # warm-up
     rows = []
     for clients in cells:
         row = {"server": label, "round": round_}
-        row |= asyncio.run(closed_loop(url, model, clients, requests if clients > 1 else 3))
+        row |= asyncio.run(closed_loop(url, body, clients, requests if clients > 1 else 3))
         print(line(row), flush=True)
         rows.append(row)
     return rows
-
-
-@contextmanager
-def vllm_server(vllm: Path, folder: Path) -> Iterator[str]:
-    """`vllm serve` (its CPU build) on the exported folder, until it answers /v1/models."""
-    port = free_port()
-    command = [str(vllm), "serve", str(folder), "--port", str(port), "--dtype", "bfloat16"]
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(900):
-            if process.poll() is not None:
-                raise RuntimeError(f"vllm serve exited with {process.returncode}")
-            try:
-                httpx.get(f"{url}/v1/models", timeout=1).raise_for_status()
-                break
-            except httpx.HTTPError:
-                time.sleep(1)
-        yield url
-    finally:
-        process.terminate()
-        process.wait(60)
 
 
 def line(row: dict) -> str:
@@ -167,7 +148,7 @@ def ratio_lines(rows: list[dict]) -> list[str]:
     return out
 
 
-def write(rows: list[dict], machine: str, requests: int) -> None:
+def write(rows: list[dict], machine: str, requests: int, name: str) -> None:
     text = "\n".join(
         [
             "# `tinktalker serve` under load, and its peers (`bench/peers.py`)",
@@ -175,7 +156,8 @@ def write(rows: list[dict], machine: str, requests: int) -> None:
             "- model: random GPT-2 24 layers x 1024, 16 heads, vocab 50261, untied head",
             f"- machine: {machine}",
             "- decoding: model card unless '1 beam' (then one-beam sampling, the card's other"
-            " knobs); exactly 40 new tokens; closed-loop clients, 1 client sends 3 requests, "
+            " knobs; vLLM: the knobs of generation_config.json but no_repeat_ngram_size);"
+            " exactly 40 new tokens; closed-loop clients, 1 client sends 3 requests, "
             f"8 and 32 clients {requests} each; rows of one round run one after another",
             "",
             *HEADER,
@@ -186,12 +168,25 @@ def write(rows: list[dict], machine: str, requests: int) -> None:
         ]
     )
     RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "peers.md").write_text(text, encoding="utf-8")
-    (RESULTS / "peers.json").write_text(json.dumps({"rows": rows, "machine": machine}, indent=1))
+    (RESULTS / f"{name}.md").write_text(text, encoding="utf-8")
+    (RESULTS / f"{name}.json").write_text(json.dumps({"rows": rows, "machine": machine}, indent=1))
     print("\n".join(ratio_lines(rows)))
 
 
-def main() -> None:
+def serve_env(cache_dir: Path) -> dict[str, str]:
+    """`tinktalker serve`'s environment common to every row: exactly 40 new tokens a reply."""
+    return {
+        "TINKTALKER__STORE__BACKEND": "memory",
+        "TINKTALKER__MODEL__DEVICE": "cpu",
+        "TINKTALKER__MODEL__ENGINE": "ctranslate2",
+        "TINKTALKER__MODEL__CACHE_DIR": str(cache_dir),
+        "TINKTALKER__GENERATION__MIN_NEW_TOKENS": "40",
+        "TINKTALKER__GENERATION__MAX_NEW_TOKENS": "40",
+        "TINKTALKER__SERVER__REQUEST_TIMEOUT_S": "3600",
+    }
+
+
+def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
@@ -200,43 +195,49 @@ def main() -> None:
     parser.add_argument("--model", type=Path)
     parser.add_argument("--vllm", type=Path, help="the vllm executable of its own venv")
     parser.add_argument("--machine", default="", help="what to say about the CPU and its load")
-    parser.add_argument("--only", help="run only the servers whose label contains this")
+    parser.add_argument("--only", help="run only the servers whose label contains this, e.g. vLLM")
     parser.add_argument("--clients", default="1,8,32", help="the cells, e.g. 32 or 1,8,32")
     parser.add_argument("--cache-dir", type=Path, help="keep ctranslate2's conversion here")
+    parser.add_argument("--output", default="peers", help="writes bench/results/OUTPUT.{md,json}")
     args = parser.parse_args()
+    if args.vllm and not (args.vllm.parent / "python").is_file():
+        parser.error(f"--vllm {args.vllm}: no python beside it; name the vllm of its own venv")
+    return args
+
+
+def main() -> None:
+    args = parse_args()
     cells = tuple(int(c) for c in args.clients.split(","))
+    servers = {k: v for k, v in SERVERS.items() if not args.only or args.only in k}
+    with_vllm = bool(args.vllm) and (not args.only or args.only in VLLM_LABEL)
     print("\n".join(HEADER), flush=True)
     rows: list[dict] = []
+    failures: list[str] = []
     with tempfile.TemporaryDirectory() as scratch:
         model = args.model or build_medium_shaped_model(Path(scratch) / "medium")
-        env = {
-            "TINKTALKER__STORE__BACKEND": "memory",
-            "TINKTALKER__MODEL__DEVICE": "cpu",
-            "TINKTALKER__MODEL__ENGINE": "ctranslate2",
-            "TINKTALKER__MODEL__CACHE_DIR": str(args.cache_dir or f"{scratch}/cache"),
-            "TINKTALKER__GENERATION__MIN_NEW_TOKENS": "40",
-            "TINKTALKER__GENERATION__MAX_NEW_TOKENS": "40",
-            "TINKTALKER__SERVER__REQUEST_TIMEOUT_S": "3600",
-        }
+        env = serve_env(args.cache_dir or Path(scratch) / "cache")
         exported = Path(scratch) / "exported"
-        if args.vllm:
+        if with_vllm:
             export = [sys.executable, "-m", "tinktalker.entrypoints.cli", "export"]
             subprocess.run([*export, "--model", str(model), "--output", str(exported)], check=True)
         for round_ in range(1, args.rounds + 1):
-            for label, extra in SERVERS.items():
-                if args.only and args.only not in label:
-                    continue
+            for label, extra in servers.items():
                 with serve_process(model, {**env, **extra}, ready_timeout_s=900) as (url, _):
-                    rows += run_cells(url, "tinktalker", label, round_, args.requests, cells)
-            if args.vllm:
-                with vllm_server(args.vllm, exported) as url:
-                    rows += run_cells(
-                        url, str(exported), "vLLM CPU bf16", round_, args.requests, cells
-                    )
+                    rows += run_cells(url, label, round_, args.requests, cells, {})
+            if with_vllm:
+                log = Path(scratch) / f"vllm-{round_}.log"
+                try:
+                    with vllm_server(args.vllm, exported, log) as url:
+                        rows += run_cells(url, VLLM_LABEL, round_, args.requests, cells, VLLM_BODY)
+                except RuntimeError as error:  # the other rows are still written
+                    print(error, file=sys.stderr, flush=True)
+                    failures.append(f"vLLM, round {round_}: {str(error).splitlines()[0]}")
     machine = args.machine or (
         f"{platform.machine()}, {os.cpu_count()} CPU cores visible, shared with other work"
     )
-    write(rows, machine, args.requests)
+    write(rows, machine, args.requests, args.output)
+    if failures:
+        sys.exit("\n".join(failures))
 
 
 if __name__ == "__main__":
