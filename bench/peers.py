@@ -62,6 +62,9 @@ SERVERS = {  # label: tinktalker serve's environment on top of the common one
         **ONE_BEAM,
         **IN_FLIGHT,
     },
+    # model.engine continuous: requests join the running decode (KV cache at its defaults)
+    "continuous bf16, beams (3)": {"TINKTALKER__MODEL__ENGINE": "continuous"},
+    "continuous bf16, 1 beam": {"TINKTALKER__MODEL__ENGINE": "continuous", **ONE_BEAM},
 }
 
 
@@ -123,29 +126,38 @@ HEADER = [
 
 def ratio_lines(rows: list[dict]) -> list[str]:
     """Per server and cell: the median over rounds of its tokens/s and p95 over the same beams'
-    "before" row of the same round."""
+    "before" row of the same round, and for one beam over vLLM's row of the same round."""
     out = []
     for row in rows:
         if "(before)" in row["server"] or row["server"].startswith("vLLM") or row["round"] != 1:
             continue
         beams = row["server"].split(", ")[1]
-        pairs = [
-            (new, old)
-            for new in rows
-            for old in rows
-            if new["server"] == row["server"]
-            and old["server"] == f"ctranslate2 int8, {beams}, batches of 8 (before)"
-            and new["round"] == old["round"]
-            and new["clients"] == old["clients"] == row["clients"]
-        ]
-        if pairs:
-            speed = statistics.median(n["tokens_per_s"] / o["tokens_per_s"] for n, o in pairs)
-            p95 = statistics.median(n["p95_s"] / o["p95_s"] for n, o in pairs)
-            out.append(
-                f"{row['server']}, {row['clients']} client(s): {speed:.2f}x the tokens/s of "
-                f"batches of 8 (before), p95 {p95:.2f}x"
-            )
+        for base in [f"ctranslate2 int8, {beams}, batches of 8 (before)", VLLM_LABEL]:
+            if base == VLLM_LABEL and beams != "1 beam":
+                continue
+            ratio = _ratio(rows, row, base)
+            if ratio:
+                out.append(
+                    f"{row['server']}, {row['clients']} client(s): {ratio[0]:.2f}x the tokens/s "
+                    f"of {base}, p95 {ratio[1]:.2f}x"
+                )
     return out
+
+
+def _ratio(rows: list[dict], row: dict, base: str) -> tuple[float, float] | None:
+    pairs = [
+        (new, old)
+        for new in rows
+        for old in rows
+        if new["server"] == row["server"]
+        and old["server"] == base
+        and new["round"] == old["round"]
+        and new["clients"] == old["clients"] == row["clients"]
+    ]
+    if not pairs:
+        return None
+    speed = statistics.median(n["tokens_per_s"] / o["tokens_per_s"] for n, o in pairs)
+    return speed, statistics.median(n["p95_s"] / o["p95_s"] for n, o in pairs)
 
 
 def write(rows: list[dict], machine: str, requests: int, name: str) -> None:
@@ -195,7 +207,10 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--model", type=Path)
     parser.add_argument("--vllm", type=Path, help="the vllm executable of its own venv")
     parser.add_argument("--machine", default="", help="what to say about the CPU and its load")
-    parser.add_argument("--only", help="run only the servers whose label contains this, e.g. vLLM")
+    parser.add_argument(
+        "--only",
+        help="run only the servers whose label contains one of these ('|' between), e.g. vLLM",
+    )
     parser.add_argument("--clients", default="1,8,32", help="the cells, e.g. 32 or 1,8,32")
     parser.add_argument("--cache-dir", type=Path, help="keep ctranslate2's conversion here")
     parser.add_argument("--output", default="peers", help="writes bench/results/OUTPUT.{md,json}")
@@ -208,8 +223,9 @@ def parse_args() -> argparse.Namespace:
 def main() -> None:
     args = parse_args()
     cells = tuple(int(c) for c in args.clients.split(","))
-    servers = {k: v for k, v in SERVERS.items() if not args.only or args.only in k}
-    with_vllm = bool(args.vllm) and (not args.only or args.only in VLLM_LABEL)
+    wanted = args.only.split("|") if args.only else []
+    servers = {k: v for k, v in SERVERS.items() if not wanted or any(w in k for w in wanted)}
+    with_vllm = bool(args.vllm) and (not wanted or any(w in VLLM_LABEL for w in wanted))
     print("\n".join(HEADER), flush=True)
     rows: list[dict] = []
     failures: list[str] = []
