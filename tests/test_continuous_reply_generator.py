@@ -188,7 +188,7 @@ def test_a_caller_stop_string_cuts_the_reply(tiny_model_dir):
 
 
 def test_a_failed_step_fails_its_requests_and_the_loop_goes_on(tiny_model_dir, monkeypatch):
-    real = decode_loop.decode
+    real = decode_loop.step
     calls = {"n": 0}
 
     def fails_once(*args):
@@ -197,7 +197,7 @@ def test_a_failed_step_fails_its_requests_and_the_loop_goes_on(tiny_model_dir, m
             raise RuntimeError("out of memory")
         return real(*args)
 
-    monkeypatch.setattr(decode_loop, "decode", fails_once)
+    monkeypatch.setattr(decode_loop, "step", fails_once)
     with continuous(tiny_model_dir, min_new_tokens=12) as generator:
         with pytest.raises(ReplyUnavailable, match="out of memory"):
             asyncio.run(generator.generate(CONTEXTS[0], GREEDY))

@@ -15,13 +15,14 @@ from collections.abc import Callable
 import torch
 
 from tinktalker.adapters.model.continuous.beam_search import Beam, BeamSearch, Continuation
-from tinktalker.adapters.model.continuous.gpt2_forward import decode, prefill
+from tinktalker.adapters.model.continuous.gpt2_forward import Joining, step
 from tinktalker.adapters.model.continuous.gpt2_weights import Gpt2Weights
 from tinktalker.adapters.model.continuous.job import Job
 from tinktalker.adapters.model.continuous.kv_cache import KvCache
 from tinktalker.adapters.model.continuous.token_choice import Row, best_candidates, draw
 
 log = logging.getLogger(__name__)
+PREFILL_TOKENS = 512
 
 
 class DecodeLoop:
@@ -107,21 +108,31 @@ class DecodeLoop:
         return jobs
 
     def _turn(self) -> None:
-        self._admit()
-        if not self._rows:
+        joining = self._admitted()
+        running = list(zip(self._owners(), self._rows, strict=True))
+        if not running and not joining:
             return
-        rows = self._rows
-        tokens = [beam.ids[-1] for beam in rows]
-        positions = [job.length - 1 for job in self._owners()]
-        logits = decode(self._weights, self._cache, tokens, positions)
-        self.steps += 1
-        # rows move as requests leave: each request's candidates are picked before any leaves
-        scores, ids = best_candidates(
-            logits, [self._row(job, beam) for job, beam in zip(self._owners(), rows, strict=True)]
+        first = len(self._rows)
+        starts = [first + sum(j.width for j in joining[:k]) for k in range(len(joining))]
+        logits = step(
+            self._weights,
+            self._cache,
+            [beam.ids[-1] for _, beam in running],
+            [job.length - 1 for job, _ in running],
+            [Joining(row, job.prompt) for row, job in zip(starts, joining, strict=True)],
         )
-        picked = [(job, [beam.row for beam in job.beams]) for job in self._running]
-        for job, at in picked:
-            self._choose(job, scores[at], ids[at], first=False)
+        self.steps += 1
+        before = list(self._running)
+        for row, job in zip(starts, joining, strict=True):
+            self._join(job, row)
+        rows = [self._row(job, beam) for job, beam in running]
+        rows += [self._row(job, job.beams[0]) for job in joining]
+        scores, ids = best_candidates(logits, rows)
+        # rows move as requests leave: each request's candidates are picked before any leaves
+        picked = [(job, [beam.row for beam in job.beams], False) for job in before]
+        picked += [(job, [len(running) + k] * job.width, True) for k, job in enumerate(joining)]
+        for job, at, new in picked:
+            self._choose(job, scores[at], ids[at], first=new)
 
     @staticmethod
     def _row(job: Job, beam: Beam) -> Row:
@@ -131,20 +142,27 @@ class DecodeLoop:
         owner = {id(beam): job for job in self._running for beam in job.beams}
         return [owner[id(beam)] for beam in self._rows]
 
-    def _admit(self) -> None:
-        while True:
-            with self._wake:
-                if not self._waiting or self._waiting[0].width > self._cache.rows - len(self._rows):
-                    return
-                job = self._waiting.popleft()
-            if job.given_up():
-                job.finish(reply=[])
-                continue
-            self._start(job)
+    def _admitted(self) -> list[Job]:
+        """Waiting requests that fit, first come first served; their prompts at most
+        PREFILL_TOKENS a step (one prompt always) so a crowd joining stalls the others little."""
+        jobs: list[Job] = []
+        free = self._cache.rows - len(self._rows)
+        tokens = 0
+        with self._wake:
+            while self._waiting and self._waiting[0].width <= free:
+                job = self._waiting[0]
+                if jobs and tokens + len(job.prompt) > PREFILL_TOKENS:
+                    break
+                self._waiting.popleft()
+                if job.given_up():
+                    job.finish(reply=[])
+                    continue
+                jobs.append(job)
+                free -= job.width
+                tokens += len(job.prompt)
+        return jobs
 
-    def _start(self, job: Job) -> None:
-        first = len(self._rows)
-        logits = prefill(self._weights, self._cache, first, job.prompt)
+    def _join(self, job: Job, first: int) -> None:
         job.beams = [Beam(first + i) for i in range(job.width)]
         for beam in job.beams[1:]:
             self._cache.move(first, beam.row, len(job.prompt))
@@ -153,8 +171,6 @@ class DecodeLoop:
         self._rows.extend(job.beams)
         self.peak_rows = max(self.peak_rows, len(self._rows))
         self._running.append(job)
-        scores, ids = best_candidates(logits[None], [self._row(job, job.beams[0])])
-        self._choose(job, scores.expand(job.width, -1), ids.expand(job.width, -1), first=True)
 
     def _choose(self, job: Job, scores: torch.Tensor, ids: torch.Tensor, first: bool) -> None:
         if job.search is None:
