@@ -76,6 +76,8 @@ def test_config_path_from_the_environment(tmp_path):
         ("generation:\n  top_k: lots\n", "config key 'generation.top_k'"),
         ("store:\n  backend: postgres\n", "config key 'store.backend'"),
         ("modle:\n  device: cpu\n", "unknown config key 'modle'"),
+        ("continuous:\n  max_sequences: 0\n", "config key 'continuous.max_sequences'"),
+        ("continuous:\n  sequence_tokens: 1\n", "config key 'continuous.sequence_tokens'"),
         ("- just\n- a list\n", "must be a mapping"),
         ("model: [unclosed\n", "not valid YAML"),
     ],

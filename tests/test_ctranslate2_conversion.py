@@ -135,10 +135,46 @@ def test_an_unwritable_cache_folder_is_one_setup_line(model_copy, tmp_path):
         ("auto", "auto", False, False, "torch"),
         ("torch", "cpu", True, False, "torch"),
         ("ctranslate2", "cuda", True, True, "ctranslate2"),
+        ("continuous", "cpu", True, True, "continuous"),
+        ("continuous", "auto", False, False, "continuous"),
     ],
 )
 def test_auto_picks_ctranslate2_on_a_cpu_when_installed(engine, device, installed, cuda, expected):
     assert choose_engine(engine, device, installed, cuda) == expected
+
+
+@pytest.mark.parametrize("device, cuda", [("cuda", True), ("cuda", False), ("auto", True)])
+def test_the_continuous_engine_is_refused_on_a_gpu_naming_the_fix(device, cuda):
+    with pytest.raises(SetupError) as refused:
+        choose_engine("continuous", device, True, cuda)
+    message = str(refused.value)
+    assert f"model.device is '{device}'" in message and "set model.device: cpu" in message
+    assert "model.engine: torch on a GPU" in message and "\n" not in message
+
+
+def test_continuous_on_cuda_is_one_line_with_exit_2_when_serve_starts(tiny_model_dir):
+    from devkit.loopback_server import free_port
+
+    result = subprocess.run(
+        [sys.executable, "-m", "tinktalker.entrypoints.cli", "serve", "--model"]
+        + [str(tiny_model_dir), "--port", str(free_port())],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={
+            **os.environ,
+            "HF_HUB_OFFLINE": "1",
+            "TINKTALKER__STORE__BACKEND": "memory",
+            "TINKTALKER__MODEL__ENGINE": "continuous",
+            "TINKTALKER__MODEL__DEVICE": "cuda",
+        },
+        cwd=ROOT,
+    )
+    assert result.returncode == 2, result.stderr
+    lines = [line for line in result.stderr.splitlines() if line.startswith("tinktalker: error:")]
+    assert len(lines) == 1 and "Traceback" not in result.stderr, result.stderr
+    assert "model.engine 'continuous' runs on a CPU" in lines[0]
+    assert "set model.device: cpu" in lines[0], lines[0]
 
 
 def run_chat(
