@@ -38,6 +38,7 @@ class ContinuousSettings(Section):
 
     max_sequences: int = Field(64, ge=1)
     sequence_tokens: int = Field(256, ge=2)
+    int8_small_steps: bool = True
 
 
 class GenerationSettings(Section):

@@ -135,6 +135,7 @@ def open_continuous_reply_generator(
     pad_to_messages: int,
     max_sequences: int,
     sequence_tokens: int,
+    int8_small_steps: bool = True,
     device: str = "cpu",
     dtype: str = "auto",
     local_files_only: bool = False,
@@ -152,6 +153,8 @@ def open_continuous_reply_generator(
         )
         tokenizers.append(tokenizer)
         weights = Gpt2Weights.of(model, precision)
+        if int8_small_steps and precision == torch.bfloat16:
+            weights = weights.with_int8()
         tokens = min(sequence_tokens, weights.max_positions)
         size = weights.width // weights.heads
         layers = len(weights.layers)
@@ -168,8 +171,9 @@ def open_continuous_reply_generator(
         markers,
         pad_to_messages,
     )
+    small = ", int8 for steps of 1-4 rows" if loop.weights.head.int8 is not None else ""
     generator.runs_as = (
-        f"continuous batching on cpu, {str(precision).removeprefix('torch.')}, "
+        f"continuous batching on cpu, {str(precision).removeprefix('torch.')}{small}, "
         f"{torch.get_num_threads() if threads <= 0 else threads} threads, KV cache "
         f"{max_sequences} sequences x {cache.tokens} tokens ({cache.megabytes:.0f} MiB)"
     )

@@ -36,6 +36,7 @@ class DecodeLoop:
         self._setup_error: BaseException | None = None
         self._waiting: deque[Job] = deque()
         self._running: list[Job] = []
+        self._joining: list[Job] = []  # admitted, their prompts in this step
         self._rows: list[Beam] = []  # row i of the cache: whose beam
         self._wake = threading.Condition()
         self._closed = False
@@ -51,6 +52,10 @@ class DecodeLoop:
     @property
     def cache(self) -> KvCache:
         return self._cache
+
+    @property
+    def weights(self) -> Gpt2Weights:
+        return self._weights
 
     def submit(self, jobs: list[Job]) -> None:
         for job in jobs:
@@ -95,9 +100,9 @@ class DecodeLoop:
                     self._turn()
             except Exception as error:  # noqa: BLE001 - every caller hears of it, the loop goes on
                 log.exception("the decode loop failed; its requests fail")
-                for job in [*self._running, *self._drain()]:
+                for job in [*self._running, *self._joining, *self._drain()]:
                     job.finish(error=RuntimeError(f"the model failed: {error}"))
-                self._running, self._rows = [], []
+                self._running, self._rows, self._joining = [], [], []
         for job in [*self._running, *self._drain()]:
             job.finish(error=RuntimeError("the model was closed"))
 
@@ -108,7 +113,7 @@ class DecodeLoop:
         return jobs
 
     def _turn(self) -> None:
-        joining = self._admitted()
+        self._joining = joining = self._admitted()
         running = list(zip(self._owners(), self._rows, strict=True))
         if not running and not joining:
             return
@@ -125,6 +130,7 @@ class DecodeLoop:
         before = list(self._running)
         for row, job in zip(starts, joining, strict=True):
             self._join(job, row)
+        self._joining = []
         rows = [self._row(job, beam) for job, beam in running]
         rows += [self._row(job, job.beams[0]) for job in joining]
         scores, ids = best_candidates(logits, rows)

@@ -35,11 +35,11 @@ def step(
     x = weights.tokens[ids] + weights.positions[places]
     attend = _attention(weights, cache, positions, joining)
     for index, layer in enumerate(weights.layers):
-        x = x + F.linear(attend(index, _norm(x, weights, layer.ln1), layer), *layer.out)
+        x = x + layer.out(attend(index, _norm(x, weights, layer.ln1), layer))
         x = x + _mlp(_norm(x, weights, layer.ln2), layer)
     ends = [running + sum(lengths[: k + 1]) - 1 for k in range(len(lengths))]
     last = x[[*range(running), *ends]]
-    return F.linear(_norm(last, weights, weights.final_norm), weights.head).float()
+    return weights.head(_norm(last, weights, weights.final_norm)).float()
 
 
 def _attention(weights: Gpt2Weights, cache: KvCache, positions, joining):
@@ -51,7 +51,7 @@ def _attention(weights: Gpt2Weights, cache: KvCache, positions, joining):
     every = torch.arange(running)
 
     def attend(index: int, h: torch.Tensor, layer: LayerWeights) -> torch.Tensor:
-        qkv = F.linear(h, *layer.qkv).view(-1, 3, heads, size)
+        qkv = layer.qkv(h).view(-1, 3, heads, size)
         keys, values = cache.keys[index], cache.values[index]
         out = []
         if running:
@@ -85,4 +85,4 @@ def _norm(x: torch.Tensor, weights: Gpt2Weights, pair: tuple[torch.Tensor, torch
 
 
 def _mlp(h: torch.Tensor, layer: LayerWeights) -> torch.Tensor:
-    return F.linear(F.gelu(F.linear(h, *layer.up), approximate="tanh"), *layer.down)
+    return layer.down(F.gelu(layer.up(h), approximate="tanh"))
