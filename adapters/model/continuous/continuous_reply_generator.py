@@ -18,6 +18,7 @@ from tinktalker.adapters.model.continuous.job import Job
 from tinktalker.adapters.model.continuous.kv_cache import KvCache
 from tinktalker.adapters.model.continuous.token_choice import TokenChoice
 from tinktalker.adapters.model.decoding import Decoding
+from tinktalker.adapters.model.engine_choice import cpu_flags
 from tinktalker.adapters.model.in_process_reply_generator import (
     HandOver,
     InProcessReplyGenerator,
@@ -115,16 +116,8 @@ def matrix_dtype(dtype: str) -> torch.dtype:
     """auto: bfloat16 where the CPU multiplies it natively (AMX, AVX-512 BF16), else float32."""
     if dtype != "auto":
         return getattr(torch, {"bf16": "bfloat16", "fp32": "float32"}.get(dtype, dtype))
-    return torch.bfloat16 if cpu_has_bf16_matrices() else torch.float32
-
-
-def cpu_has_bf16_matrices() -> bool:
-    try:
-        with open("/proc/cpuinfo", encoding="ascii", errors="replace") as info:
-            flags = next((line for line in info if line.startswith("flags")), "").split()
-    except OSError:
-        return False
-    return "amx_bf16" in flags or "avx512_bf16" in flags
+    flags = cpu_flags()
+    return torch.bfloat16 if {"amx_bf16", "avx512_bf16"} & flags else torch.float32
 
 
 def open_continuous_reply_generator(
