@@ -31,7 +31,9 @@ def test_serve_says_what_it_runs_in_one_block_then_where_it_listens(tiny_model_d
     start = next(i for i, line in enumerate(lines) if line.startswith("model:"))
     block = lines[start : start + 5]
     assert block[0].startswith(f"model:    {tiny_model_dir} (random weights, untrained")
-    assert re.fullmatch(r"engine:   (torch|ctranslate2) on cpu, .+ threads.*", block[1]), block
+    assert re.fullmatch(
+        r"engine:   (torch|ctranslate2|continuous batching) on cpu, .+ threads.*", block[1]
+    ), block
     assert block[2].startswith(
         f"batching: up to {BatchingSettings().max_batch_size} replies per model call"
     )

@@ -212,6 +212,7 @@ class DecodeLoop:
         while len(continuations) < len(rows):
             best = continuations[0]
             continuations.append(Continuation(best.parent, best.token, -float("inf")))
+        rows = _rows_for(continuations, rows)
         self._cache.regroup(rows, [c.parent.row for c in continuations], job.length)
         job.beams = [
             Beam(row, [*c.parent.ids, c.token], c.score)
@@ -234,3 +235,14 @@ class DecodeLoop:
                 self._cache.move(last.row, hole, owner.length)
                 last.row = hole
                 self._rows[hole] = last
+
+
+def _rows_for(continuations: list[Continuation], rows: list[int]) -> list[int]:
+    """A row for each continuation: its parent's own where it is the first from that parent (no
+    copy), one of the rows left over otherwise (a copy of the parent's)."""
+    claimed: dict[int, int] = {}
+    for index, c in enumerate(continuations):
+        claimed.setdefault(c.parent.row, index)
+    spare = iter(row for row in rows if row not in claimed)
+    chosen = {index: row for row, index in claimed.items()}
+    return [chosen[i] if i in chosen else next(spare) for i in range(len(continuations))]

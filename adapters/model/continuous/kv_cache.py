@@ -30,9 +30,10 @@ class KvCache:
     def regroup(self, rows: list[int], parents: list[int], length: int) -> None:
         """Beams: row rows[i] continues from row parents[i] (a row of `rows`); copies only
         changes."""
-        if rows == parents:
+        moved = [(row, parent) for row, parent in zip(rows, parents, strict=True) if row != parent]
+        if not moved:
             return
-        picked = torch.tensor(parents)
-        target = torch.tensor(rows)
-        for cache in (self.keys, self.values):
+        target = torch.tensor([row for row, _ in moved])
+        picked = torch.tensor([parent for _, parent in moved])
+        for cache in (self.keys, self.values):  # the sources are read before any row is written
             cache[:, target, :, :length] = cache[:, picked, :, :length]
