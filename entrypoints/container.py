@@ -60,9 +60,7 @@ def _open_local_generator(
         ) from None
     from tinktalker.adapters.model.engine_choice import chosen_engine
 
-    chosen = chosen_engine(
-        engine, settings["device"], settings["name_or_path"], settings["local_files_only"]
-    )
+    chosen = chosen_engine(engine, settings["device"])
     if chosen == "continuous":
         _refuse_beams_beyond_the_kv_cache(settings["decoding"]["num_beams"], continuous)
         from tinktalker.adapters.model.continuous.continuous_reply_generator import (

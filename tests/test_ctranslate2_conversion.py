@@ -143,20 +143,6 @@ def test_auto_picks_ctranslate2_on_a_cpu_when_installed(engine, device, installe
     assert choose_engine(engine, device, installed, cuda) == expected
 
 
-@pytest.mark.parametrize(
-    "device, cuda, gpt2, expected",
-    [
-        ("cpu", False, True, "continuous"),
-        ("auto", False, True, "continuous"),
-        ("auto", True, True, "torch"),  # a GPU: torch
-        ("cpu", False, False, "ctranslate2"),  # not a GPT-2: the continuous engine cannot run it
-    ],
-)
-def test_auto_picks_the_continuous_engine_on_a_cpu_with_amx(device, cuda, gpt2, expected):
-    assert choose_engine("auto", device, True, cuda, amx=True, gpt2=gpt2) == expected
-    assert choose_engine("torch", device, True, cuda, amx=True, gpt2=gpt2) == "torch"
-
-
 @pytest.mark.parametrize("device, cuda", [("cuda", True), ("cuda", False), ("auto", True)])
 def test_the_continuous_engine_is_refused_on_a_gpu_naming_the_fix(device, cuda):
     with pytest.raises(SetupError) as refused:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 
 from tinktalker.domain.errors import SetupError
@@ -10,18 +9,10 @@ from tinktalker.domain.errors import SetupError
 log = logging.getLogger(__name__)
 
 
-def choose_engine(
-    engine: str,
-    device: str,
-    ctranslate2_installed: bool,
-    cuda_visible: bool,
-    amx: bool = False,
-    gpt2: bool = True,
-) -> str:
-    """auto on a CPU with AMX (Intel Sapphire Rapids and later) and a GPT-2 model = continuous
-    (bfloat16 on the matrix units, requests joining the running decode: measured ahead of
-    CTranslate2 int8 at every load on such a CPU); on other CPUs ctranslate2 when installed (int8,
-    ~3x torch fp32); else torch."""
+def choose_engine(engine: str, device: str, ctranslate2_installed: bool, cuda_visible: bool) -> str:
+    """auto = ctranslate2 when installed and the model runs on a CPU (int8 there is ~3x torch fp32,
+    and with a batch per worker in flight it was ahead of the continuous engine at 1, 8 and 32
+    clients even on a CPU with AMX: README, "Throughput under load"), else torch."""
     if engine == "ctranslate2" and not ctranslate2_installed:
         raise SetupError(
             "model.engine is 'ctranslate2' but the ctranslate2 package is not installed; "
@@ -36,8 +27,6 @@ def choose_engine(
         )
     if engine != "auto":
         return engine
-    if on_cpu and amx and gpt2:
-        return "continuous"
     return "ctranslate2" if ctranslate2_installed and on_cpu else "torch"
 
 
@@ -51,20 +40,8 @@ def cpu_flags() -> set[str]:
     return set(line.partition(":")[2].split())
 
 
-def is_gpt2(name_or_path: str, local_files_only: bool) -> bool:
-    from tinktalker.adapters.model.loading import local_source
-
-    config = local_source(name_or_path, local_files_only) / "config.json"
-    try:
-        return json.loads(config.read_text(encoding="utf-8")).get("model_type") == "gpt2"
-    except (OSError, ValueError):
-        return False  # the loader names what is wrong with the folder
-
-
-def chosen_engine(
-    engine: str, device: str, name_or_path: str = "", local_files_only: bool = False
-) -> str:
-    """`choose_engine` for this machine and model."""
+def chosen_engine(engine: str, device: str) -> str:
+    """`choose_engine` for this machine."""
     import torch
 
     try:
@@ -73,8 +50,6 @@ def chosen_engine(
         installed = True
     except ModuleNotFoundError:
         installed = False
-    amx = "amx_bf16" in cpu_flags()
-    gpt2 = engine != "auto" or not amx or is_gpt2(name_or_path, local_files_only)
-    chosen = choose_engine(engine, device, installed, torch.cuda.is_available(), amx, gpt2)
+    chosen = choose_engine(engine, device, installed, torch.cuda.is_available())
     log.info("model.engine %s on device %s: %s", engine, device, chosen)
     return chosen
