@@ -221,7 +221,8 @@ def gpt_neo_folder(folder: Path) -> Path:
 
 
 @pytest.mark.parametrize(
-    "case", ["unconvertible", "not-installed", "cuda-on-cpu", "unwritable-cache"]
+    "case",
+    ["unconvertible", "not-installed", "cuda-on-cpu", "unwritable-cache", "continuous-not-gpt2"],
 )
 def test_engine_setup_errors_are_one_line_with_exit_2(case, tiny_model_dir, tmp_path):
     model, env, preamble, fix = tiny_model_dir, {"TINKTALKER__MODEL__ENGINE": "ctranslate2"}, "", ""
@@ -231,6 +232,9 @@ def test_engine_setup_errors_are_one_line_with_exit_2(case, tiny_model_dir, tmp_
         preamble, fix = "import sys; sys.modules['ctranslate2'] = None; ", "pip install ctranslate2"
     elif case == "cuda-on-cpu":
         env["TINKTALKER__MODEL__DEVICE"], fix = "cuda", "set model.device: cpu"
+    elif case == "continuous-not-gpt2":
+        env["TINKTALKER__MODEL__ENGINE"] = "continuous"
+        model, fix = gpt_neo_folder(tmp_path / "neo"), "runs GPT-2 models, not gpt_neo"
     else:
         (tmp_path / "cache").write_text("a file where the cache folder should be")
         fix = "set model.cache_dir to a writable folder"

@@ -7,6 +7,8 @@ from dataclasses import dataclass, replace
 import torch
 import torch.nn.functional as F
 
+from tinktalker.domain.errors import SetupError
+
 SMALL_STEP_ROWS = 4  # up to this many rows a step reads int8 matrices (when it has them)
 
 
@@ -88,7 +90,10 @@ class Gpt2Weights:
         """From a transformers `GPT2LMHeadModel` (Conv1D weights are [in, out]: transposed here)."""
         config = model.config
         if getattr(config, "model_type", "") != "gpt2":
-            raise ValueError(f"the continuous engine runs GPT-2 models, not {config.model_type}")
+            raise SetupError(
+                f"model.engine 'continuous' runs GPT-2 models, not {config.model_type}; "
+                "use model.engine: torch or ctranslate2"
+            )
         state = {k: v.detach().to(dtype) for k, v in model.state_dict().items()}
 
         def pair(prefix: str, transpose: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
