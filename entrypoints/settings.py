@@ -38,7 +38,8 @@ class ContinuousSettings(Section):
 
     max_sequences: int = Field(64, ge=1)
     sequence_tokens: int = Field(256, ge=2)
-    int8_small_steps: bool = True
+    # auto = model.dtype's rule (bfloat16 where the CPU multiplies it natively, else float32)
+    matrices: Literal["auto", "int8", "bfloat16", "float32"] = "auto"
 
 
 class GenerationSettings(Section):

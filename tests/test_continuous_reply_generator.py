@@ -28,7 +28,9 @@ BEAMS = GenerationOptions(do_sample=False, num_beams=3)
 
 
 @contextmanager
-def continuous(model, max_sequences: int = 16, sequence_tokens: int = 2048, **decoding):
+def continuous(
+    model, max_sequences: int = 16, sequence_tokens: int = 2048, matrices="float32", **decoding
+):
     resource = open_continuous_reply_generator(
         str(model),
         decoding=defaults.decoding_values(**{"max_new_tokens": 12, **decoding}),
@@ -36,7 +38,7 @@ def continuous(model, max_sequences: int = 16, sequence_tokens: int = 2048, **de
         pad_to_messages=3,
         max_sequences=max_sequences,
         sequence_tokens=sequence_tokens,
-        dtype="float32",
+        matrices=matrices,
     )
     generator = next(resource)
     try:
@@ -249,3 +251,37 @@ def test_each_rows_candidates_are_what_hugging_faces_processors_leave(beams):
         assert finite == pytest.approx(
             {i: float(e[i]) for i in range(40) if e[i] > -float("inf")}, rel=1e-5
         )
+
+
+def test_int8_matrices_answer_concurrent_requests_and_stay_close_to_float32(tiny_model_dir):
+    import torch
+    from transformers import AutoModelForCausalLM
+
+    from tinktalker.adapters.model.continuous.gpt2_forward import Joining, step
+    from tinktalker.adapters.model.continuous.gpt2_weights import Gpt2Weights
+    from tinktalker.adapters.model.continuous.kv_cache import KvCache
+
+    with continuous(tiny_model_dir, matrices="int8", min_new_tokens=12) as generator:
+        got = all_at_once(generator, GREEDY)
+        assert "int8 matrices (oneDNN)" in generator.runs_as
+    assert all(r.completion_tokens == 12 and r.prompt_tokens > 0 for r in got)
+
+    torch.backends.quantized.engine = "onednn"
+    model = AutoModelForCausalLM.from_pretrained(tiny_model_dir)
+    exact = Gpt2Weights.of(model, torch.float32)
+    int8 = exact.with_int8()
+    config = model.config
+    prompt = Joining(0, list(range(3, 30)))
+    with torch.inference_mode():
+        logits = [
+            step(
+                w,
+                KvCache(config.n_layer, config.n_head, 16, 1, 64, torch.float32),
+                [],
+                [],
+                [prompt],
+            )[0]
+            for w in (exact, int8)
+        ]
+    similarity = torch.nn.functional.cosine_similarity(logits[0], logits[1], dim=0)
+    assert similarity > 0.99 and not torch.equal(logits[0], logits[1])

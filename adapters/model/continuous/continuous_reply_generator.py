@@ -116,8 +116,21 @@ def matrix_dtype(dtype: str) -> torch.dtype:
     """auto: bfloat16 where the CPU multiplies it natively (AMX, AVX-512 BF16), else float32."""
     if dtype != "auto":
         return getattr(torch, {"bf16": "bfloat16", "fp32": "float32"}.get(dtype, dtype))
-    flags = cpu_flags()
-    return torch.bfloat16 if {"amx_bf16", "avx512_bf16"} & flags else torch.float32
+    return torch.bfloat16 if _native_bfloat16() else torch.float32
+
+
+def _native_bfloat16() -> bool:
+    return bool({"amx_bf16", "avx512_bf16"} & cpu_flags())
+
+
+def _precisions(matrices: str, dtype: str) -> tuple[torch.dtype, torch.dtype, bool]:
+    """(the stream's dtype, the KV cache's, int8 matrices?) for continuous.matrices and
+    model.dtype."""
+    if matrices == "int8":
+        cache = torch.bfloat16 if _native_bfloat16() else torch.float32
+        return torch.float32, cache, True
+    precision = matrix_dtype(matrices if matrices != "auto" else dtype)
+    return precision, precision, False
 
 
 def open_continuous_reply_generator(
@@ -128,14 +141,14 @@ def open_continuous_reply_generator(
     pad_to_messages: int,
     max_sequences: int,
     sequence_tokens: int,
-    int8_small_steps: bool = True,
+    matrices: str = "auto",
     device: str = "cpu",
     dtype: str = "auto",
     local_files_only: bool = False,
     threads: int = 0,
 ) -> Iterator[ContinuousReplyGenerator]:
     """Resource: loads the model, allocates the KV cache, runs the loop until shutdown."""
-    precision = matrix_dtype(dtype)
+    precision, cache_dtype, int8 = _precisions(matrices, dtype)
     tokenizers: list = []
 
     def build() -> tuple[Gpt2Weights, KvCache]:  # on the loop's thread
@@ -146,12 +159,13 @@ def open_continuous_reply_generator(
         )
         tokenizers.append(tokenizer)
         weights = Gpt2Weights.of(model, precision)
-        if int8_small_steps and precision == torch.bfloat16:
+        if int8:
+            torch.backends.quantized.engine = "onednn"  # AMX / VNNI int8 products
             weights = weights.with_int8()
         tokens = min(sequence_tokens, weights.max_positions)
         size = weights.width // weights.heads
         layers = len(weights.layers)
-        return weights, KvCache(layers, weights.heads, size, max_sequences, tokens, precision)
+        return weights, KvCache(layers, weights.heads, size, max_sequences, tokens, cache_dtype)
 
     loop = DecodeLoop(build)
     cache = loop.cache
@@ -164,11 +178,12 @@ def open_continuous_reply_generator(
         markers,
         pad_to_messages,
     )
-    small = ", int8 for steps of 1-4 rows" if loop.weights.head.int8 is not None else ""
+    kind = "int8 matrices (oneDNN)" if int8 else str(precision).removeprefix("torch.")
     generator.runs_as = (
-        f"continuous batching on cpu, {str(precision).removeprefix('torch.')}{small}, "
+        f"continuous batching on cpu, {kind}, "
         f"{torch.get_num_threads() if threads <= 0 else threads} threads, KV cache "
-        f"{max_sequences} sequences x {cache.tokens} tokens ({cache.megabytes:.0f} MiB)"
+        f"{max_sequences} sequences x {cache.tokens} tokens "
+        f"({str(cache_dtype).removeprefix('torch.')}, {cache.megabytes:.0f} MiB)"
     )
     log.info("decode loop: %s", generator.runs_as)
     try:

@@ -56,16 +56,15 @@ def _attention(weights: Gpt2Weights, cache: KvCache, positions, joining):
         out = []
         if running:
             q, k, v = qkv[:running].unbind(1)  # each [rows, heads, size]
-            keys[every, :, at] = k
-            values[every, :, at] = v
-            out.append(
-                F.scaled_dot_product_attention(
-                    q[:, :, None],
-                    keys[:running, :, :span],
-                    values[:running, :, :span],
-                    attn_mask=mask,
-                ).reshape(running, -1)
+            keys[every, :, at] = k.to(keys.dtype)
+            values[every, :, at] = v.to(values.dtype)
+            a = F.scaled_dot_product_attention(  # the cache may be narrower than the stream
+                q[:, :, None].to(keys.dtype),
+                keys[:running, :, :span],
+                values[:running, :, :span],
+                attn_mask=mask,
             )
+            out.append(a.reshape(running, -1).to(h.dtype))
         start = running
         for join in joining:
             length = len(join.ids)
