@@ -47,6 +47,7 @@ BEFORE = {  # main before issue 19: batches of 8, one at a time
 }
 BATCH_32 = {"TINKTALKER__BATCHING__MAX_BATCH_SIZE": "32"}
 IN_FLIGHT = {"TINKTALKER__BATCHING__MAX_IN_FLIGHT": "0"}
+INT8 = {"TINKTALKER__CONTINUOUS__MATRICES": "int8"}
 # vLLM samples with generation_config.json's knobs (no beams, no no_repeat_ngram_size) and ends
 # at EOS unless min_tokens; tinktalker serve gets the same 40 from its settings
 VLLM_LABEL = "vLLM CPU bf16, 1 beam"
@@ -65,6 +66,8 @@ SERVERS = {  # label: tinktalker serve's environment on top of the common one
     # model.engine continuous: requests join the running decode (KV cache at its defaults)
     "continuous bf16, beams (3)": {"TINKTALKER__MODEL__ENGINE": "continuous"},
     "continuous bf16, 1 beam": {"TINKTALKER__MODEL__ENGINE": "continuous", **ONE_BEAM},
+    "continuous int8, beams (3)": {"TINKTALKER__MODEL__ENGINE": "continuous", **INT8},
+    "continuous int8, 1 beam": {"TINKTALKER__MODEL__ENGINE": "continuous", **INT8, **ONE_BEAM},
 }
 
 
