@@ -62,7 +62,6 @@ def _open_local_generator(
 
     chosen = chosen_engine(engine, settings["device"])
     if chosen == "continuous":
-        _refuse_beams_beyond_the_kv_cache(settings["decoding"]["num_beams"], continuous)
         from tinktalker.adapters.model.continuous.continuous_reply_generator import (
             open_continuous_reply_generator,
         )
@@ -86,17 +85,6 @@ def _open_local_generator(
         from tinktalker.adapters.model.torch_reply_generator import open_torch_reply_generator
 
         yield from open_torch_reply_generator(dtype=dtype, threads=threads, **settings)
-
-
-def _refuse_beams_beyond_the_kv_cache(num_beams: int, continuous: dict) -> None:
-    # a reply takes one sequence per beam; requests (the API, the bot) all use generation.num_beams
-    rows = continuous["max_sequences"]
-    if num_beams > rows:
-        raise SetupError(
-            f"generation.num_beams ({num_beams}) needs {num_beams} sequences of the continuous "
-            f"engine's KV cache, but continuous.max_sequences is {rows}; raise "
-            "continuous.max_sequences or lower generation.num_beams"
-        )
 
 
 def _telegram_application(**settings):

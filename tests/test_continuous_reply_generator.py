@@ -116,7 +116,7 @@ def test_a_request_joins_the_running_decode_and_leaves_before_a_longer_one(tiny_
 
 
 def test_the_kv_cache_bound_holds_and_waiting_requests_still_get_answers(tiny_model_dir):
-    with continuous(tiny_model_dir, max_sequences=2, min_new_tokens=12) as generator:
+    with continuous(tiny_model_dir, max_sequences=2, num_beams=1, min_new_tokens=12) as generator:
         got = all_at_once(generator, GREEDY)
         assert generator.loop.peak_rows == 2 and generator.loop.rows_in_use == 0
         with pytest.raises(ReplyUnavailable, match="continuous.max_sequences"):

@@ -30,16 +30,6 @@ def choose_engine(engine: str, device: str, ctranslate2_installed: bool, cuda_vi
     return "ctranslate2" if ctranslate2_installed and on_cpu else "torch"
 
 
-def cpu_flags() -> set[str]:
-    """The CPU's feature flags (Linux); empty where /proc/cpuinfo is not there."""
-    try:
-        with open("/proc/cpuinfo", encoding="ascii", errors="replace") as info:
-            line = next((line for line in info if line.startswith("flags")), "")
-    except OSError:
-        return set()
-    return set(line.partition(":")[2].split())
-
-
 def chosen_engine(engine: str, device: str) -> str:
     """`choose_engine` for this machine."""
     import torch

@@ -82,8 +82,10 @@ class BeamSearch:
         del self.finished[self.width :]
 
     def done(self, beams: list[Beam]) -> bool:
-        if len(self.finished) < self.width or not beams:
-            return len(self.finished) >= self.width or not beams
+        if not beams:
+            return True
+        if len(self.finished) < self.width:
+            return False
         best_running = max(b.score for b in beams) / len(beams[0].ids) ** self._penalty
         return best_running <= self.finished[-1][0]
 

@@ -18,14 +18,14 @@ from tinktalker.adapters.model.continuous.job import Job
 from tinktalker.adapters.model.continuous.kv_cache import KvCache
 from tinktalker.adapters.model.continuous.token_choice import TokenChoice
 from tinktalker.adapters.model.decoding import Decoding
-from tinktalker.adapters.model.engine_choice import cpu_flags
 from tinktalker.adapters.model.in_process_reply_generator import (
     HandOver,
     InProcessReplyGenerator,
 )
-from tinktalker.adapters.model.loading import load_model_and_tokenizer
+from tinktalker.adapters.model.loading import load_model_and_tokenizer, pick_dtype
 from tinktalker.adapters.model.rudialogpt_prompt import PromptMarkers, RuDialoGptPrompt
 from tinktalker.domain.dialogue import GenerationOptions, Message, Reply
+from tinktalker.domain.errors import SetupError
 
 log = logging.getLogger(__name__)
 
@@ -70,17 +70,20 @@ class ContinuousReplyGenerator(InProcessReplyGenerator):
                 prompt=prompt,
                 choice=TokenChoice(self._fitted(decoding, prompt), self._prompt.stop_ids, seed),
                 push=partial(streamer.push, row) if streamer is not None else None,
-                given_up=(lambda: hand_over.given_up) if hand_over is not None else _never,
-                stopped=partial(self._stopped, stops) if decoding.num_beams == 1 else _none,
             )
             for row, prompt in enumerate(prompts)
         ]
+        for job in jobs:  # else the Job's defaults: never given up, no stop strings to look for
+            if hand_over is not None:
+                job.given_up = lambda: hand_over.given_up
+            if decoding.num_beams == 1:
+                job.stopped = partial(self._stopped, stops)
         self._loop.submit(jobs)
         for job in jobs:
             job.done.wait()
         for job in jobs:
             if job.error is not None:
-                raise RuntimeError(str(job.error)) from job.error
+                raise job.error
         return [self._prompt.read_reply(job.reply or [], len(job.prompt), stops) for job in jobs]
 
     @property
@@ -104,23 +107,25 @@ class ContinuousReplyGenerator(InProcessReplyGenerator):
         super().close()
 
 
-def _never() -> bool:
-    return False
-
-
-def _none(ids: list[int]) -> bool:
-    return False
-
-
 def matrix_dtype(dtype: str) -> torch.dtype:
     """auto: bfloat16 where the CPU multiplies it natively (AMX, AVX-512 BF16), else float32."""
     if dtype != "auto":
-        return getattr(torch, {"bf16": "bfloat16", "fp32": "float32"}.get(dtype, dtype))
+        return pick_dtype(dtype, "cpu")
     return torch.bfloat16 if _native_bfloat16() else torch.float32
 
 
 def _native_bfloat16() -> bool:
     return bool({"amx_bf16", "avx512_bf16"} & cpu_flags())
+
+
+def cpu_flags() -> set[str]:
+    """The CPU's feature flags (Linux); empty where /proc/cpuinfo is not there."""
+    try:
+        with open("/proc/cpuinfo", encoding="ascii", errors="replace") as info:
+            line = next((line for line in info if line.startswith("flags")), "")
+    except OSError:
+        return set()
+    return set(line.partition(":")[2].split())
 
 
 def _precisions(matrices: str, dtype: str) -> tuple[torch.dtype, torch.dtype, bool]:
@@ -148,6 +153,12 @@ def open_continuous_reply_generator(
     threads: int = 0,
 ) -> Iterator[ContinuousReplyGenerator]:
     """Resource: loads the model, allocates the KV cache, runs the loop until shutdown."""
+    if decoding["num_beams"] > max_sequences:  # every request has generation.num_beams
+        raise SetupError(
+            f"generation.num_beams ({decoding['num_beams']}) needs {decoding['num_beams']} "
+            "sequences of the continuous engine's KV cache, but continuous.max_sequences is "
+            f"{max_sequences}; raise continuous.max_sequences or lower generation.num_beams"
+        )
     precision, cache_dtype, int8 = _precisions(matrices, dtype)
     tokenizers: list = []
 

@@ -101,7 +101,7 @@ class DecodeLoop:
             except Exception as error:  # noqa: BLE001 - every caller hears of it, the loop goes on
                 log.exception("the decode loop failed; its requests fail")
                 for job in [*self._running, *self._joining, *self._drain()]:
-                    job.finish(error=RuntimeError(f"the model failed: {error}"))
+                    job.finish(error=RuntimeError(str(error)))  # the caller says "the model failed"
                 self._running, self._rows, self._joining = [], [], []
         for job in [*self._running, *self._drain()]:
             job.finish(error=RuntimeError("the model was closed"))
